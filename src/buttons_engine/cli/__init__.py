@@ -1,0 +1,1 @@
+"""The command-line surface: parse, call one service, render."""

@@ -1,0 +1,1 @@
+"""The engine: one press pipeline and the runners it dispatches to."""

@@ -1,0 +1,247 @@
+"""The one press pipeline (DEVIATIONS D6).
+
+Every press, whatever surface it comes from, goes through :func:`press`::
+
+    resolve spec -> validate args -> effective timeout -> dry-run?
+    -> runner (code | prompt | …) -> attach prompt -> run record -> result
+
+Surfaces pass a :class:`PressPolicy` (timeout cap, whether a prompt is attached, …), never
+their own copy of these steps. Pre-flight problems raise a ``ButtonsError``; a press that ran
+and failed returns a result whose ``status`` is not ``ok`` and an error carrying that result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import timefmt
+from ..errors import ButtonsError, StorageError, error_for_code
+from ..store import buttons as store_buttons
+from ..store import runs as store_runs
+from ..store import settings as store_settings
+from ..store.layout import Layout
+from . import args as _args
+from . import limits as _limits
+from .outcome import Invocation, Outcome, Runner
+
+DEFAULT_RETENTION = 100
+PROMPT_MARKER = "_Add context about this button here"
+
+
+@dataclass
+class PressOptions:
+    args: dict[str, str] = field(default_factory=dict)
+    timeout: float = 0
+    dry_run: bool = False
+    on_output: Callable[[str, bytes], None] | None = None
+
+
+@dataclass
+class PressPolicy:
+    """What a surface declares about its presses; the steps stay the same."""
+
+    timeout_cap: float | None = None
+    attach_prompt: bool = True
+    record: bool = True
+
+
+@dataclass
+class PressResult:
+    result: dict[str, Any]
+    error: ButtonsError | None = None
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def runner_for(spec: dict[str, Any]) -> Runner:
+    """Pick the runner by button kind; heavy runners are imported only when needed."""
+    if spec.get("url"):
+        return _NoHttpRunner()
+    if spec.get("runtime") == "prompt":
+        from .runners.prompt import PromptRunner
+
+        return PromptRunner()
+    from .runners.code import CodeRunner
+
+    return CodeRunner()
+
+
+def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | None = None) -> PressResult:
+    policy = policy or PressPolicy()
+    spec = store_buttons.read_spec(layout, name)
+    slug = str(spec.get("name") or name)
+    decls = list(spec.get("args") or [])
+    try:
+        _args.validate(decls, opts.args)
+    except ButtonsError as exc:
+        exc.hint = f"run 'buttons {slug} --json' to see the button's arguments"
+        exc.spec = decls
+        raise
+
+    timeout = float(opts.timeout) if opts.timeout and opts.timeout > 0 else float(spec.get("timeout_seconds") or 300)
+    if policy.timeout_cap is not None:
+        timeout = min(timeout, policy.timeout_cap)
+
+    if opts.dry_run:
+        return PressResult(_dry_run(slug, spec, opts.args, timeout), dry_run=True)
+
+    settings = store_settings.load(layout.settings_path)
+    retention = _retention(settings)
+    button_dir = layout.button_dir(slug)
+    started = timefmt.now_utc()
+    is_code = not spec.get("url") and spec.get("runtime") != "prompt"
+
+    pressed = store_buttons.ensure_pressed_dir(layout, slug)
+    stem: str | None = None
+    progress_path: str | None = None
+    if is_code:
+        try:
+            stem = store_runs.new_stem(pressed, started)
+        except OSError as exc:
+            raise StorageError(f"cannot create the run's progress file: {exc}") from exc
+        progress_path = os.path.join(pressed, stem + store_runs.PROGRESS_SUFFIX)
+
+    inv = Invocation(
+        button=slug,
+        spec=spec,
+        button_dir=button_dir,
+        args=dict(opts.args),
+        timeout=timeout,
+        press_id=secrets.token_hex(8),
+        progress_path=progress_path,
+        on_output=opts.on_output,
+        limits=_limits.effective(spec.get("limits"), settings.get("limits") or {}),
+    )
+    outcome = runner_for(spec).run(inv)
+    duration_ms = int((timefmt.now_utc() - started).total_seconds() * 1000)
+
+    result = _result(slug, outcome, inv, started, duration_ms)
+    if policy.attach_prompt:
+        prompt = _prompt_for(layout, slug)
+        if prompt:
+            result["prompt"] = prompt
+    if policy.record:
+        record = _record(slug, outcome, inv.args, started, duration_ms)
+        if stem is None:
+            stem = timefmt.record_stem(started, secrets.token_hex(2))
+        try:
+            store_runs.write_record(pressed, stem, record, retention)
+        except OSError as exc:
+            raise StorageError(f"cannot write the run record: {exc}") from exc
+
+    error: ButtonsError | None = None
+    if outcome.status != "ok":
+        error = error_for_code(outcome.error_type or "SCRIPT_ERROR", _error_message(outcome))
+        error.result = result
+    return PressResult(result, error)
+
+
+class _NoHttpRunner:
+    """HTTP buttons (``url`` in button.json) are read and listed, but this build cannot press them."""
+
+    def run(self, inv: Invocation) -> Outcome:
+        return Outcome.failure("SCRIPT_ERROR", "HTTP buttons are not supported by this version of buttons")
+
+
+def _retention(settings: dict[str, Any]) -> int:
+    value = settings.get("history_retention", DEFAULT_RETENTION)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else DEFAULT_RETENTION
+
+
+def _error_message(outcome: Outcome) -> str:
+    msg = outcome.stderr.strip()
+    if msg:
+        return msg if len(msg) <= 2000 else "…" + msg[-2000:]
+    if outcome.status == "timeout":
+        return "timed out"
+    return f"exit code {outcome.exit_code}"
+
+
+def _dry_run(slug: str, spec: dict[str, Any], values: dict[str, str], timeout: float) -> dict[str, Any]:
+    data: dict[str, Any] = {"button": slug, "runtime": spec.get("runtime", "shell"), "timeout": int(timeout),
+                            "args": dict(values)}
+    if spec.get("url"):
+        data["url"] = spec["url"]
+        data["method"] = spec.get("method") or "GET"
+    else:
+        env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+        for k, v in values.items():
+            env[_args.env_name(k)] = v
+        data["env"] = env
+    return data
+
+
+def _result(slug: str, o: Outcome, inv: Invocation, started: _dt.datetime, duration_ms: int) -> dict[str, Any]:
+    r: dict[str, Any] = {"status": o.status, "exit_code": o.exit_code}
+    if o.http_status_code is not None:
+        r["http_status_code"] = o.http_status_code
+    r["stdout"] = o.stdout
+    r["stderr"] = o.stderr
+    r["duration_ms"] = duration_ms
+    if o.error_type:
+        r["error_type"] = o.error_type
+    r["button"] = slug
+    if inv.args:
+        r["args"] = dict(inv.args)
+    r["started_at"] = timefmt.format_local(started)
+    if inv.progress_path:
+        r["progress_path"] = inv.progress_path
+    _add_truncation(r, o)
+    if o.limit_exceeded:
+        r["limit_exceeded"] = o.limit_exceeded
+    r.update(o.extra)
+    return r
+
+
+def _add_truncation(r: dict[str, Any], o: Outcome) -> None:
+    if o.stdout_dropped or o.stderr_dropped:
+        r["truncated"] = True
+        if o.stdout_dropped:
+            r["stdout_dropped_bytes"] = o.stdout_dropped
+        if o.stderr_dropped:
+            r["stderr_dropped_bytes"] = o.stderr_dropped
+
+
+def _record(slug: str, o: Outcome, values: dict[str, str], started: _dt.datetime, duration_ms: int) -> dict[str, Any]:
+    finished = started + _dt.timedelta(milliseconds=duration_ms)
+    rec: dict[str, Any] = {
+        "button_name": slug,
+        "started_at": timefmt.format_ts(started),
+        "finished_at": timefmt.format_ts(finished),
+        "exit_code": o.exit_code,
+    }
+    if o.http_status_code is not None:
+        rec["http_status_code"] = o.http_status_code
+    rec["status"] = o.status
+    if o.error_type:
+        rec["error_type"] = o.error_type
+    rec["stdout"] = o.stdout
+    rec["stderr"] = o.stderr
+    rec["duration_ms"] = duration_ms
+    if values:
+        rec["args"] = dict(values)
+    _add_truncation(rec, o)
+    if o.limit_exceeded:
+        rec["limit_exceeded"] = o.limit_exceeded
+    return rec
+
+
+def _prompt_for(layout: Layout, slug: str) -> str | None:
+    try:
+        text = store_buttons.read_agents_md(layout, slug)
+    except OSError:
+        return None
+    if not text:
+        return None
+    text = text.strip()
+    if not text or PROMPT_MARKER in text:
+        return None
+    return text

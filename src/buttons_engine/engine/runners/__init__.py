@@ -1,0 +1,1 @@
+"""Runners: turn an ``Invocation`` into an ``Outcome`` (code, prompt; HTTP later)."""

@@ -1,0 +1,135 @@
+"""Create, inspect, list and delete buttons (CONTRACT 5, 16.2, 16.3, 16.8)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import timefmt
+from ..engine import args as _args
+from ..engine.runtimes import code_filename, runtime_for
+from ..errors import NotFound, ValidationError
+from ..store import buttons as store
+from ..store import runs as store_runs
+from ..store.layout import Layout
+from ..store.names import validate_name
+from . import settings as settings_service
+
+MAX_CODE_BYTES = 64 * 1024
+SCHEMA_VERSION = 2
+
+
+@dataclass
+class CreateRequest:
+    name: str
+    code: str | None = None
+    file: str | None = None
+    runtime: str | None = None
+    prompt: str | None = None
+    description: str = ""
+    timeout: int | None = None
+    args: list[str] = field(default_factory=list)
+
+
+def default_agents_md(slug: str, description: str) -> str:
+    parts = [f"# {slug}", ""]
+    if description:
+        parts += [description, ""]
+    parts += ["## Notes", "", "_Add context about this button here: when to press it, what it needs, what it returns._", ""]
+    return "\n".join(parts)
+
+
+def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
+    slug = validate_name(req.name)
+    if req.code is not None and req.file is not None:
+        raise ValidationError("use at most one of --file and --code")
+    prompt_only = req.prompt is not None and req.code is None and req.file is None
+    if req.runtime is not None and req.file is not None:
+        raise ValidationError("--runtime cannot be combined with --file (file buttons run under /bin/sh)")
+    if req.runtime is not None and prompt_only:
+        raise ValidationError("--runtime cannot be combined with a prompt-only button")
+    runtime = "prompt" if prompt_only else (req.runtime or "shell").strip().lower()
+    if not prompt_only and runtime_for(runtime) is None:
+        raise ValidationError(f"unknown runtime {runtime!r}; use shell, bash, python or node")
+    if req.code is not None and len(req.code.encode()) > MAX_CODE_BYTES:
+        raise ValidationError(f"--code is larger than {MAX_CODE_BYTES} bytes; use --file")
+    if req.prompt is not None and not req.prompt.strip():
+        raise ValidationError("--prompt must not be empty")
+    timeout = req.timeout if req.timeout is not None else settings_service.default_timeout(layout)
+    if timeout <= 0:
+        raise ValidationError("timeout must be greater than 0")
+    decls = _args.parse_decls(req.args)
+
+    code: tuple[str, bytes] | None = None
+    if req.file is not None:
+        try:
+            with open(req.file, "rb") as fh:
+                data = fh.read(MAX_CODE_BYTES * 16 + 1)
+        except FileNotFoundError:
+            raise ValidationError(f"--file {req.file}: no such file") from None
+        except IsADirectoryError:
+            raise ValidationError(f"--file {req.file}: is a directory") from None
+        except OSError as exc:
+            raise ValidationError(f"--file {req.file}: {exc.strerror}") from None
+        code = ("main.sh", data)
+    elif req.code is not None:
+        code = (code_filename(runtime), req.code.encode())
+    elif not prompt_only:
+        rt = runtime_for(runtime)
+        assert rt is not None  # noqa: S101 - checked above
+        code = (rt.filename, rt.scaffold.replace("{name}", slug).encode())
+
+    layout.ensure()
+    if store.exists(layout, slug):
+        raise ValidationError(f"button {slug!r} already exists")
+    if store.drawer_exists(layout, slug):
+        raise ValidationError(f"{slug!r} already exists as a drawer")
+
+    now = timefmt.format_ts(timefmt.now_utc())
+    spec: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "name": slug}
+    if req.description:
+        spec["description"] = req.description
+    spec["version"] = "1"
+    spec["runtime"] = runtime
+    if decls:
+        spec["args"] = decls
+    spec["env"] = {}
+    spec["timeout_seconds"] = timeout
+    spec["mcp_enabled"] = False
+    spec["created_at"] = now
+    spec["updated_at"] = now
+
+    agents_md = req.prompt.rstrip("\n") + "\n" if req.prompt is not None else default_agents_md(slug, req.description)
+    directory = store.create_button(layout, slug, spec, code=code, agents_md=agents_md)
+    out = dict(spec)
+    out["button_dir"] = directory
+    if code is not None:
+        out["code_path"] = os.path.join(directory, code[0])
+    return out
+
+
+def detail(layout: Layout, name: str) -> dict[str, Any]:
+    spec = store.read_spec(layout, name)
+    slug = str(spec.get("name") or name)
+    out: dict[str, Any] = {"button": spec}
+    last = store_runs.newest([layout.pressed_dir(slug)], 1)
+    if last:
+        out["last_run"] = last[0]
+    agents = store.read_agents_md(layout, slug)
+    if agents is not None:
+        out["agent_md"] = agents
+    return out
+
+
+def list_buttons(layout: Layout) -> list[dict[str, Any]]:
+    return store.list_specs(layout)
+
+
+def delete(layout: Layout, name: str) -> dict[str, Any]:
+    slug = validate_name(name, allow_reserved=True)
+    if not store.exists(layout, slug):
+        raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
+    store.delete_button(layout, slug)
+    return {"name": slug, "deleted": True}
+

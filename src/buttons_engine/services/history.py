@@ -1,0 +1,64 @@
+"""History queries over run records (CONTRACT 16.4, 16.5)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import StorageError
+from ..store import runs as store_runs
+from ..store.layout import Layout
+from ..store.names import lookup_name
+
+
+def _all_pressed_dirs(layout: Layout) -> list[str]:
+    try:
+        names = os.listdir(layout.buttons_dir)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StorageError(f"cannot read {layout.buttons_dir}: {exc.strerror}") from exc
+    return [os.path.join(layout.buttons_dir, n, "pressed") for n in sorted(names) if not n.startswith(".")]
+
+
+def history(layout: Layout, name: str | None, last: int = 20) -> list[dict[str, Any]]:
+    """Newest first; ``last`` <= 0 means all."""
+    dirs = [layout.pressed_dir(lookup_name(name))] if name else _all_pressed_dirs(layout)
+    try:
+        return store_runs.newest(dirs, last)
+    except OSError as exc:
+        raise StorageError(f"cannot read run records: {exc}") from exc
+
+
+def logs(layout: Layout, name: str | None, failed: bool = False, limit: int = 20) -> list[dict[str, Any]]:
+    if name:
+        runs = history(layout, name, limit)
+        if failed:
+            runs = [r for r in runs if r.get("status") != "ok"]
+        return runs
+    # Workspace failures: scan the newest 4N button runs.
+    scan = history(layout, None, max(limit, 1) * 4)
+    out: list[dict[str, Any]] = []
+    for r in scan:
+        if r.get("status") == "ok":
+            continue
+        entry: dict[str, Any] = {"target": f"button/{r.get('button_name', '')}",
+                                 "started_at": r.get("started_at"), "status": r.get("status")}
+        if "exit_code" in r:
+            entry["exit_code"] = r["exit_code"]
+        if r.get("error_type"):
+            entry["error_type"] = r["error_type"]
+        stderr = str(r.get("stderr") or "")
+        if stderr:
+            entry["stderr"] = stderr if len(stderr) <= 400 else stderr[:400] + "…"
+        out.append(entry)
+        if len(out) >= limit > 0:
+            break
+    return out
+
+
+def run_id(record: dict[str, Any]) -> str:
+    """``YYYYMMDD-HHMMSS`` from a record's start time."""
+    ts = str(record.get("started_at", ""))
+    digits = ts[:19].replace("-", "").replace(":", "").replace("T", "-")
+    return digits

@@ -1,0 +1,47 @@
+"""``buttons init``: a project-local ``.buttons/`` (CONTRACT 3.3, 16.8)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..store import project as store_project
+
+GITIGNORE_PATTERNS = (
+    "batteries.json",
+    "agent.json",
+    "webhook.json",
+    "buttons/*/pressed/",
+    "drawers/*/pressed/",
+    "idempotency/",
+    "queues/",
+    "history.json",
+)
+APPEND_IF_MISSING = ("batteries.json", "agent.json", "webhook.json", "history.json")
+
+GITIGNORE_HEADER = "# Managed by buttons: secrets and run state stay out of git.\n"
+
+AGENTS_GUIDE = """# Buttons in this project
+
+This folder holds the project's buttons: named, typed actions an agent or a person can press.
+
+- `buttons list --json`: every button with its arguments.
+- `buttons NAME --json`: one button's spec, last run and notes.
+- `buttons press NAME --arg key=value --json`: run it; the result is one JSON envelope
+  `{"ok": true, "data": {...}}` or `{"ok": false, "error": {"code", "message", "result"?}}`.
+- `buttons history NAME --json`: past runs, newest first.
+- `buttons create NAME --code '...' --arg name:string:required`: make a new one.
+
+Arguments reach scripts only as environment variables `BUTTONS_ARG_<NAME>`; they are never
+pasted into the script text. Run history lives in `buttons/<name>/pressed/` and is gitignored.
+"""
+
+
+def init(cwd: str | None = None) -> dict[str, Any]:
+    base = os.path.abspath(cwd or os.getcwd())
+    root = os.path.join(base, ".buttons")
+    created = not os.path.isdir(root)
+    store_project.ensure_project_dirs(root)
+    store_project.update_gitignore(root, GITIGNORE_HEADER, GITIGNORE_PATTERNS, APPEND_IF_MISSING)
+    agent_md = store_project.write_agents_guide(root, AGENTS_GUIDE)
+    return {"path": root, "created": created, "agent_md": agent_md, "agent_installs": []}

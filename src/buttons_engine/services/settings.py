@@ -1,0 +1,134 @@
+"""``buttons config``: the settings keys, their validation and their defaults (CONTRACT 10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ValidationError
+from ..store import settings as store
+from ..store.layout import Layout
+
+
+def _pos_int(value: str) -> int:
+    try:
+        n = int(value.strip())
+    except ValueError:
+        raise ValidationError(f"expected a whole number, got {value!r}") from None
+    if n <= 0:
+        raise ValidationError(f"expected a number greater than 0, got {value!r}")
+    return n
+
+
+def _nonneg_int(value: str) -> int:
+    try:
+        n = int(value.strip())
+    except ValueError:
+        raise ValidationError(f"expected a whole number, got {value!r}") from None
+    if n < 0:
+        raise ValidationError(f"expected 0 or more, got {value!r}")
+    return n
+
+
+_GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def parse_bool(value: str) -> bool:
+    if value in _GO_TRUE:
+        return True
+    if value in _GO_FALSE:
+        return False
+    raise ValidationError(f"expected true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    path: tuple[str, ...]  # where it is stored under "defaults"
+    parse: Any
+    default: Any
+    help: str
+
+
+KEYS: dict[str, Key] = {
+    k.name: k
+    for k in (
+        Key("default-timeout", ("timeout_seconds",), _pos_int, 300,
+            "Timeout in seconds given to new buttons when create has no --timeout."),
+        Key("history-retention", ("history_retention",), _nonneg_int, 100,
+            "Run records kept per button (0 keeps all); progress files are pruned with them."),
+        Key("limit-cpu-seconds", ("limits", "cpu_seconds"), _nonneg_int, 0,
+            "Default CPU-time limit for code buttons, in seconds (0 = none)."),
+        Key("limit-memory-mb", ("limits", "memory_mb"), _nonneg_int, 0,
+            "Default address-space limit for code buttons, in MiB (0 = none)."),
+        Key("limit-open-files", ("limits", "open_files"), _nonneg_int, 0,
+            "Default open-file limit for code buttons (0 = none)."),
+        Key("limit-processes", ("limits", "processes"), _nonneg_int, 0,
+            "Default process-count limit for code buttons (0 = none)."),
+        Key("limit-file-size-mb", ("limits", "file_size_mb"), _nonneg_int, 0,
+            "Default largest file a code button may write, in MiB (0 = none)."),
+    )
+}
+
+
+def _get(defaults: dict[str, Any], path: tuple[str, ...]) -> Any:
+    cur: Any = defaults
+    for p in path:
+        if not isinstance(cur, dict) or p not in cur:
+            return None
+        cur = cur[p]
+    return cur
+
+
+def _key(name: str) -> Key:
+    key = KEYS.get(name)
+    if key is None:
+        raise ValidationError(f"unknown setting {name!r}; known settings: {', '.join(KEYS)}")
+    return key
+
+
+def show(layout: Layout) -> dict[str, Any]:
+    defaults = store.load(layout.settings_path)
+    out: dict[str, Any] = {}
+    for key in KEYS.values():
+        value = _get(defaults, key.path)
+        out[key.name] = key.default if value is None else value
+    return out
+
+
+def set_value(layout: Layout, name: str, value: str) -> dict[str, Any]:
+    key = _key(name)
+    parsed = key.parse(value)
+    defaults = store.load(layout.settings_path)
+    cur = defaults
+    for p in key.path[:-1]:
+        nxt = cur.get(p)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[p] = nxt
+        cur = nxt
+    cur[key.path[-1]] = parsed
+    store.save(layout.settings_path, defaults)
+    return {"key": name, "value": parsed}
+
+
+def unset(layout: Layout, name: str) -> dict[str, Any]:
+    key = _key(name)
+    defaults = store.load(layout.settings_path)
+    cur = defaults
+    for p in key.path[:-1]:
+        nxt = cur.get(p)
+        if not isinstance(nxt, dict):
+            return {"key": name, "unset": True}
+        cur = nxt
+    cur.pop(key.path[-1], None)
+    if len(key.path) > 1 and not cur:
+        defaults.pop(key.path[0], None)
+    store.save(layout.settings_path, defaults)
+    return {"key": name, "unset": True}
+
+
+def default_timeout(layout: Layout) -> int:
+    value = store.load(layout.settings_path).get("timeout_seconds")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 300

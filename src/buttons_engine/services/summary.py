@@ -1,0 +1,78 @@
+"""Workspace summary (``buttons`` / ``buttons summary``, CONTRACT 16.1)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .. import __version__, timefmt
+from ..store import buttons as store
+from ..store import runs as store_runs
+from ..store.layout import Layout
+from . import history as history_service
+
+
+def summary(layout: Layout) -> dict[str, Any]:
+    specs = store.list_specs(layout)
+    now = timefmt.now_utc()
+    buttons: list[dict[str, Any]] = []
+    for spec in specs:
+        slug = str(spec.get("name", ""))
+        entry: dict[str, Any] = {
+            "name": slug,
+            "description": spec.get("description", ""),
+            "runtime": spec.get("runtime", ""),
+            "args": spec.get("args") or [],
+            "timeout_seconds": spec.get("timeout_seconds", 0),
+        }
+        if spec.get("output_schema") is not None:
+            entry["output_schema_ref"] = f"{slug}.output"
+        for k in ("tags", "version"):
+            if spec.get(k):
+                entry[k] = spec[k]
+        recent = []
+        for r in store_runs.newest([layout.pressed_dir(slug)], 3):
+            item: dict[str, Any] = {"id": history_service.run_id(r), "status": r.get("status"),
+                                    "duration_ms": r.get("duration_ms", 0)}
+            try:
+                item["started_ago"] = timefmt.ago(timefmt.parse_ts(str(r.get("started_at"))), now)
+            except ValueError:
+                item["started_ago"] = ""
+            if r.get("status") != "ok":
+                item["error"] = {"code": r.get("error_type") or "SCRIPT_ERROR"}
+            recent.append(item)
+        entry["recent_runs"] = recent
+        buttons.append(entry)
+
+    failures = []
+    for r in history_service.history(layout, None, 50):
+        if r.get("status") == "ok":
+            continue
+        stderr = str(r.get("stderr") or "")
+        try:
+            started_ago = timefmt.ago(timefmt.parse_ts(str(r.get("started_at"))), now)
+        except ValueError:
+            started_ago = ""
+        failures.append({
+            "run_id": history_service.run_id(r),
+            "target": f"button/{r.get('button_name', '')}",
+            "failed_step": "",
+            "error": {"code": r.get("error_type") or "SCRIPT_ERROR",
+                      "message": stderr if len(stderr) <= 200 else stderr[:200] + "…"},
+            "started_at": r.get("started_at"),
+            "started_ago": started_ago,
+        })
+        if len(failures) >= 5:
+            break
+
+    return {
+        "version": __version__,
+        "data_dir": layout.root,
+        "profile": os.environ.get("BUTTONS_PROFILE", ""),
+        "counts": {"buttons": len(buttons), "drawers": 0, "failures_recent": len(failures)},
+        "buttons": buttons,
+        "drawers": [],
+        "active_runs": [],
+        "schedules": [],
+        "recent_failures": failures,
+    }

@@ -1,0 +1,1 @@
+"""The store: the only code that opens files under the data dir."""

@@ -1,0 +1,163 @@
+"""Safe file primitives: atomic replace, private modes, no following of planted symlinks.
+
+Every directory the store creates is 0700 and every file 0600 (code files 0700), whatever
+the umask: modes are set explicitly with ``fchmod``/``chmod`` after creation. Writes never
+follow a symlink at the final path component (``O_NOFOLLOW``), and parent directories that
+are symlinks inside the data dir are refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+
+from ..errors import StorageError
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+EXEC_MODE = 0o700
+
+
+def ensure_dir(path: str, *, root: str | None = None) -> None:
+    """Create ``path`` (and parents) with mode 0700; refuse symlinked components below ``root``."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        parent = os.path.dirname(path.rstrip("/"))
+        if parent and parent != path:
+            ensure_dir(parent, root=root)
+        try:
+            os.mkdir(path, DIR_MODE)
+            os.chmod(path, DIR_MODE, follow_symlinks=False)
+        except FileExistsError:
+            pass
+        st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        if root is not None and _is_within(path, root) and os.path.abspath(path) != os.path.abspath(root):
+            raise StorageError(f"refusing to use {path}: it is a symlink inside the data dir")
+        if not os.path.isdir(path):
+            raise StorageError(f"{path} is not a directory")
+    elif not stat.S_ISDIR(st.st_mode):
+        raise StorageError(f"{path} exists and is not a directory")
+
+
+def _is_within(path: str, root: str) -> bool:
+    p = os.path.abspath(path)
+    r = os.path.abspath(root)
+    return p == r or p.startswith(r.rstrip("/") + "/")
+
+
+def check_within(path: str, root: str) -> str:
+    """Return ``path`` if it stays inside ``root`` (lexically), else raise."""
+    if not _is_within(path, root):
+        raise StorageError(f"path {path} escapes {root}")
+    return path
+
+
+def write_atomic(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, rename.
+
+    ``rename`` replaces a symlink at ``path`` instead of following it, so a planted link
+    can never redirect the write.
+    """
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        _write_all(fd, data)
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quiet(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+    if durable:
+        fsync_dir(directory)
+
+
+def create_exclusive(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> bool:
+    """Create a new file holding ``data``; return False if the name is already taken.
+
+    The data is written to a temp file first and linked into place, so a reader never
+    sees a half-written file and an existing file (or symlink) is never touched.
+    """
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        _write_all(fd, data)
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+    except FileExistsError:
+        return False
+    finally:
+        _unlink_quiet(tmp)
+    if durable:
+        fsync_dir(directory)
+    return True
+
+
+def create_empty(path: str, mode: int = FILE_MODE) -> None:
+    """Create an empty private file (fails if anything exists at ``path``)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def read_bytes(path: str) -> bytes:
+    """Read a regular file without following a symlink at the last component."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory: str) -> None:
+    try:
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError as exc:  # some filesystems refuse fsync on directories
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(dfd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _unlink_quiet(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,133 @@
+"""Button folders: ``buttons/<name>/{button.json, main.*, AGENTS.md, pressed/}``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from typing import Any
+
+from ..errors import NotFound, StorageError, ValidationError
+from .atomic import DIR_MODE, EXEC_MODE, FILE_MODE, ensure_dir, read_bytes, write_atomic
+from .jsonio import dumps, load_file
+from .layout import Layout
+from .names import lookup_name
+
+SPEC_FILE = "button.json"
+AGENTS_FILE = "AGENTS.md"
+LEGACY_AGENTS_FILE = "AGENT.md"
+
+
+def exists(layout: Layout, slug: str) -> bool:
+    return os.path.isfile(os.path.join(layout.buttons_dir, slug, SPEC_FILE))
+
+
+def drawer_exists(layout: Layout, slug: str) -> bool:
+    return os.path.isfile(os.path.join(layout.drawers_dir, slug, "drawer.json"))
+
+
+def read_spec(layout: Layout, raw_name: str) -> dict[str, Any]:
+    directory = layout.button_dir(raw_name)
+    try:
+        spec = load_file(os.path.join(directory, SPEC_FILE))
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFound(
+            f"button {lookup_name(raw_name)!r} not found",
+            hint="run 'buttons list --json' to see available buttons",
+        ) from None
+    except OSError as exc:
+        raise StorageError(f"cannot read button {raw_name!r}: {exc.strerror}") from exc
+    if not isinstance(spec, dict):
+        raise StorageError(f"{directory}/{SPEC_FILE} is not a JSON object")
+    return spec
+
+
+def list_specs(layout: Layout) -> list[dict[str, Any]]:
+    """Every parsable ``buttons/*/button.json`` sorted by name; unparsable ones are skipped with a warning."""
+    try:
+        names = sorted(os.listdir(layout.buttons_dir))
+    except FileNotFoundError:
+        return []
+    out: list[dict[str, Any]] = []
+    for name in names:
+        if name.startswith("."):
+            continue
+        path = os.path.join(layout.buttons_dir, name, SPEC_FILE)
+        try:
+            spec = load_file(path)
+        except FileNotFoundError:
+            continue
+        except (OSError, StorageError) as exc:
+            print(f"warning: skipping {name}: {exc}", file=sys.stderr)
+            continue
+        if isinstance(spec, dict) and spec.get("kind", "") in ("", "button"):
+            out.append(spec)
+    out.sort(key=lambda s: str(s.get("name", "")))
+    return out
+
+
+def write_spec(layout: Layout, slug: str, spec: dict[str, Any]) -> None:
+    directory = layout.button_dir(slug)
+    write_atomic(os.path.join(directory, SPEC_FILE), dumps(spec))
+
+
+def create_button(
+    layout: Layout,
+    slug: str,
+    spec: dict[str, Any],
+    *,
+    code: tuple[str, bytes] | None,
+    agents_md: str,
+) -> str:
+    """Create the whole button folder at once: built in a hidden temp dir, then renamed into place.
+
+    Either the complete button appears or nothing does; an existing button is never touched.
+    """
+    layout.ensure()
+    final = layout.button_dir(slug)
+    if os.path.lexists(final):
+        raise ValidationError(f"button {slug!r} already exists")
+    tmp = os.path.join(layout.buttons_dir, f".creating-{slug}-{secrets.token_hex(4)}")
+    os.mkdir(tmp, DIR_MODE)
+    try:
+        os.chmod(tmp, DIR_MODE)
+        os.mkdir(os.path.join(tmp, "pressed"), DIR_MODE)
+        os.chmod(os.path.join(tmp, "pressed"), DIR_MODE)
+        write_atomic(os.path.join(tmp, SPEC_FILE), dumps(spec), FILE_MODE, durable=False)
+        if code is not None:
+            write_atomic(os.path.join(tmp, code[0]), code[1], EXEC_MODE, durable=False)
+        write_atomic(os.path.join(tmp, AGENTS_FILE), agents_md.encode(), FILE_MODE, durable=False)
+        try:
+            os.rename(tmp, final)
+        except OSError as exc:
+            raise ValidationError(f"button {slug!r} already exists") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def delete_button(layout: Layout, slug: str) -> None:
+    final = layout.button_dir(slug)
+    if not os.path.isfile(os.path.join(final, SPEC_FILE)) or os.path.islink(final):
+        raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
+    trash = os.path.join(layout.buttons_dir, f".deleting-{slug}-{secrets.token_hex(4)}")
+    os.rename(final, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def read_agents_md(layout: Layout, slug: str) -> str | None:
+    directory = layout.button_dir(slug)
+    for fname in (AGENTS_FILE, LEGACY_AGENTS_FILE):
+        try:
+            return read_bytes(os.path.join(directory, fname)).decode("utf-8", "replace")
+        except FileNotFoundError:
+            continue
+    return None
+
+
+def ensure_pressed_dir(layout: Layout, slug: str) -> str:
+    pressed = layout.pressed_dir(slug)
+    ensure_dir(pressed, root=layout.root)
+    return pressed

@@ -1,0 +1,23 @@
+"""JSON codecs for files on disk (2-space indent, as upstream writes them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import StorageError
+from .atomic import read_bytes
+
+
+def dumps(value: Any, *, newline: bool = False) -> bytes:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return (text + "\n" if newline else text).encode()
+
+
+def load_file(path: str) -> Any:
+    """Parse a JSON file; ``FileNotFoundError`` passes through, bad JSON becomes StorageError."""
+    data = read_bytes(path)
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StorageError(f"{path} is not valid JSON: {exc}") from exc

@@ -1,0 +1,51 @@
+"""Name rules for buttons and drawers (CONTRACT 4)."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import ValidationError
+
+MAX_NAME_LENGTH = 128
+
+RESERVED = frozenset(
+    "create press list rm board drawer batteries smash store history help version mcp serve update "
+    "delete init".split()
+)
+
+_DROP = re.compile(r"[^a-z0-9-]+")
+_DASHES = re.compile(r"-{2,}")
+
+
+def slugify(text: str) -> str:
+    s = text.lower().replace(" ", "-").replace("_", "-")
+    s = _DROP.sub("", s)
+    s = _DASHES.sub("-", s)
+    return s.strip("-")
+
+
+def validate_name(raw: str, what: str = "button", *, allow_reserved: bool = False) -> str:
+    """Return the stored name (slug) for ``raw`` or raise ``ValidationError``.
+
+    Checks the raw input first, so that traversal attempts are refused rather than
+    silently slugified into something harmless-looking.
+    """
+    if not raw or not raw.strip():
+        raise ValidationError(f"{what} name must not be empty")
+    if "\x00" in raw:
+        raise ValidationError(f"{what} name must not contain a NUL byte")
+    if ".." in raw or "/" in raw or "\\" in raw:
+        raise ValidationError(f"{what} name must not contain '..', '/' or '\\': {raw!r}")
+    if len(raw) > MAX_NAME_LENGTH:
+        raise ValidationError(f"{what} name is too long ({len(raw)} > {MAX_NAME_LENGTH} characters)")
+    slug = slugify(raw)
+    if not slug:
+        raise ValidationError(f"{what} name {raw!r} has no usable characters (use a-z, 0-9 and -)")
+    if slug in RESERVED and not allow_reserved:
+        raise ValidationError(f"{what} name {slug!r} is reserved (it is a buttons command)")
+    return slug
+
+
+def lookup_name(raw: str, what: str = "button") -> str:
+    """Slug used to look a name up: same safety checks, reserved words simply will not exist."""
+    return validate_name(raw, what, allow_reserved=True)

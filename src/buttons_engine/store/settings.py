@@ -1,0 +1,29 @@
+"""``settings.json`` in the global dir (CONTRACT 10): ``{"schema_version": 1, "defaults": {...}}``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import StorageError
+from .atomic import ensure_dir, write_atomic
+from .jsonio import dumps, load_file
+
+
+def load(path: str) -> dict[str, Any]:
+    """The ``defaults`` object; missing file means no settings. Unparsable is an error, never reset."""
+    try:
+        data = load_file(path)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("defaults", {}), dict):
+        raise StorageError(f"{path} is not a valid settings file")
+    defaults: dict[str, Any] = data.get("defaults") or {}
+    return defaults
+
+
+def save(path: str, defaults: dict[str, Any]) -> None:
+    ensure_dir(os.path.dirname(path))
+    write_atomic(path, dumps({"schema_version": 1, "defaults": defaults}, newline=True))

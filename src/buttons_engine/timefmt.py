@@ -1,0 +1,67 @@
+"""Timestamps in the shape of Go's ``time.Time`` JSON (RFC 3339, up to 9 fractional digits)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+UTC = _dt.UTC
+
+
+def now_utc() -> _dt.datetime:
+    return _dt.datetime.now(UTC)
+
+
+def format_ts(ts: _dt.datetime) -> str:
+    """RFC 3339 with trailing fractional zeros dropped and ``Z`` for UTC."""
+    base = ts.strftime("%Y-%m-%dT%H:%M:%S")
+    if ts.microsecond:
+        base += "." + f"{ts.microsecond:06d}".rstrip("0")
+    off = ts.utcoffset()
+    if off is None or off == _dt.timedelta(0):
+        return base + "Z"
+    total = int(off.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return f"{base}{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
+
+
+def format_local(ts: _dt.datetime) -> str:
+    """The press ``started_at`` carries the local offset (CONTRACT 7.5)."""
+    return format_ts(ts.astimezone())
+
+
+def parse_ts(text: str) -> _dt.datetime:
+    """Parse an RFC 3339 timestamp with up to 9 fractional digits (Go writes nanoseconds)."""
+    s = text.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    dot = s.find(".")
+    if dot != -1:
+        end = dot + 1
+        while end < len(s) and s[end].isdigit():
+            end += 1
+        frac = s[dot + 1 : end][:6]
+        s = s[:dot] + ("." + frac if frac else "") + s[end:]
+    parsed = _dt.datetime.fromisoformat(s)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def record_stem(ts: _dt.datetime, suffix: str) -> str:
+    """File stem of a run record: sorts by start time, unique per press (DEVIATIONS D1)."""
+    u = ts.astimezone(UTC)
+    return u.strftime("%Y-%m-%dT%H-%M-%S") + f".{u.microsecond:06d}Z-{suffix}"
+
+
+def ago(ts: _dt.datetime, now: _dt.datetime | None = None) -> str:
+    """Short age like ``5s``, ``3m``, ``2h``, ``4d``."""
+    delta = ((now or now_utc()) - ts).total_seconds()
+    delta = max(delta, 0)
+    if delta < 60:
+        return f"{int(delta)}s"
+    if delta < 3600:
+        return f"{int(delta // 60)}m"
+    if delta < 86400:
+        return f"{int(delta // 3600)}h"
+    return f"{int(delta // 86400)}d"

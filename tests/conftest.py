@@ -1,0 +1,96 @@
+"""Shared fixtures: an isolated data dir and a runner for the real ``buttons`` console script.
+
+Every test that exercises behaviour goes through the installed console script in a real
+subprocess, the way a user or an agent would call it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BUTTONS = str(Path(sys.executable).with_name("buttons"))
+
+
+@dataclass
+class Run:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        """The single JSON envelope on stdout (fails the test if there is not exactly one)."""
+        try:
+            value = json.loads(self.stdout)
+        except ValueError as exc:  # pragma: no cover - assertion helper
+            raise AssertionError(f"stdout is not one JSON document: {self.stdout!r}\nstderr: {self.stderr}") from exc
+        assert isinstance(value, dict) and "ok" in value, value
+        return value
+
+    @property
+    def data(self) -> Any:
+        env = self.envelope
+        assert env["ok"] is True, env
+        return env.get("data")
+
+    @property
+    def error(self) -> dict[str, Any]:
+        env = self.envelope
+        assert env["ok"] is False, env
+        return env["error"]
+
+
+class Buttons:
+    """Runs the real console script against one ``BUTTONS_HOME``."""
+
+    def __init__(self, home: Path, cwd: Path) -> None:
+        self.home = home
+        self.cwd = cwd
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("BUTTONS_")}
+        self.env["BUTTONS_HOME"] = str(home)
+        self.env.pop("NO_COLOR", None)
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
+                 input: str | None = None, cwd: Path | None = None) -> Run:
+        full_env = dict(self.env)
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(
+            [BUTTONS, *args], capture_output=True, text=True, env=full_env, timeout=timeout,
+            input=input, cwd=str(cwd or self.cwd), stdin=None if input is not None else subprocess.DEVNULL,
+        )
+        return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
+
+    def popen(self, *args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[str]:
+        full_env = dict(self.env)
+        if env:
+            full_env.update(env)
+        return subprocess.Popen([BUTTONS, *args], env=full_env, cwd=str(self.cwd), text=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+    def create(self, name: str, *extra: str) -> dict[str, Any]:
+        r = self("create", name, *extra, "--json")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        return r.data
+
+
+@pytest.fixture
+def buttons_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    return home
+
+
+@pytest.fixture
+def bt(buttons_home: Path, tmp_path: Path) -> Buttons:
+    work = tmp_path / "work"
+    work.mkdir()
+    return Buttons(buttons_home, work)
