@@ -20,7 +20,9 @@ at the boundary where they happen, never leaked to a surface as-is.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ButtonsError(Exception):

@@ -21,10 +21,17 @@ def build_create(p: argparse.ArgumentParser) -> Any:
     p.add_argument("-f", "--file", help="copy this script file into the button (runs under /bin/sh)")
     p.add_argument("--runtime", help="shell (default), bash, python or node")
     p.add_argument("--prompt", help="instructions for an agent; alone it makes a prompt-only button")
-    p.add_argument("--arg", action="append", default=[], metavar="SPEC",
-                   help="declare an argument: name:type:required|optional, enum adds :v1|v2 (repeatable)")
+    p.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="declare an argument: name:type:required|optional, enum adds :v1|v2 (repeatable)",
+    )
     p.add_argument("-d", "--description", default="", help="one-line description")
-    p.add_argument("--timeout", type=int, help="timeout in seconds (default 300, or the default-timeout setting)")
+    p.add_argument(
+        "--timeout", type=int, help="timeout in seconds (default 300, or the default-timeout setting)"
+    )
     p.epilog = (
         "Examples:\n"
         "  buttons create greet --code 'echo \"hello $BUTTONS_ARG_WHO\"' --arg who:string:required\n"
@@ -36,10 +43,19 @@ def build_create(p: argparse.ArgumentParser) -> Any:
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
         from ..services.buttons import CreateRequest, create
 
-        data = create(ctx.layout, CreateRequest(
-            name=ns.name, code=ns.code, file=ns.file, runtime=ns.runtime, prompt=ns.prompt,
-            description=ns.description, timeout=ns.timeout, args=ns.arg,
-        ))
+        data = create(
+            ctx.layout,
+            CreateRequest(
+                name=ns.name,
+                code=ns.code,
+                file=ns.file,
+                runtime=ns.runtime,
+                prompt=ns.prompt,
+                description=ns.description,
+                timeout=ns.timeout,
+                args=ns.arg,
+            ),
+        )
         if ctx.out.json:
             ctx.out.success(data)
         else:
@@ -57,19 +73,30 @@ def build_create(p: argparse.ArgumentParser) -> Any:
 
 def build_press(p: argparse.ArgumentParser) -> Any:
     p.add_argument("name", help="button to press")
-    p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
-                   help="argument value (repeatable); reaches the script as BUTTONS_ARG_<KEY>")
+    p.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="argument value (repeatable); reaches the script as BUTTONS_ARG_<KEY>",
+    )
     p.add_argument("--timeout", type=float, default=0, help="seconds; 0 uses the button's timeout")
     p.add_argument("--dry-run", action="store_true", help="show what would run; run nothing, record nothing")
-    p.add_argument("-f", "--follow", action="store_true", help="stream the script's output to stderr as it runs")
+    p.add_argument(
+        "-f", "--follow", action="store_true", help="stream the script's output to stderr as it runs"
+    )
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
         from ..engine.args import parse_pairs
         from ..engine.pipeline import PressOptions, press
 
         values = parse_pairs(ns.arg)
-        opts = PressOptions(args=values, timeout=ns.timeout, dry_run=ns.dry_run or ctx.summary,
-                            on_output=_follower() if ns.follow else None)
+        opts = PressOptions(
+            args=values,
+            timeout=ns.timeout,
+            dry_run=ns.dry_run or ctx.summary,
+            on_output=_follower() if ns.follow else None,
+        )
         res = press(ctx.layout, ns.name, opts)
         out = ctx.out
         if res.dry_run:
@@ -88,7 +115,9 @@ def build_press(p: argparse.ArgumentParser) -> Any:
             return 0 if res.error is None else 1
         name = r["button"]
         if r["status"] == "ok":
-            out.status(out.paint("✓", "green") + f" {name} completed in {r['duration_ms']}ms (exit {r['exit_code']})")
+            out.status(
+                out.paint("✓", "green") + f" {name} completed in {r['duration_ms']}ms (exit {r['exit_code']})"
+            )
             sys.stdout.write(r["stdout"])
             sys.stdout.flush()
         elif r["status"] == "timeout":
@@ -96,7 +125,9 @@ def build_press(p: argparse.ArgumentParser) -> Any:
             if r.get("stderr"):
                 out.status(f"stderr: {r['stderr'].rstrip()}")
         else:
-            out.status(out.paint("✗", "red") + f" {name} failed (exit {r['exit_code']}) in {r['duration_ms']}ms")
+            out.status(
+                out.paint("✗", "red") + f" {name} failed (exit {r['exit_code']}) in {r['duration_ms']}ms"
+            )
             if r.get("error_type") and r["error_type"] != "SCRIPT_ERROR":
                 out.status(f"{r['error_type']}: {r.get('stderr', '').strip()}")
             elif r.get("stderr"):
@@ -104,8 +135,13 @@ def build_press(p: argparse.ArgumentParser) -> Any:
             if r.get("stdout"):
                 sys.stdout.write(r["stdout"])
         if r.get("truncated"):
-            out.status(out.paint(f"  output truncated: {r.get('stdout_dropped_bytes', 0)} stdout and "
-                                 f"{r.get('stderr_dropped_bytes', 0)} stderr bytes dropped", "yellow"))
+            out.status(
+                out.paint(
+                    f"  output truncated: {r.get('stdout_dropped_bytes', 0)} stdout and "
+                    f"{r.get('stderr_dropped_bytes', 0)} stderr bytes dropped",
+                    "yellow",
+                )
+            )
         if r.get("prompt"):
             out.status(out.paint("  prompt attached (see AGENTS.md)", "dim"))
         out.hint(f"buttons history {name}")
@@ -157,8 +193,15 @@ def build_list(p: argparse.ArgumentParser) -> Any:
             ctx.out.status("No buttons yet.")
             ctx.out.hint("buttons create hello --code 'echo hello'")
             return 0
-        rows = [[str(s.get("name", "")), truncate(str(s.get("description") or "-"), 50),
-                 str(s.get("runtime", "")), f"{s.get('timeout_seconds', '')}s"] for s in specs]
+        rows = [
+            [
+                str(s.get("name", "")),
+                truncate(str(s.get("description") or "-"), 50),
+                str(s.get("runtime", "")),
+                f"{s.get('timeout_seconds', '')}s",
+            ]
+            for s in specs
+        ]
         ctx.out.table(["NAME", "DESCRIPTION", "RUNTIME", "TIMEOUT"], rows)
         ctx.out.hint("buttons press NAME")
         return 0
@@ -189,7 +232,9 @@ def build_detail(p: argparse.ArgumentParser) -> Any:
             out.status(f"  arg {a.get('name')} ({a.get('type')}, {req}){extra}")
         last = data.get("last_run")
         if last:
-            out.status(f"  last run: {last.get('status')} at {last.get('started_at')} ({last.get('duration_ms')}ms)")
+            out.status(
+                f"  last run: {last.get('status')} at {last.get('started_at')} ({last.get('duration_ms')}ms)"
+            )
         print(f"buttons press {name} {usage}".rstrip())
         print(f"buttons press {name} {usage} --json".replace("  ", " "))
         return 0
@@ -204,9 +249,16 @@ def _runs_table(ctx: Any, runs: list[dict[str, Any]]) -> None:
     rows = []
     for r in runs:
         status = str(r.get("status", ""))
-        rows.append([str(r.get("started_at", ""))[:19].replace("T", " "), str(r.get("button_name", "")),
-                     status, str(r.get("exit_code", "")), f"{r.get('duration_ms', '')}ms",
-                     truncate(str(r.get("stdout") or r.get("stderr") or ""), 40)])
+        rows.append(
+            [
+                str(r.get("started_at", ""))[:19].replace("T", " "),
+                str(r.get("button_name", "")),
+                status,
+                str(r.get("exit_code", "")),
+                f"{r.get('duration_ms', '')}ms",
+                truncate(str(r.get("stdout") or r.get("stderr") or ""), 40),
+            ]
+        )
     ctx.out.table(["STARTED (UTC)", "BUTTON", "STATUS", "EXIT", "DURATION", "OUTPUT"], rows)
 
 
@@ -254,9 +306,16 @@ def build_logs(p: argparse.ArgumentParser) -> Any:
                 for line in str(r.get("stderr") or "").splitlines()[-20:]:
                     print(f"  ! {line}")
         else:
-            rows = [[str(r.get("started_at", ""))[:19].replace("T", " "), str(r.get("target", "")),
-                     str(r.get("status", "")), str(r.get("error_type", "")),
-                     truncate(str(r.get("stderr", "")), 50)] for r in runs]
+            rows = [
+                [
+                    str(r.get("started_at", ""))[:19].replace("T", " "),
+                    str(r.get("target", "")),
+                    str(r.get("status", "")),
+                    str(r.get("error_type", "")),
+                    truncate(str(r.get("stderr", "")), 50),
+                ]
+                for r in runs
+            ]
             ctx.out.table(["STARTED (UTC)", "TARGET", "STATUS", "ERROR", "STDERR"], rows)
         return 0
 
@@ -316,10 +375,14 @@ def build_init(p: argparse.ArgumentParser) -> Any:
 def build_config(p: argparse.ArgumentParser) -> Any:
     from ..services.settings import KEYS
 
-    p.add_argument("action", nargs="?", choices=["set", "unset"], help="set KEY VALUE, unset KEY; none shows all")
+    p.add_argument(
+        "action", nargs="?", choices=["set", "unset"], help="set KEY VALUE, unset KEY; none shows all"
+    )
     p.add_argument("key", nargs="?", help="setting name")
     p.add_argument("value", nargs="?", help="new value (for set)")
-    p.epilog = "Settings:\n" + "\n".join(f"  {k.name:<20} {k.help} (default {k.default})" for k in KEYS.values())
+    p.epilog = "Settings:\n" + "\n".join(
+        f"  {k.name:<20} {k.help} (default {k.default})" for k in KEYS.values()
+    )
     p.formatter_class = argparse.RawDescriptionHelpFormatter
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
@@ -398,13 +461,21 @@ def build_version(p: argparse.ArgumentParser) -> Any:
 
         from .. import __version__
 
-        data = {"version": __version__, "commit": "", "date": "",
-                "python_version": platform.python_version(), "os": sys.platform, "arch": platform.machine()}
+        data = {
+            "version": __version__,
+            "commit": "",
+            "date": "",
+            "python_version": platform.python_version(),
+            "os": sys.platform,
+            "arch": platform.machine(),
+        }
         if ctx.out.json:
             ctx.out.success(data)
         else:
-            print(f"buttons {__version__} (Python {data['python_version']}, {data['os']}/{data['arch']})",
-                  file=sys.stderr)
+            print(
+                f"buttons {__version__} (Python {data['python_version']}, {data['os']}/{data['arch']})",
+                file=sys.stderr,
+            )
         return 0
 
     return handle
@@ -415,9 +486,11 @@ def build_version(p: argparse.ArgumentParser) -> Any:
 
 def build_completion(p: argparse.ArgumentParser) -> Any:
     p.add_argument("shell", choices=["bash", "zsh", "fish"], help="shell to generate the script for")
-    p.epilog = ("Install:\n  bash: source <(buttons completion bash)\n"
-                "  zsh:  buttons completion zsh > \"${fpath[1]}/_buttons\"\n"
-                "  fish: buttons completion fish > ~/.config/fish/completions/buttons.fish")
+    p.epilog = (
+        "Install:\n  bash: source <(buttons completion bash)\n"
+        '  zsh:  buttons completion zsh > "${fpath[1]}/_buttons"\n'
+        "  fish: buttons completion fish > ~/.config/fish/completions/buttons.fish"
+    )
     p.formatter_class = argparse.RawDescriptionHelpFormatter
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
@@ -458,4 +531,3 @@ COMMANDS: dict[str, tuple[str, Any]] = {
     "__detail": ("Show one button (buttons NAME)", build_detail),
     "__complete-names": ("List button names for shell completion", build_complete_names),
 }
-

@@ -42,7 +42,8 @@ _FISH = r"""# fish completion for buttons
 complete -c buttons -f
 complete -c buttons -n "__fish_use_subcommand" -a "__COMMANDS__"
 complete -c buttons -n "__fish_use_subcommand" -a "(buttons __complete-names 2>/dev/null)"
-complete -c buttons -n "__fish_seen_subcommand_from press delete rm history logs" -a "(buttons __complete-names 2>/dev/null)"
+complete -c buttons -n "__fish_seen_subcommand_from press delete rm history logs" \\
+  -a "(buttons __complete-names 2>/dev/null)"
 complete -c buttons -n "__fish_seen_subcommand_from completion" -a "bash zsh fish"
 complete -c buttons -l json -d "JSON envelope output"
 complete -c buttons -l no-input -d "never prompt"

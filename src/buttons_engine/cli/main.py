@@ -19,8 +19,29 @@ GLOBAL_FLAGS = {"--json", "--no-input", "--summary"}
 
 # Names that `buttons NAME logs` must not rewrite (CONTRACT 2.1).
 _NO_LOGS_REWRITE = set(
-    "add drawer create press list delete rm remove batteries board config history init logs smash status store "
-    "summary tail update version".split()
+    [
+        "add",
+        "drawer",
+        "create",
+        "press",
+        "list",
+        "delete",
+        "rm",
+        "remove",
+        "batteries",
+        "board",
+        "config",
+        "history",
+        "init",
+        "logs",
+        "smash",
+        "status",
+        "store",
+        "summary",
+        "tail",
+        "update",
+        "version",
+    ]
 )
 
 

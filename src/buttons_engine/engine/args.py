@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import MissingArg, ValidationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 TYPES = ("string", "int", "bool", "enum")
 BOOL_VALUES = frozenset({"true", "false", "1", "0"})
@@ -30,7 +32,9 @@ def parse_decl(text: str) -> dict[str, Any]:
     arg: dict[str, Any] = {"name": name, "type": typ, "required": flag == "required"}
     if typ == "enum":
         if len(parts) != 4:
-            raise ValidationError(f"invalid arg spec {text!r}: enum needs values, e.g. env:enum:required:dev|prod")
+            raise ValidationError(
+                f"invalid arg spec {text!r}: enum needs values, e.g. env:enum:required:dev|prod"
+            )
         values = parts[3].split("|")
         if any(v == "" for v in values):
             raise ValidationError(f"invalid arg spec {text!r}: enum values must not be empty")

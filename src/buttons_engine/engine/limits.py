@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from typing import Any
 
 from ..errors import ValidationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KEYS = ("cpu_seconds", "memory_mb", "open_files", "processes", "file_size_mb")
 
@@ -62,7 +65,7 @@ def preexec_for(limits: dict[str, int]) -> Callable[[], None] | None:
 
     def apply() -> None:
         for res, value in plan:
-            soft, hard = resource.getrlimit(res)
+            _soft, hard = resource.getrlimit(res)
             new_hard = value if hard == resource.RLIM_INFINITY else min(value, hard)
             if res == resource.RLIMIT_CPU and (hard == resource.RLIM_INFINITY or hard > value + 1):
                 new_hard = value + 1  # SIGXCPU at the soft limit, SIGKILL one second later
@@ -95,8 +98,13 @@ def diagnose(limits: dict[str, int], sig: int | None, stderr_tail: str) -> str |
     return None
 
 
-UNITS = {"cpu_seconds": "s", "memory_mb": " MB", "open_files": " files", "processes": " processes",
-         "file_size_mb": " MB"}
+UNITS = {
+    "cpu_seconds": "s",
+    "memory_mb": " MB",
+    "open_files": " files",
+    "processes": " processes",
+    "file_size_mb": " MB",
+}
 
 
 def describe(name: str, limits: dict[str, int]) -> str:

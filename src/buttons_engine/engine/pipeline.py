@@ -86,7 +86,11 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         exc.spec = decls
         raise
 
-    timeout = float(opts.timeout) if opts.timeout and opts.timeout > 0 else float(spec.get("timeout_seconds") or 300)
+    timeout = (
+        float(opts.timeout)
+        if opts.timeout and opts.timeout > 0
+        else float(spec.get("timeout_seconds") or 300)
+    )
     if policy.timeout_cap is not None:
         timeout = min(timeout, policy.timeout_cap)
 
@@ -153,7 +157,9 @@ class _NoHttpRunner:
 
 def _retention(settings: dict[str, Any]) -> int:
     value = settings.get("history_retention", DEFAULT_RETENTION)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else DEFAULT_RETENTION
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else DEFAULT_RETENTION
+    )
 
 
 def _error_message(outcome: Outcome) -> str:
@@ -166,8 +172,12 @@ def _error_message(outcome: Outcome) -> str:
 
 
 def _dry_run(slug: str, spec: dict[str, Any], values: dict[str, str], timeout: float) -> dict[str, Any]:
-    data: dict[str, Any] = {"button": slug, "runtime": spec.get("runtime", "shell"), "timeout": int(timeout),
-                            "args": dict(values)}
+    data: dict[str, Any] = {
+        "button": slug,
+        "runtime": spec.get("runtime", "shell"),
+        "timeout": int(timeout),
+        "args": dict(values),
+    }
     if spec.get("url"):
         data["url"] = spec["url"]
         data["method"] = spec.get("method") or "GET"
@@ -179,7 +189,9 @@ def _dry_run(slug: str, spec: dict[str, Any], values: dict[str, str], timeout: f
     return data
 
 
-def _result(slug: str, o: Outcome, inv: Invocation, started: _dt.datetime, duration_ms: int) -> dict[str, Any]:
+def _result(
+    slug: str, o: Outcome, inv: Invocation, started: _dt.datetime, duration_ms: int
+) -> dict[str, Any]:
     r: dict[str, Any] = {"status": o.status, "exit_code": o.exit_code}
     if o.http_status_code is not None:
         r["http_status_code"] = o.http_status_code
@@ -210,7 +222,9 @@ def _add_truncation(r: dict[str, Any], o: Outcome) -> None:
             r["stderr_dropped_bytes"] = o.stderr_dropped
 
 
-def _record(slug: str, o: Outcome, values: dict[str, str], started: _dt.datetime, duration_ms: int) -> dict[str, Any]:
+def _record(
+    slug: str, o: Outcome, values: dict[str, str], started: _dt.datetime, duration_ms: int
+) -> dict[str, Any]:
     finished = started + _dt.timedelta(milliseconds=duration_ms)
     rec: dict[str, Any] = {
         "button_name": slug,

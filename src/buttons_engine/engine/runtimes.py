@@ -6,19 +6,20 @@ Kept free of process machinery so that ``create`` and ``list`` do not import it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..errors import RuntimeMissing
 
 
-@dataclass(frozen=True)
 class CodeRuntime:
     """A runtime: the interpreters to look for (first found wins) and its code file name."""
 
-    name: str
-    interpreters: tuple[str, ...]
-    filename: str
-    scaffold: str
+    __slots__ = ("filename", "interpreters", "name", "scaffold")
+
+    def __init__(self, name: str, interpreters: tuple[str, ...], filename: str, scaffold: str) -> None:
+        self.name = name
+        self.interpreters = interpreters
+        self.filename = filename
+        self.scaffold = scaffold
 
     def interpreter(self) -> str:
         for cand in self.interpreters:
@@ -28,10 +29,27 @@ class CodeRuntime:
         raise RuntimeMissing(f"{self.interpreters[0]} not found on PATH")
 
 
-_SCAFFOLD_SH = '#!/bin/sh\nset -eu\n\n# TODO: write your script here.\n# Args arrive as environment variables: BUTTONS_ARG_<NAME> (upper-case, - becomes _).\necho "hello from {name}"\n'
-_SCAFFOLD_BASH = '#!/usr/bin/env bash\nset -euo pipefail\n\n# TODO: write your script here.\n# Args arrive as environment variables: BUTTONS_ARG_<NAME> (upper-case, - becomes _).\necho "hello from {name}"\n'
-_SCAFFOLD_PY = '#!/usr/bin/env python3\n# TODO: write your script here.\n# Args arrive as environment variables: os.environ["BUTTONS_ARG_<NAME>"].\nimport os\n\nprint("hello from {name}")\n'
-_SCAFFOLD_JS = '#!/usr/bin/env node\n// TODO: write your script here.\n// Args arrive as environment variables: process.env.BUTTONS_ARG_<NAME>.\nconsole.log("hello from {name}");\n'
+_ARGS_NOTE = "Args arrive as environment variables"
+_SCAFFOLD_SH = (
+    "#!/bin/sh\nset -eu\n\n# TODO: write your script here.\n"
+    f"# {_ARGS_NOTE}: BUTTONS_ARG_<NAME> (upper-case, - becomes _).\n"
+    'echo "hello from {name}"\n'
+)
+_SCAFFOLD_BASH = (
+    "#!/usr/bin/env bash\nset -euo pipefail\n\n# TODO: write your script here.\n"
+    f"# {_ARGS_NOTE}: BUTTONS_ARG_<NAME> (upper-case, - becomes _).\n"
+    'echo "hello from {name}"\n'
+)
+_SCAFFOLD_PY = (
+    "#!/usr/bin/env python3\n# TODO: write your script here.\n"
+    f'# {_ARGS_NOTE}: os.environ["BUTTONS_ARG_<NAME>"].\n'
+    'import os\n\nprint("hello from {name}")\n'
+)
+_SCAFFOLD_JS = (
+    "#!/usr/bin/env node\n// TODO: write your script here.\n"
+    f"// {_ARGS_NOTE}: process.env.BUTTONS_ARG_<NAME>.\n"
+    'console.log("hello from {name}");\n'
+)
 
 _RUNTIMES: dict[str, CodeRuntime] = {}
 

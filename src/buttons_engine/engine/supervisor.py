@@ -40,7 +40,7 @@ _active_presses: set[str] = set()
 
 def become_subreaper() -> bool:
     """Make this process adopt orphaned descendants (Linux). Idempotent; False if unsupported."""
-    global _subreaper_done
+    global _subreaper_done  # noqa: PLW0603 - one flag per process
     if _subreaper_done:
         return True
     if not sys.platform.startswith("linux"):
@@ -49,7 +49,7 @@ def become_subreaper() -> bool:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        ok = libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        ok = bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
     _subreaper_done = ok
@@ -100,7 +100,9 @@ def run(req: ProcessRequest) -> ProcessOutcome:
             preexec_fn=req.preexec,  # noqa: PLW1509 - only set when resource limits are requested
         )
     except OSError as exc:
-        return ProcessOutcome(-1, None, False, _ms(start), spawn_error=f"{req.argv[0]}: {exc.strerror or exc}")
+        return ProcessOutcome(
+            -1, None, False, _ms(start), spawn_error=f"{req.argv[0]}: {exc.strerror or exc}"
+        )
     with _lock:
         _active_children.add(proc.pid)
         _active_presses.add(req.press_id)
@@ -112,7 +114,9 @@ def run(req: ProcessRequest) -> ProcessOutcome:
             _active_presses.discard(req.press_id)
 
 
-def _supervise(proc: subprocess.Popen[bytes], req: ProcessRequest, start: float, deadline: float | None) -> ProcessOutcome:
+def _supervise(
+    proc: subprocess.Popen[bytes], req: ProcessRequest, start: float, deadline: float | None
+) -> ProcessOutcome:
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - pipes requested above
     pgid = proc.pid
     streams = {proc.stdout.fileno(): ("stdout", req.stdout), proc.stderr.fileno(): ("stderr", req.stderr)}
@@ -170,7 +174,9 @@ def _supervise(proc: subprocess.Popen[bytes], req: ProcessRequest, start: float,
         if proc.returncode is not None and open_fds:
             # The child is gone but something it started still holds a pipe. Keep reading until
             # the deadline (or a short wait after a timeout), then end them.
-            limit = deadline if (deadline is not None and not timed_out) else (exited_at or now) + LEFTOVER_GRACE
+            limit = (
+                deadline if (deadline is not None and not timed_out) else (exited_at or now) + LEFTOVER_GRACE
+            )
             if now >= limit:
                 _sweep(req.press_id, proc.pid, pgid, grace=0.0)
                 if now >= limit + 2.0:  # pipes held by something we cannot see: stop waiting
@@ -178,7 +184,14 @@ def _supervise(proc: subprocess.Popen[bytes], req: ProcessRequest, start: float,
         step = 0.1
         if deadline is not None and not timed_out:
             step = min(step, max(0.0, deadline - now))
-        drain(step)
+        if open_fds:
+            drain(step)
+        else:
+            # Output is closed; wait for the exit itself rather than polling nothing.
+            try:
+                proc.wait(timeout=step)
+            except subprocess.TimeoutExpired:
+                pass
 
     for fd in list(open_fds):
         poller.unregister(fd)

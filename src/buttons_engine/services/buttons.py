@@ -36,7 +36,12 @@ def default_agents_md(slug: str, description: str) -> str:
     parts = [f"# {slug}", ""]
     if description:
         parts += [description, ""]
-    parts += ["## Notes", "", "_Add context about this button here: when to press it, what it needs, what it returns._", ""]
+    parts += [
+        "## Notes",
+        "",
+        "_Add context about this button here: when to press it, what it needs, what it returns._",
+        "",
+    ]
     return "\n".join(parts)
 
 
@@ -100,7 +105,9 @@ def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
     spec["created_at"] = now
     spec["updated_at"] = now
 
-    agents_md = req.prompt.rstrip("\n") + "\n" if req.prompt is not None else default_agents_md(slug, req.description)
+    agents_md = (
+        req.prompt.rstrip("\n") + "\n" if req.prompt is not None else default_agents_md(slug, req.description)
+    )
     directory = store.create_button(layout, slug, spec, code=code, agents_md=agents_md)
     out = dict(spec)
     out["button_dir"] = directory
@@ -132,4 +139,3 @@ def delete(layout: Layout, name: str) -> dict[str, Any]:
         raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
     store.delete_button(layout, slug)
     return {"name": slug, "deleted": True}
-

@@ -42,8 +42,11 @@ def logs(layout: Layout, name: str | None, failed: bool = False, limit: int = 20
     for r in scan:
         if r.get("status") == "ok":
             continue
-        entry: dict[str, Any] = {"target": f"button/{r.get('button_name', '')}",
-                                 "started_at": r.get("started_at"), "status": r.get("status")}
+        entry: dict[str, Any] = {
+            "target": f"button/{r.get('button_name', '')}",
+            "started_at": r.get("started_at"),
+            "status": r.get("status"),
+        }
         if "exit_code" in r:
             entry["exit_code"] = r["exit_code"]
         if r.get("error_type"):

@@ -54,20 +54,55 @@ class Key:
 KEYS: dict[str, Key] = {
     k.name: k
     for k in (
-        Key("default-timeout", ("timeout_seconds",), _pos_int, 300,
-            "Timeout in seconds given to new buttons when create has no --timeout."),
-        Key("history-retention", ("history_retention",), _nonneg_int, 100,
-            "Run records kept per button (0 keeps all); progress files are pruned with them."),
-        Key("limit-cpu-seconds", ("limits", "cpu_seconds"), _nonneg_int, 0,
-            "Default CPU-time limit for code buttons, in seconds (0 = none)."),
-        Key("limit-memory-mb", ("limits", "memory_mb"), _nonneg_int, 0,
-            "Default address-space limit for code buttons, in MiB (0 = none)."),
-        Key("limit-open-files", ("limits", "open_files"), _nonneg_int, 0,
-            "Default open-file limit for code buttons (0 = none)."),
-        Key("limit-processes", ("limits", "processes"), _nonneg_int, 0,
-            "Default process-count limit for code buttons (0 = none)."),
-        Key("limit-file-size-mb", ("limits", "file_size_mb"), _nonneg_int, 0,
-            "Default largest file a code button may write, in MiB (0 = none)."),
+        Key(
+            "default-timeout",
+            ("timeout_seconds",),
+            _pos_int,
+            300,
+            "Timeout in seconds given to new buttons when create has no --timeout.",
+        ),
+        Key(
+            "history-retention",
+            ("history_retention",),
+            _nonneg_int,
+            100,
+            "Run records kept per button (0 keeps all); progress files are pruned with them.",
+        ),
+        Key(
+            "limit-cpu-seconds",
+            ("limits", "cpu_seconds"),
+            _nonneg_int,
+            0,
+            "Default CPU-time limit for code buttons, in seconds (0 = none).",
+        ),
+        Key(
+            "limit-memory-mb",
+            ("limits", "memory_mb"),
+            _nonneg_int,
+            0,
+            "Default address-space limit for code buttons, in MiB (0 = none).",
+        ),
+        Key(
+            "limit-open-files",
+            ("limits", "open_files"),
+            _nonneg_int,
+            0,
+            "Default open-file limit for code buttons (0 = none).",
+        ),
+        Key(
+            "limit-processes",
+            ("limits", "processes"),
+            _nonneg_int,
+            0,
+            "Default process-count limit for code buttons (0 = none).",
+        ),
+        Key(
+            "limit-file-size-mb",
+            ("limits", "file_size_mb"),
+            _nonneg_int,
+            0,
+            "Default largest file a code button may write, in MiB (0 = none).",
+        ),
     )
 }
 

@@ -32,8 +32,11 @@ def summary(layout: Layout) -> dict[str, Any]:
                 entry[k] = spec[k]
         recent = []
         for r in store_runs.newest([layout.pressed_dir(slug)], 3):
-            item: dict[str, Any] = {"id": history_service.run_id(r), "status": r.get("status"),
-                                    "duration_ms": r.get("duration_ms", 0)}
+            item: dict[str, Any] = {
+                "id": history_service.run_id(r),
+                "status": r.get("status"),
+                "duration_ms": r.get("duration_ms", 0),
+            }
             try:
                 item["started_ago"] = timefmt.ago(timefmt.parse_ts(str(r.get("started_at"))), now)
             except ValueError:
@@ -53,15 +56,19 @@ def summary(layout: Layout) -> dict[str, Any]:
             started_ago = timefmt.ago(timefmt.parse_ts(str(r.get("started_at"))), now)
         except ValueError:
             started_ago = ""
-        failures.append({
-            "run_id": history_service.run_id(r),
-            "target": f"button/{r.get('button_name', '')}",
-            "failed_step": "",
-            "error": {"code": r.get("error_type") or "SCRIPT_ERROR",
-                      "message": stderr if len(stderr) <= 200 else stderr[:200] + "…"},
-            "started_at": r.get("started_at"),
-            "started_ago": started_ago,
-        })
+        failures.append(
+            {
+                "run_id": history_service.run_id(r),
+                "target": f"button/{r.get('button_name', '')}",
+                "failed_step": "",
+                "error": {
+                    "code": r.get("error_type") or "SCRIPT_ERROR",
+                    "message": stderr if len(stderr) <= 200 else stderr[:200] + "…",
+                },
+                "started_at": r.get("started_at"),
+                "started_ago": started_ago,
+            }
+        )
         if len(failures) >= 5:
             break
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 
 from ..errors import StorageError
+from ..ids import random_hex
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -63,7 +63,7 @@ def write_atomic(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool
     can never redirect the write.
     """
     directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{random_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
         os.fchmod(fd, mode)
@@ -91,7 +91,7 @@ def create_exclusive(path: str, data: bytes, mode: int = FILE_MODE, *, durable: 
     sees a half-written file and an existing file (or symlink) is never touched.
     """
     directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{random_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
         os.fchmod(fd, mode)

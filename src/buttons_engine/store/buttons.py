@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 import sys
-from typing import Any
 
 from ..errors import NotFound, StorageError, ValidationError
+from ..ids import random_hex
 from .atomic import DIR_MODE, EXEC_MODE, FILE_MODE, ensure_dir, read_bytes, write_atomic
 from .jsonio import dumps, load_file
 from .layout import Layout
 from .names import lookup_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC_FILE = "button.json"
 AGENTS_FILE = "AGENTS.md"
@@ -88,7 +90,7 @@ def create_button(
     final = layout.button_dir(slug)
     if os.path.lexists(final):
         raise ValidationError(f"button {slug!r} already exists")
-    tmp = os.path.join(layout.buttons_dir, f".creating-{slug}-{secrets.token_hex(4)}")
+    tmp = os.path.join(layout.buttons_dir, f".creating-{slug}-{random_hex(4)}")
     os.mkdir(tmp, DIR_MODE)
     try:
         os.chmod(tmp, DIR_MODE)
@@ -103,6 +105,8 @@ def create_button(
         except OSError as exc:
             raise ValidationError(f"button {slug!r} already exists") from exc
     except BaseException:
+        import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
@@ -112,8 +116,10 @@ def delete_button(layout: Layout, slug: str) -> None:
     final = layout.button_dir(slug)
     if not os.path.isfile(os.path.join(final, SPEC_FILE)) or os.path.islink(final):
         raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
-    trash = os.path.join(layout.buttons_dir, f".deleting-{slug}-{secrets.token_hex(4)}")
+    trash = os.path.join(layout.buttons_dir, f".deleting-{slug}-{random_hex(4)}")
     os.rename(final, trash)
+    import shutil
+
     shutil.rmtree(trash, ignore_errors=True)
 
 

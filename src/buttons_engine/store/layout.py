@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from .atomic import check_within, ensure_dir
 from .names import lookup_name
@@ -11,17 +10,25 @@ from .names import lookup_name
 PROJECT_DIR_NAME = ".buttons"
 
 
-@dataclass(frozen=True)
 class Layout:
     """Paths of one resolved data dir.
 
     ``root`` is the active data dir; ``global_dir`` is where settings and global batteries
     live; ``project_root`` is set when the data dir was found by walking up from the cwd.
+    (A plain class, not a dataclass: ``dataclasses`` costs milliseconds at startup.)
     """
 
-    root: str
-    global_dir: str
-    project_root: str | None = None
+    __slots__ = ("global_dir", "project_root", "root")
+
+    def __init__(self, root: str, global_dir: str, project_root: str | None = None) -> None:
+        self.root = root
+        self.global_dir = global_dir
+        self.project_root = project_root
+
+    def __repr__(self) -> str:
+        return (
+            f"Layout(root={self.root!r}, global_dir={self.global_dir!r}, project_root={self.project_root!r})"
+        )
 
     @property
     def buttons_dir(self) -> str:
@@ -81,5 +88,7 @@ def resolve(env: dict[str, str] | None = None, cwd: str | None = None) -> Layout
         here = None
     project = find_project(here) if here else None
     if project:
-        return Layout(root=os.path.join(project, PROJECT_DIR_NAME), global_dir=global_dir, project_root=project)
+        return Layout(
+            root=os.path.join(project, PROJECT_DIR_NAME), global_dir=global_dir, project_root=project
+        )
     return Layout(root=global_dir, global_dir=global_dir)

@@ -9,8 +9,25 @@ from ..errors import ValidationError
 MAX_NAME_LENGTH = 128
 
 RESERVED = frozenset(
-    "create press list rm board drawer batteries smash store history help version mcp serve update "
-    "delete init".split()
+    [
+        "create",
+        "press",
+        "list",
+        "rm",
+        "board",
+        "drawer",
+        "batteries",
+        "smash",
+        "store",
+        "history",
+        "help",
+        "version",
+        "mcp",
+        "serve",
+        "update",
+        "delete",
+        "init",
+    ]
 )
 
 _DROP = re.compile(r"[^a-z0-9-]+")

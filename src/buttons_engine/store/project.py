@@ -13,7 +13,9 @@ def ensure_project_dirs(root: str) -> None:
     ensure_dir(os.path.join(root, "drawers"), root=root)
 
 
-def update_gitignore(root: str, header: str, patterns: tuple[str, ...], append_if_missing: tuple[str, ...]) -> str:
+def update_gitignore(
+    root: str, header: str, patterns: tuple[str, ...], append_if_missing: tuple[str, ...]
+) -> str:
     path = os.path.join(root, ".gitignore")
     try:
         existing = read_bytes(path).decode()

@@ -12,13 +12,16 @@ import datetime as _dt
 import heapq
 import json
 import os
-import secrets
 from collections.abc import Iterable
-from typing import Any
 
+from ..ids import random_hex
 from ..timefmt import record_stem
 from .atomic import create_empty, create_exclusive
 from .jsonio import dumps
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RECORD_SUFFIX = ".json"
 PROGRESS_SUFFIX = ".progress.jsonl"
@@ -27,7 +30,7 @@ PROGRESS_SUFFIX = ".progress.jsonl"
 def new_stem(pressed_dir: str, started: _dt.datetime) -> str:
     """Reserve a unique stem for a press by creating its (empty) progress file."""
     for _ in range(100):
-        stem = record_stem(started, secrets.token_hex(2))
+        stem = record_stem(started, random_hex(2))
         try:
             create_empty(os.path.join(pressed_dir, stem + PROGRESS_SUFFIX))
         except FileExistsError:
@@ -42,7 +45,7 @@ def write_record(pressed_dir: str, stem: str, record: dict[str, Any], retention:
     path = os.path.join(pressed_dir, stem + RECORD_SUFFIX)
     while not create_exclusive(path, data):
         # Only possible if something else planted this exact name: never overwrite it.
-        stem = stem + "-" + secrets.token_hex(2)
+        stem = stem + "-" + random_hex(2)
         path = os.path.join(pressed_dir, stem + RECORD_SUFFIX)
     if retention > 0:
         prune(pressed_dir, retention)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from ..errors import StorageError
 from .atomic import ensure_dir, write_atomic
 from .jsonio import dumps, load_file
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def load(path: str) -> dict[str, Any]:

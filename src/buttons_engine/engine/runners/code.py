@@ -72,7 +72,9 @@ class CodeRunner:
                 note = _limits.describe(hit, inv.limits)
                 out.stderr = (out.stderr.rstrip("\n") + "\n" if out.stderr else "") + note
             elif res.signal is not None:
-                out.stderr = (out.stderr.rstrip("\n") + "\n" if out.stderr else "") + f"killed by signal {res.signal}"
+                out.stderr = (
+                    out.stderr.rstrip("\n") + "\n" if out.stderr else ""
+                ) + f"killed by signal {res.signal}"
         return out
 
 

@@ -19,4 +19,6 @@ class PromptRunner:
             except OSError as exc:
                 return Outcome.failure("PROMPT_ERROR", f"cannot read {path}: {exc.strerror}")
             return Outcome(status="ok", exit_code=0, stdout=text)
-        return Outcome.failure("PROMPT_ERROR", f"cannot read {os.path.join(inv.button_dir, 'AGENTS.md')}: no such file")
+        return Outcome.failure(
+            "PROMPT_ERROR", f"cannot read {os.path.join(inv.button_dir, 'AGENTS.md')}: no such file"
+        )
