@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from .output import truncate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # ---------------------------------------------------------------------------- create
 
@@ -38,7 +41,6 @@ def build_create(p: argparse.ArgumentParser) -> Any:
         "  buttons create report --runtime python --file report.py\n"
         "  buttons create review --prompt 'Review the open pull request and summarise risks.'"
     )
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
         from ..services.buttons import CreateRequest, create
@@ -383,7 +385,6 @@ def build_config(p: argparse.ArgumentParser) -> Any:
     p.epilog = "Settings:\n" + "\n".join(
         f"  {k.name:<20} {k.help} (default {k.default})" for k in KEYS.values()
     )
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
         from ..services import settings
@@ -491,7 +492,6 @@ def build_completion(p: argparse.ArgumentParser) -> Any:
         '  zsh:  buttons completion zsh > "${fpath[1]}/_buttons"\n'
         "  fish: buttons completion fish > ~/.config/fish/completions/buttons.fish"
     )
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
         from .completion import script

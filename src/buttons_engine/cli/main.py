@@ -7,13 +7,17 @@ inside its handler, so ``buttons press`` pays for nothing it does not use.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn
 
 from .. import __version__
 from ..errors import ButtonsError
 from .output import Output
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
 
 GLOBAL_FLAGS = {"--json", "--no-input", "--summary"}
 
@@ -49,7 +53,29 @@ class UsageError(Exception):
     """Bad command line: printed as plain text on stderr, exit 1 (CONTRACT 2.3)."""
 
 
+def _width() -> int:
+    try:
+        return max(int(os.environ.get("COLUMNS", "")), 40)
+    except ValueError:
+        pass
+    try:
+        return max(os.get_terminal_size(sys.stderr.fileno()).columns, 40)
+    except OSError:
+        return 100
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter asks ``shutil`` for the width (importing bz2, lzma, ...); ask the OS directly."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_width() - 2)
+
+
 class Parser(argparse.ArgumentParser):
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("formatter_class", Formatter)
+        super().__init__(**kw)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}\nRun '{self.prog} --help' for usage.")
 
@@ -71,8 +97,9 @@ class Context:
         return self._layout
 
 
-Handler = Callable[[argparse.Namespace, Context], int]
-Builder = Callable[[argparse.ArgumentParser], Handler]
+if TYPE_CHECKING:
+    Handler = Callable[[argparse.Namespace, Context], int]
+    Builder = Callable[[argparse.ArgumentParser], Handler]
 
 
 def _registry() -> dict[str, tuple[str, Builder]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from .. import timefmt
 from ..engine import args as _args
@@ -15,6 +14,10 @@ from ..store import runs as store_runs
 from ..store.layout import Layout
 from ..store.names import validate_name
 from . import settings as settings_service
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_CODE_BYTES = 64 * 1024
 SCHEMA_VERSION = 2

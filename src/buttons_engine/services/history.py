@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from ..errors import StorageError
 from ..store import runs as store_runs
 from ..store.layout import Layout
 from ..store.names import lookup_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _all_pressed_dirs(layout: Layout) -> list[str]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from ..store import project as store_project
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 GITIGNORE_PATTERNS = (
     "batteries.json",

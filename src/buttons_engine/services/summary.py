@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from .. import __version__, timefmt
 from ..store import buttons as store
 from ..store import runs as store_runs
 from ..store.layout import Layout
 from . import history as history_service
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def summary(layout: Layout) -> dict[str, Any]:
