@@ -216,9 +216,18 @@ def build_detail(p: argparse.ArgumentParser) -> Any:
     p.add_argument("name")
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
+        from ..errors import NotFound
         from ..services.buttons import detail
 
-        data = detail(ctx.layout, ns.name)
+        try:
+            data = detail(ctx.layout, ns.name)
+        except NotFound as exc:
+            import difflib
+
+            close = difflib.get_close_matches(ns.name, [c for c in COMMANDS if not c.startswith("__")], n=1)
+            exc.message = f"no button or command named {ns.name!r}"
+            exc.hint = f"did you mean 'buttons {close[0]}'?" if close else "run 'buttons --help' or 'buttons list'"
+            raise
         out = ctx.out
         if out.json:
             out.success(data)
