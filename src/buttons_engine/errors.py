@@ -13,6 +13,7 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
     +-- PromptError              PROMPT_ERROR
     +-- QueueTimeout             QUEUE_TIMEOUT
     +-- StorageError             STORAGE_ERROR
+    +-- Cancelled                CANCELLED (a press ended by its caller, e.g. smash --on-failure stop)
 
 Foreign errors (OSError, json.JSONDecodeError, subprocess failures) are mapped to these
 at the boundary where they happen, never leaked to a surface as-is.
@@ -85,6 +86,10 @@ class StorageError(ButtonsError):
     code = "STORAGE_ERROR"
 
 
+class Cancelled(ButtonsError):
+    code = "CANCELLED"
+
+
 _BY_CODE: dict[str, type[ButtonsError]] = {
     cls.code: cls
     for cls in (
@@ -97,6 +102,7 @@ _BY_CODE: dict[str, type[ButtonsError]] = {
         PromptError,
         QueueTimeout,
         StorageError,
+        Cancelled,
     )
 }
 

@@ -65,3 +65,34 @@ def ago(ts: _dt.datetime, now: _dt.datetime | None = None) -> str:
     if delta < 86400:
         return f"{int(delta // 3600)}h"
     return f"{int(delta // 86400)}d"
+
+
+_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,  # U+00B5 micro sign
+    "μs": 1e-6,  # U+03BC greek mu
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go duration string (``1h30m``, ``200ms``, ``-1.5h``, ``0``); ValueError if invalid."""
+    import re
+
+    s = text.strip()
+    if not s:
+        raise ValueError(f"invalid duration {text!r}")
+    sign = 1.0
+    if s[0] in "+-":
+        sign = -1.0 if s[0] == "-" else 1.0
+        s = s[1:]
+    if s == "0":
+        return 0.0
+    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)", s)
+    if not parts or "".join(n + u for n, u in parts) != s:
+        raise ValueError(f"invalid duration {text!r} (examples: 30s, 5m, 1h30m, 24h)")
+    return sign * sum(float(n) * _DURATION_UNITS[u] for n, u in parts)

@@ -12,6 +12,10 @@ from typing import Any, Protocol
 
 from .capture import ChunkFilter
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import threading
+
 
 @dataclass
 class Invocation:
@@ -26,6 +30,8 @@ class Invocation:
     on_output: Callable[[str, bytes], None] | None = None
     limits: dict[str, int] = field(default_factory=dict)
     filter_factory: Callable[[], ChunkFilter | None] = lambda: None
+    # Set by another thread to end the press through the timeout kill chain (smash --on-failure stop).
+    cancel: threading.Event | None = None
 
 
 @dataclass

@@ -3,7 +3,14 @@
 Every press, whatever surface it comes from, goes through :func:`press`::
 
     resolve spec -> validate args -> effective timeout -> dry-run?
-    -> runner (code | prompt | …) -> attach prompt -> run record -> result
+    -> idempotency (cached result, or the key's lock) -> batteries -> queue slot
+    -> runner (code | prompt | …) -> mask secrets -> attach prompt -> run record
+    -> idempotency entry -> result
+
+The deadline clock starts after the dry-run check: waiting for another press of the same
+idempotency key, and for a queue slot, counts against the press's timeout. A ``cancel`` event
+(``smash --on-failure stop``) ends the press at any of those points, a running child through
+the same kill chain as a timeout.
 
 Surfaces pass a :class:`PressPolicy` (timeout cap, whether a prompt is attached, …), never
 their own copy of these steps. Pre-flight problems raise a ``ButtonsError``; a press that ran
@@ -15,21 +22,32 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import timefmt
-from ..errors import ButtonsError, StorageError, error_for_code
+from ..errors import ButtonsError, Cancelled, PressTimeout, QueueTimeout, StorageError, error_for_code
+from ..store import batteries as store_batteries
 from ..store import buttons as store_buttons
 from ..store import runs as store_runs
 from ..store import settings as store_settings
 from ..store.layout import Layout
 from . import args as _args
 from . import limits as _limits
+from . import queues as _queues
 from .outcome import Invocation, Outcome, Runner
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import threading
+
+    from ..store.locks import FileLock
+    from .masking import Masker
+
 DEFAULT_RETENTION = 100
+DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0
 PROMPT_MARKER = "_Add context about this button here"
 
 
@@ -39,6 +57,9 @@ class PressOptions:
     timeout: float = 0
     dry_run: bool = False
     on_output: Callable[[str, bytes], None] | None = None
+    idempotency_key: str = ""
+    idempotency_ttl: float = 0  # seconds; <= 0 means 24h
+    cancel: threading.Event | None = None
 
 
 @dataclass
@@ -55,6 +76,7 @@ class PressResult:
     result: dict[str, Any]
     error: ButtonsError | None = None
     dry_run: bool = False
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
@@ -97,55 +119,136 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
     if opts.dry_run:
         return PressResult(_dry_run(slug, spec, opts.args, timeout), dry_run=True)
 
-    settings = store_settings.load(layout.settings_path)
-    retention = _retention(settings)
-    button_dir = layout.button_dir(slug)
-    started = timefmt.now_utc()
-    is_code = not spec.get("url") and spec.get("runtime") != "prompt"
+    deadline = time.monotonic() + timeout
+    cancel = opts.cancel
+    stop = cancel.is_set if cancel is not None else None
+    held: list[FileLock] = []
+    try:
+        key = opts.idempotency_key
+        if key:
+            from ..store import idempotency as store_idempotency
 
-    pressed = store_buttons.ensure_pressed_dir(layout, slug)
-    stem: str | None = None
-    progress_path: str | None = None
-    if is_code:
-        try:
-            stem = store_runs.new_stem(pressed, started)
-        except OSError as exc:
-            raise StorageError(f"cannot create the run's progress file: {exc}") from exc
-        progress_path = os.path.join(pressed, stem + store_runs.PROGRESS_SUFFIX)
+            cached = store_idempotency.lookup(layout, slug, key)
+            if cached is None:
+                # A press of the same key may be running: wait for it, then look again.
+                key_lock = store_idempotency.lock(layout, slug, key, deadline, stop)
+                if key_lock is None:
+                    _raise_if_cancelled(cancel)
+                    raise PressTimeout("timed out waiting for another press with the same idempotency key")
+                held.append(key_lock)
+                cached = store_idempotency.lookup(layout, slug, key)
+            if cached is not None:
+                return PressResult({**cached, "cached": True}, cached=True)
 
-    inv = Invocation(
-        button=slug,
-        spec=spec,
-        button_dir=button_dir,
-        args=dict(opts.args),
-        timeout=timeout,
-        press_id=secrets.token_hex(8),
-        progress_path=progress_path,
-        on_output=opts.on_output,
-        limits=_limits.effective(spec.get("limits"), settings.get("limits") or {}),
-    )
-    outcome = runner_for(spec).run(inv)
-    duration_ms = int((timefmt.now_utc() - started).total_seconds() * 1000)
+        batteries = store_batteries.load_merged(layout)
+        env_extra = store_batteries.env_for(batteries)
+        masker = _masker_for(spec, batteries)
 
-    result = _result(slug, outcome, inv, started, duration_ms)
-    if policy.attach_prompt:
-        prompt = _prompt_for(layout, slug)
-        if prompt:
-            result["prompt"] = prompt
-    if policy.record:
-        record = _record(slug, outcome, inv.args, started, duration_ms)
-        if stem is None:
-            stem = timefmt.record_stem(started, secrets.token_hex(2))
-        try:
-            store_runs.write_record(pressed, stem, record, retention)
-        except OSError as exc:
-            raise StorageError(f"cannot write the run record: {exc}") from exc
+        queue = _queues.resolve(spec.get("queue"), opts.args)
+        if queue is not None:
+            from ..store import queues as store_queues
 
-    error: ButtonsError | None = None
-    if outcome.status != "ok":
-        error = error_for_code(outcome.error_type or "SCRIPT_ERROR", _error_message(outcome))
-        error.result = result
-    return PressResult(result, error)
+            slot = store_queues.acquire(layout, queue[0], queue[1], deadline, stop)
+            if slot is None:
+                _raise_if_cancelled(cancel)
+                raise QueueTimeout("queue acquire timeout")
+            held.append(slot)
+        _raise_if_cancelled(cancel)
+        run_timeout = timeout if not held else max(0.001, deadline - time.monotonic())
+
+        settings = store_settings.load(layout.settings_path)
+        retention = _retention(settings)
+        button_dir = layout.button_dir(slug)
+        started = timefmt.now_utc()
+        is_code = not spec.get("url") and spec.get("runtime") != "prompt"
+
+        pressed = store_buttons.ensure_pressed_dir(layout, slug)
+        stem: str | None = None
+        progress_path: str | None = None
+        if is_code:
+            try:
+                stem = store_runs.new_stem(pressed, started)
+            except OSError as exc:
+                raise StorageError(f"cannot create the run's progress file: {exc}") from exc
+            progress_path = os.path.join(pressed, stem + store_runs.PROGRESS_SUFFIX)
+
+        inv = Invocation(
+            button=slug,
+            spec=spec,
+            button_dir=button_dir,
+            args=dict(opts.args),
+            timeout=run_timeout,
+            press_id=secrets.token_hex(8),
+            env_extra=env_extra,
+            progress_path=progress_path,
+            on_output=opts.on_output,
+            limits=_limits.effective(spec.get("limits"), settings.get("limits") or {}),
+            cancel=cancel,
+        )
+        if masker is not None:
+            inv.filter_factory = masker.filter
+            if opts.on_output is not None:
+                inv.on_output = masker.stream(opts.on_output)
+        outcome = runner_for(spec).run(inv)
+        duration_ms = int((timefmt.now_utc() - started).total_seconds() * 1000)
+        shown_args = inv.args
+        if masker is not None:
+            _mask_outcome(outcome, masker)
+            shown_args = {k: masker.text(v) for k, v in inv.args.items()}
+
+        result = _result(slug, outcome, inv, started, duration_ms)
+        if shown_args:
+            result["args"] = dict(shown_args)
+        if policy.attach_prompt:
+            prompt = _prompt_for(layout, slug)
+            if prompt:
+                result["prompt"] = masker.text(prompt) if masker is not None else prompt
+        if policy.record:
+            record = _record(slug, outcome, shown_args, started, duration_ms)
+            if stem is None:
+                stem = timefmt.record_stem(started, secrets.token_hex(2))
+            try:
+                store_runs.write_record(pressed, stem, record, retention)
+            except OSError as exc:
+                raise StorageError(f"cannot write the run record: {exc}") from exc
+
+        if key and outcome.status == "ok":
+            ttl = opts.idempotency_ttl if opts.idempotency_ttl > 0 else DEFAULT_IDEMPOTENCY_TTL
+            try:
+                store_idempotency.store(layout, slug, key, ttl, result)
+            except (OSError, StorageError):
+                pass  # the cache is an optimisation: losing an entry must not fail a press that ran
+
+        error: ButtonsError | None = None
+        if outcome.status != "ok":
+            error = error_for_code(outcome.error_type or "SCRIPT_ERROR", _error_message(outcome))
+            error.result = result
+        return PressResult(result, error)
+    finally:
+        for lock in reversed(held):
+            lock.release()
+
+
+def _raise_if_cancelled(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled before it started")
+
+
+def _masker_for(spec: dict[str, Any], batteries: dict[str, str]) -> Masker | None:
+    """The press's masker, or None: no batteries, ``"mask_secrets": false``, or only short values."""
+    if not batteries or spec.get("mask_secrets") is False:
+        return None
+    from .masking import Masker  # only presses that have secrets pay for base64/re/urllib
+
+    masker = Masker(batteries.values())
+    return masker if masker.active else None
+
+
+def _mask_outcome(outcome: Outcome, masker: Masker) -> None:
+    outcome.stdout = masker.text(outcome.stdout)
+    outcome.stderr = masker.text(outcome.stderr)
+    if outcome.extra:
+        outcome.extra = masker.value(outcome.extra)
 
 
 class _NoHttpRunner:

@@ -4,8 +4,9 @@ Request -> run -> outcome, with an escalation per stage:
 
 1. spawn in a new session (own process group), stdin closed, stdout/stderr to pipes;
 2. read both pipes into bounded ``Capture`` objects until the child exits or the deadline;
-3. at the deadline: processes that escaped the group (``setsid``, double fork) are killed at
-   once, the group gets SIGTERM and ``grace`` seconds, then SIGKILL;
+3. at the deadline, or when the request's ``cancel`` event is set (``smash --on-failure stop``
+   ending its siblings): processes that escaped the group (``setsid``, double fork) are killed
+   at once, the group gets SIGTERM and ``grace`` seconds, then SIGKILL;
 4. finally every descendant still alive (including orphans we adopted as a child subreaper)
    is killed and reaped, so no process started by a press outlives it (DEVIATIONS D3).
 
@@ -68,6 +69,8 @@ class ProcessRequest:
     stdout: Capture = field(default_factory=Capture)
     stderr: Capture = field(default_factory=Capture)
     on_output: Callable[[str, bytes], None] | None = None
+    # Set from another thread to end the press through the same kill chain as a timeout.
+    cancel: threading.Event | None = None
 
 
 @dataclass
@@ -77,6 +80,7 @@ class ProcessOutcome:
     timed_out: bool
     duration_ms: int
     spawn_error: str | None = None
+    cancelled: bool = False
     killed_escapees: int = 0
     killed_leftovers: int = 0
 
@@ -125,7 +129,8 @@ def _supervise(
         os.set_blocking(fd, False)
         poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     open_fds = set(streams)
-    timed_out = False
+    timed_out = cancelled = stopping = False
+    cancel = req.cancel
     escapees = 0
     term_deadline: float | None = None
     exited_at: float | None = None
@@ -161,28 +166,36 @@ def _supervise(
             exited_at = now
         if not open_fds and proc.returncode is not None:
             break
-        if deadline is not None and now >= deadline and not timed_out and proc.returncode is None:
-            timed_out = True
-            escapees += _kill_escapees(req.press_id, proc.pid, pgid)
-            _signal_group(pgid, signal.SIGTERM)
-            term_deadline = now + req.grace
-        if timed_out and proc.returncode is None:
+        if not stopping and proc.returncode is None:
+            if deadline is not None and now >= deadline:
+                timed_out = stopping = True
+            elif cancel is not None and cancel.is_set():
+                cancelled = stopping = True
+            if stopping:
+                escapees += _kill_escapees(req.press_id, proc.pid, pgid)
+                _signal_group(pgid, signal.SIGTERM)
+                term_deadline = now + req.grace
+        if stopping and proc.returncode is None:
             escapees += _kill_escapees(req.press_id, proc.pid, pgid)
             if term_deadline is not None and now >= term_deadline:
                 _signal_group(pgid, signal.SIGKILL)
                 term_deadline = None
         if proc.returncode is not None and open_fds:
             # The child is gone but something it started still holds a pipe. Keep reading until
-            # the deadline (or a short wait after a timeout), then end them.
-            limit = (
-                deadline if (deadline is not None and not timed_out) else (exited_at or now) + LEFTOVER_GRACE
-            )
+            # the deadline (or a short wait after a timeout), then end them; a cancel ends them now.
+            if not stopping and cancel is not None and cancel.is_set():
+                cancelled = stopping = True
+                limit = now
+            elif deadline is not None and not stopping:
+                limit = deadline
+            else:
+                limit = (exited_at or now) + LEFTOVER_GRACE
             if now >= limit:
                 _sweep(req.press_id, proc.pid, pgid, grace=0.0)
                 if now >= limit + 2.0:  # pipes held by something we cannot see: stop waiting
                     break
         step = 0.1
-        if deadline is not None and not timed_out:
+        if deadline is not None and not stopping:
             step = min(step, max(0.0, deadline - now))
         if open_fds:
             drain(step)
@@ -199,14 +212,15 @@ def _supervise(
     proc.stderr.close()
     req.stdout.close()
     req.stderr.close()
-    leftovers = _sweep(req.press_id, proc.pid, pgid, grace=0.0 if timed_out else LEFTOVER_GRACE)
+    leftovers = _sweep(req.press_id, proc.pid, pgid, grace=0.0 if stopping else LEFTOVER_GRACE)
     rc = proc.returncode if proc.returncode is not None else proc.wait()
     sig = -rc if rc < 0 else None
-    exit_code = -1 if timed_out else (rc if rc >= 0 else 128 + (sig or 0))
+    exit_code = -1 if stopping else (rc if rc >= 0 else 128 + (sig or 0))
     return ProcessOutcome(
         exit_code=exit_code,
         signal=sig,
         timed_out=timed_out,
+        cancelled=cancelled,
         duration_ms=_ms(start),
         killed_escapees=escapees,
         killed_leftovers=leftovers,

@@ -45,6 +45,7 @@ class CodeRunner:
             stdout=Capture(chunk_filter=inv.filter_factory()),
             stderr=Capture(chunk_filter=inv.filter_factory()),
             on_output=inv.on_output,
+            cancel=inv.cancel,
         )
         res = supervisor.run(req)
         if res.spawn_error is not None:
@@ -57,6 +58,11 @@ class CodeRunner:
             stdout_dropped=req.stdout.dropped,
             stderr_dropped=req.stderr.dropped,
         )
+        if res.cancelled:
+            out.status, out.error_type, out.exit_code = "error", "CANCELLED", -1
+            note = "cancelled: the press was ended before it finished"
+            out.stderr = (out.stderr.rstrip("\n") + "\n" if out.stderr else "") + note
+            return out
         if res.timed_out:
             out.status, out.error_type, out.exit_code = "timeout", "TIMEOUT", -1
             if not out.stderr.strip():

@@ -1,0 +1,98 @@
+"""Battery files (CONTRACT 9): ``{"schema_version": 1, "batteries": {"KEY": "value"}}``, mode 0600.
+
+Two layers: the global file in the global dir, and a project file in ``<project>/.buttons/``
+that is active only when the data dir was found by walking up from the cwd (no
+``BUTTONS_HOME``). Readers merge them, the project layer winning.
+
+A malformed file is an error, never silently replaced by an empty one (that would destroy
+every secret in it). Writers hold an exclusive lock on the file's directory around their
+read-modify-write, and replace the file atomically, so concurrent ``batteries set`` calls
+never lose each other's keys and readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..errors import StorageError
+from .atomic import ensure_dir, write_atomic
+from .jsonio import dumps, load_file
+from .locks import lock_dir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .layout import Layout
+
+FILE_NAME = "batteries.json"
+SCHEMA_VERSION = 1
+KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*")
+ENV_PREFIX = "BUTTONS_BAT_"
+
+
+def valid_key(key: str) -> bool:
+    return KEY_PATTERN.fullmatch(key) is not None
+
+
+def global_path(layout: Layout) -> str:
+    return os.path.join(layout.global_dir, FILE_NAME)
+
+
+def local_path(layout: Layout) -> str | None:
+    """The project layer's file, or None when no project layer is active."""
+    if layout.project_root is None:
+        return None
+    if os.path.abspath(layout.root) == os.path.abspath(layout.global_dir):
+        return None
+    return os.path.join(layout.root, FILE_NAME)
+
+
+def load(path: str) -> dict[str, str]:
+    """The batteries in one file; a missing file holds none, a malformed one is an error."""
+    try:
+        data = load_file(path)
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise StorageError(f"{path} is a directory, not a batteries file") from None
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not isinstance(data, dict):
+        raise StorageError(f"{path} is not a valid batteries file (expected a JSON object)")
+    bats = data.get("batteries", {})
+    if bats is None:
+        return {}
+    if not isinstance(bats, dict) or not all(isinstance(v, str) for v in bats.values()):
+        raise StorageError(f"{path} is not a valid batteries file ('batteries' must map names to strings)")
+    return {str(k): v for k, v in bats.items()}
+
+
+def load_merged(layout: Layout) -> dict[str, str]:
+    """Global batteries overlaid by the project's (the project layer wins)."""
+    merged = load(global_path(layout))
+    local = local_path(layout)
+    if local is not None:
+        merged.update(load(local))
+    return merged
+
+
+def env_for(values: dict[str, str]) -> dict[str, str]:
+    return {ENV_PREFIX + k: v for k, v in values.items()}
+
+
+def update(path: str, change: Callable[[dict[str, str]], bool]) -> bool:
+    """Apply ``change`` to the file's batteries under the directory lock; write if it returns True.
+
+    The file is re-read under the lock, so a concurrent writer's keys are never lost.
+    """
+    directory = os.path.dirname(path)
+    ensure_dir(directory)
+    with lock_dir(directory):
+        current = load(path)
+        if not change(current):
+            return False
+        data = {"schema_version": SCHEMA_VERSION, "batteries": dict(sorted(current.items()))}
+        write_atomic(path, dumps(data, newline=True))
+    return True
