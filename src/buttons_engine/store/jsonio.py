@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .. import jsonfmt
 from ..errors import StorageError
 from .atomic import read_bytes
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def dumps(value: Any, *, newline: bool = False) -> bytes:
-    text = json.dumps(value, indent=2, ensure_ascii=False)
+    text = jsonfmt.dumps(value)
     return (text + "\n" if newline else text).encode()
 
 
