@@ -1,0 +1,263 @@
+"""Issue 2, "Must show" 1-3: concurrency, the kill chain, and bounded capture.
+
+All through the real console script in real subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import BUTTONS, Buttons
+from core_helpers import alive, assert_envelope, fail, ok, pids_with_marker, records
+
+# ----------------------------------------------------------------------------- must show 1
+
+
+def test_fifty_concurrent_presses_leave_fifty_records(bt: Buttons) -> None:
+    """50 presses of one button started at once: 50 distinct, valid run records (D1)."""
+    bt.create("busy", "--code", 'echo "pid $$"')
+    procs = [bt.popen("press", "busy", "--json") for _ in range(50)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, (out, err)
+        assert assert_envelope(out)["data"]["status"] == "ok"
+
+    files = records(bt, "busy")
+    assert len(files) == 50, [f.name for f in files]
+    stdouts = set()
+    for f in files:
+        rec = json.loads(f.read_text())
+        assert rec["button_name"] == "busy"
+        assert rec["status"] == "ok"
+        assert rec["exit_code"] == 0
+        assert isinstance(rec["started_at"], str) and rec["started_at"].endswith("Z")
+        assert isinstance(rec["finished_at"], str)
+        assert isinstance(rec["duration_ms"], int)
+        assert rec["stdout"].startswith("pid ")
+        stdouts.add(rec["stdout"])
+    assert len(stdouts) == 50, "every record must hold its own press's output"
+
+    runs = ok(bt("history", "busy", "--last", "100", "--json"))
+    assert len(runs) == 50
+    assert {r["stdout"] for r in runs} == stdouts
+    started = [r["started_at"] for r in runs]
+    assert started == sorted(started, reverse=True), "history is newest first"
+
+
+# ----------------------------------------------------------------------------- must show 2
+
+_SETSID_SHELL = """trap '' TERM
+echo $$ > "$KC_DIR/main.pid"
+setsid sh -c 'echo $$ > "$KC_DIR/gc.pid"; sleep 4; echo x > "$KC_DIR/file"' &
+sleep 60
+"""
+
+# The middle shell exits at once, so the grandchild is re-parented (to the engine, a subreaper);
+# it also lets go of the output pipes, so the engine cannot find it by waiting for EOF.
+_DOUBLE_FORK_SHELL = """trap '' TERM
+echo $$ > "$KC_DIR/main.pid"
+( setsid sh -c 'echo $$ > "$KC_DIR/gc.pid"; sleep 4; echo x > "$KC_DIR/file"' </dev/null >/dev/null 2>&1 & )
+sleep 60
+"""
+
+_DOUBLE_FORK_PYTHON = """import os, signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+d = os.environ["KC_DIR"]
+open(os.path.join(d, "main.pid"), "w").write(str(os.getpid()))
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        open(os.path.join(d, "gc.pid"), "w").write(str(os.getpid()))
+        time.sleep(4)
+        open(os.path.join(d, "file"), "w").write("x")
+        os._exit(0)
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("runtime", "code"),
+    [("shell", _SETSID_SHELL), ("shell", _DOUBLE_FORK_SHELL), ("python", _DOUBLE_FORK_PYTHON)],
+    ids=["setsid-background", "double-fork-shell", "double-fork-python"],
+)
+def test_timeout_kills_whole_tree_even_escaped_grandchild(
+    bt: Buttons, tmp_path: Path, runtime: str, code: str
+) -> None:
+    """SIGTERM-ignoring script + grandchild in its own session: TIMEOUT within 8 s, nothing survives (D3).
+
+    The grandchild would write ``file`` 4 s after it starts; we look for it until 6.5 s after the
+    press started, well past that moment. Every process of the press carries a unique marker in
+    its environment, so a scan of /proc finds any survivor, whatever it re-parented to.
+    """
+    kc = tmp_path / "kc"
+    kc.mkdir()
+    token = uuid.uuid4().hex
+    marker = f"BT_KILLCHAIN_MARKER={token}"
+    bt.create("stubborn", "--runtime", runtime, "--code", code)
+    env = {"KC_DIR": str(kc), "BT_KILLCHAIN_MARKER": token}
+
+    start = time.monotonic()
+    proc = bt.popen("press", "stubborn", "--timeout", "1", "--json", env=env)
+    out, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - start
+
+    assert elapsed < 8.0, f"press took {elapsed:.1f}s"
+    env_out = assert_envelope(out)
+    assert proc.returncode == 1, (out, err)
+    assert env_out["error"]["code"] == "TIMEOUT"
+    assert env_out["error"]["result"]["status"] == "timeout"
+    assert env_out["error"]["result"]["exit_code"] == -1
+
+    main_pid = int((kc / "main.pid").read_text())
+    gc_pid = int((kc / "gc.pid").read_text())
+    # Nothing of the press is left, not even briefly after the press returned.
+    assert pids_with_marker(marker) == []
+    assert not alive(main_pid)
+    assert not alive(gc_pid)
+
+    time.sleep(max(0.0, 6.5 - (time.monotonic() - start)))
+    assert not (kc / "file").exists(), "the escaped grandchild survived the timeout"
+    assert pids_with_marker(marker) == []
+
+    rec = [json.loads(p.read_text()) for p in records(bt, "stubborn")]
+    assert [r["status"] for r in rec] == ["timeout"]
+    assert rec[0]["error_type"] == "TIMEOUT"
+
+
+def test_background_process_left_by_a_finished_script_is_ended(bt: Buttons, tmp_path: Path) -> None:
+    """A script that exits 0 but leaves ``sleep 300 &`` behind: that sleep is gone after the press (D3)."""
+    pidfile = tmp_path / "bg.pid"
+    marker = uuid.uuid4().hex
+    bt.create("leaky", "--code", f'sleep 300 >/dev/null 2>&1 &\necho $! > "{pidfile}"\necho started')
+    r = bt("press", "leaky", "--json", env={"BT_LEAK_MARKER": marker})
+    data = ok(r)
+    assert data["status"] == "ok"
+    assert data["stdout"] == "started\n"
+    assert not alive(int(pidfile.read_text()))
+    assert pids_with_marker(f"BT_LEAK_MARKER={marker}") == []
+
+
+def test_background_process_holding_the_pipe_is_ended_at_the_deadline(bt: Buttons, tmp_path: Path) -> None:
+    """A leftover that keeps stdout open is ended too; the press's own output is kept."""
+    pidfile = tmp_path / "bg.pid"
+    bt.create("leaky-pipe", "--code", f'sleep 300 &\necho $! > "{pidfile}"\necho started')
+    r = bt("press", "leaky-pipe", "--timeout", "2", "--json")
+    env = assert_envelope(r.stdout)
+    result = env["data"] if env["ok"] else env["error"]["result"]
+    assert result["stdout"] == "started\n"
+    assert not alive(int(pidfile.read_text()))
+
+
+# ----------------------------------------------------------------------------- must show 3
+
+GIB = 1 << 30
+MIB = 1 << 20
+
+
+@pytest.mark.slow
+def test_one_gigabyte_of_stdout_keeps_engine_memory_flat(bt: Buttons) -> None:
+    """A script printing 1 GiB: the press succeeds, output is truncated, peak RSS < 100 MB (D2).
+
+    How memory is measured: ``os.wait4`` on the ``buttons`` process returns an ``ru_maxrss`` (KiB on
+    Linux) that is the maximum of the process's own peak RSS and the peaks of every descendant it
+    reaped (the kernel folds ``cmaxrss`` into the child's rusage; checked by experiment: a script
+    allocating 300 MB makes wait4 report ~320 MB for ``buttons``). It is therefore an *upper
+    bound* of the engine's own peak: if it is below 100 MB, so is the engine. Here the descendants
+    (``sh``, ``head``, ``tr``) are a few MB, so the bound is tight. While the press runs we also
+    sample ``VmHWM`` of the ``buttons`` process from /proc (a lower bound) and check it as well.
+    """
+    bt.create("firehose", "--code", "head -c 1073741824 /dev/zero | tr '\\0' a")
+    env = dict(bt.env)
+    proc = subprocess.Popen(
+        [BUTTONS, "press", "firehose", "--json"],
+        env=env,
+        cwd=str(bt.cwd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    hwm_kb: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        hwm_kb.append(int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out_chunks: list[bytes] = []
+    err_chunks: list[bytes] = []
+    t_err = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    t_err.start()
+    out_chunks.append(proc.stdout.read())  # type: ignore[union-attr]
+    t_err.join(timeout=300)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stop.set()
+    sampler.join(timeout=5)
+
+    out = b"".join(out_chunks).decode()
+    assert proc.returncode == 0, (out[:500], b"".join(err_chunks)[-2000:])
+    data = assert_envelope(out)["data"]
+    assert data["status"] == "ok"
+    assert data["truncated"] is True
+    assert data["stdout_dropped_bytes"] > 0
+    kept = len(data["stdout"].encode())
+    # Head and tail are kept (about 1 MiB together) plus a short marker line in between.
+    assert MIB - 1024 <= kept <= MIB + 1024, kept
+    assert data["stdout_dropped_bytes"] + MIB == GIB, data["stdout_dropped_bytes"]
+    assert data["stdout"].startswith("a" * 1000) and data["stdout"].endswith("a" * 1000)
+
+    peak_mb = usage.ru_maxrss / 1024
+    assert peak_mb < 100, f"engine peak RSS (upper bound) {peak_mb:.0f} MB"
+    assert hwm_kb, "could not sample VmHWM of the buttons process"
+    assert max(hwm_kb) / 1024 < 100
+
+    # The run record on disk is bounded too.
+    [rec_path] = records(bt, "firehose")
+    assert rec_path.stat().st_size < 1.5 * MIB
+    rec = json.loads(rec_path.read_text())
+    assert rec["status"] == "ok"
+    assert rec["truncated"] is True
+    assert rec["stdout_dropped_bytes"] == data["stdout_dropped_bytes"]
+
+
+def test_large_output_below_the_budget_is_kept_whole(bt: Buttons) -> None:
+    """Output under the capture budget is not marked truncated and arrives byte for byte."""
+    bt.create("medium", "--code", "head -c 300000 /dev/zero | tr '\\0' b; echo; echo end >&2")
+    data = ok(bt("press", "medium", "--json"))
+    assert data["stdout"] == "b" * 300000 + "\n"
+    assert data["stderr"] == "end\n"
+    assert "truncated" not in data
+    assert "stdout_dropped_bytes" not in data
+
+
+def test_failed_press_with_huge_stderr_is_bounded(bt: Buttons) -> None:
+    """stderr is bounded the same way, and the failure envelope carries the bounded result (D2, D8)."""
+    bt.create("noisy", "--code", "head -c 5000000 /dev/zero | tr '\\0' e >&2; exit 4")
+    err = fail(bt("press", "noisy", "--json"), "SCRIPT_ERROR")
+    res = err["result"]
+    assert res["exit_code"] == 4
+    assert res["truncated"] is True
+    assert res["stderr_dropped_bytes"] == 5000000 - MIB
+    assert len(err["message"]) < 10_000, "the message is not the whole stderr"
