@@ -151,7 +151,10 @@ def create_button(
     if os.path.lexists(final):
         raise ValidationError(f"button {slug!r} already exists")
     tmp = os.path.join(layout.buttons_dir, f".creating-{slug}-{random_hex(4)}")
-    os.mkdir(tmp, DIR_MODE)
+    try:
+        os.mkdir(tmp, DIR_MODE)
+    except OSError as exc:
+        raise StorageError(f"cannot create button {slug!r}: {exc.strerror or exc}") from exc
     try:
         os.chmod(tmp, DIR_MODE)
         os.mkdir(os.path.join(tmp, "pressed"), DIR_MODE)
@@ -164,10 +167,12 @@ def create_button(
             os.rename(tmp, final)
         except OSError as exc:
             raise ValidationError(f"button {slug!r} already exists") from exc
-    except BaseException:
+    except BaseException as exc:
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, file-size limit, I/O error: a storage failure
+            raise StorageError(f"cannot create button {slug!r}: {exc.strerror or exc}") from exc
         raise
     return final
 
