@@ -1,0 +1,209 @@
+"""HTTP button templates: URL and body substitution with context-aware encoding (CONTRACT 5.3, 7.4).
+
+Pure string work, no HTTP client: ``create`` uses it to validate a URL and derive the locked
+host, the HTTP runner and ``press --dry-run`` use it to build the request.
+
+``{{name}}`` placeholders are replaced in one pass (a substituted value is never scanned again),
+each with the escaping of the place it lands in:
+
+=================  ==========================================================================
+path, fragment     path-segment escaping: keep ``A-Z a-z 0-9 - _ . ~ $ & + : = @``, percent-
+                   encode every other UTF-8 byte (``/`` -> ``%2F``); a value made only of dots
+                   is encoded whole (``..`` -> ``%2E%2E``) so it can never become a dot segment
+query              form escaping: keep ``A-Z a-z 0-9 - _ . ~``, space -> ``+``
+JSON body          JSON string escaping without the quotes (also ``<`` ``>`` ``&`` U+2028/9);
+                   used for ``application/json``, ``text/json`` and when no Content-Type is set
+form body          form escaping (``application/x-www-form-urlencoded``)
+other bodies       raw
+=================  ==========================================================================
+
+The scheme and authority are never substituted; header values are never templated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from urllib.parse import quote, quote_plus, urlsplit
+
+from ..errors import ValidationError
+
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+MAX_RESPONSE_BYTES_CEILING = 2 * 1024 * 1024 * 1024
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+_TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+# Headers the engine sets itself from the URL and the body; a value in button.json is not sent.
+MANAGED_HEADERS = ("host", "content-length", "transfer-encoding", "connection")
+
+
+# ----------------------------------------------------------------------------- URL parts
+
+
+def split_prefix(url: str) -> tuple[str, str]:
+    """``scheme://authority`` (up to the first ``/``, ``?`` or ``#`` after ``://``) and the rest."""
+    start = url.find("://")
+    if start < 0:
+        return url, ""
+    start += 3
+    end = len(url)
+    for ch in "/?#":
+        i = url.find(ch, start)
+        if 0 <= i < end:
+            end = i
+    return url[:end], url[end:]
+
+
+def authority_of(url: str) -> str:
+    prefix, _ = split_prefix(url)
+    i = prefix.find("://")
+    return prefix[i + 3 :] if i >= 0 else ""
+
+
+def scheme_of(url: str) -> str:
+    i = url.find("://")
+    return url[:i].lower() if i >= 0 else ""
+
+
+def validate_url(url: str) -> str:
+    """Create-time checks of a URL template; returns the ``allowed_host`` to lock (lowercased)."""
+    if not (url.startswith("http://") or url.startswith("https://")):
+        raise ValidationError(f"--url must start with http:// or https:// (got {url!r})")
+    prefix, _ = split_prefix(url)
+    authority = authority_of(url)
+    if "{{" in prefix or "}}" in prefix:
+        raise ValidationError(
+            "--url: {{...}} placeholders are not allowed in the scheme or host; "
+            "the host is locked when the button is created (use them in the path, query or body)"
+        )
+    if "@" in authority:
+        raise ValidationError("--url must not contain user:password@; send credentials in a --header")
+    if not authority:
+        raise ValidationError("--url has no host")
+    try:
+        parts = urlsplit(prefix + "/")
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError(f"--url has an invalid host or port: {exc}") from None
+    if not parts.hostname:
+        raise ValidationError("--url has no host")
+    if port is not None and not 0 < port <= 65535:
+        raise ValidationError(f"--url port {port} is out of range")
+    return authority.lower()
+
+
+def parse_size(text: str) -> int:
+    """``10M``, ``512 KB``, ``1g``, ``4096`` -> bytes (binary multiples); 1 byte .. 2 GiB."""
+    m = _SIZE_RE.match(text)
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in _SIZE_UNITS:
+        raise ValidationError(
+            f"--max-response-size {text!r} is not a size; "
+            "use a number with an optional unit B, K, KB, M, MB, G or GB"
+        )
+    size = int(m.group(1)) * _SIZE_UNITS[unit]
+    if size <= 0:
+        raise ValidationError("--max-response-size must be greater than 0")
+    if size > MAX_RESPONSE_BYTES_CEILING:
+        raise ValidationError(
+            f"--max-response-size must be at most 2 GiB ({MAX_RESPONSE_BYTES_CEILING} bytes)"
+        )
+    return size
+
+
+def validate_method(method: str) -> str:
+    m = method.strip().upper()
+    if not _TOKEN_RE.match(m):
+        raise ValidationError(f"--method {method!r} is not a valid HTTP method")
+    return m
+
+
+def parse_headers(lines: list[str]) -> dict[str, str]:
+    """``Name: value`` lines -> ordered dict (later duplicates win)."""
+    out: dict[str, str] = {}
+    for line in lines:
+        if ":" not in line:
+            raise ValidationError(f"--header {line!r} must look like 'Name: value'")
+        name, value = line.split(":", 1)
+        name, value = name.strip(), value.strip()
+        if not _TOKEN_RE.match(name):
+            raise ValidationError(f"--header {line!r}: {name!r} is not a valid header name")
+        if any(c in value for c in "\r\n\0"):
+            raise ValidationError(f"--header {name}: the value must not contain line breaks or NUL")
+        if name.lower() in MANAGED_HEADERS:
+            raise ValidationError(f"--header {name}: this header is set by buttons from the URL and body")
+        out[name] = value
+    return out
+
+
+# ----------------------------------------------------------------------------- escaping
+
+
+def escape_path(value: str) -> str:
+    escaped = quote(value, safe="$&+:=@")
+    if escaped and set(escaped) == {"."}:
+        return "%2E" * len(escaped)
+    return escaped
+
+
+def escape_query(value: str) -> str:
+    return quote_plus(value, safe="")
+
+
+def escape_json(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)[1:-1]
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def escape_raw(value: str) -> str:
+    return value
+
+
+def substitute(template: str, args: Mapping[str, str], escape: Callable[[str], str]) -> str:
+    """Replace every ``{{name}}`` whose name is in ``args`` in one pass; others stay literal."""
+    if not args or "{{" not in template:
+        return template
+    names = sorted(args, key=len, reverse=True)
+    pattern = re.compile(r"\{\{(" + "|".join(re.escape(n) for n in names) + r")\}\}")
+    return pattern.sub(lambda m: escape(args[m.group(1)]), template)
+
+
+def render_url(template: str, args: Mapping[str, str], *, keep_fragment: bool = False) -> str:
+    """The URL to request: placeholders substituted per part; the fragment is dropped (it is
+    never sent) unless ``keep_fragment``, in which case it is path-escaped like the path."""
+    prefix, suffix = split_prefix(template)
+    rest, hash_sep, fragment = suffix.partition("#")
+    path, q_sep, query = rest.partition("?")
+    out = prefix + substitute(path, args, escape_path)
+    if q_sep:
+        out += "?" + substitute(query, args, escape_query)
+    if keep_fragment and hash_sep:
+        out += "#" + substitute(fragment, args, escape_path)
+    return out
+
+
+def content_type(headers: Mapping[str, str]) -> str:
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            return value.split(";", 1)[0].strip().lower()
+    return ""
+
+
+def render_body(body: str, headers: Mapping[str, str], args: Mapping[str, str]) -> str:
+    ctype = content_type(headers)
+    if ctype in ("", "application/json", "text/json"):
+        escape = escape_json
+    elif ctype == "application/x-www-form-urlencoded":
+        escape = escape_query
+    else:
+        escape = escape_raw
+    return substitute(body, args, escape)
