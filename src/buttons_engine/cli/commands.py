@@ -87,6 +87,19 @@ def build_press(p: argparse.ArgumentParser) -> Any:
     p.add_argument(
         "-f", "--follow", action="store_true", help="stream the script's output to stderr as it runs"
     )
+    p.add_argument(
+        "--idempotency-key",
+        default="",
+        metavar="KEY",
+        help="run at most once per KEY for this button; a repeat returns the stored ok result",
+    )
+    p.add_argument(
+        "--idempotency-ttl",
+        type=_duration,
+        default="24h",
+        metavar="DURATION",
+        help="how long a stored result is reused, e.g. 30m, 24h (default 24h; 0 = 24h)",
+    )
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
         from ..engine.args import parse_pairs
@@ -98,9 +111,17 @@ def build_press(p: argparse.ArgumentParser) -> Any:
             timeout=ns.timeout,
             dry_run=ns.dry_run or ctx.summary,
             on_output=_follower() if ns.follow else None,
+            idempotency_key=ns.idempotency_key,
+            idempotency_ttl=ns.idempotency_ttl,
         )
         res = press(ctx.layout, ns.name, opts)
         out = ctx.out
+        if res.cached and not out.json:
+            mark = out.paint("✓", "green")
+            out.status(
+                f"{mark} {res.result.get('button', ns.name)} (cached: idempotency key {ns.idempotency_key})"
+            )
+            return 0
         if res.dry_run:
             if out.json:
                 out.success(res.result)
@@ -150,6 +171,16 @@ def build_press(p: argparse.ArgumentParser) -> Any:
         return 0 if res.error is None else 1
 
     return handle
+
+
+def _duration(text: str) -> float:
+    """``--idempotency-ttl``: a Go duration (``30s``, ``1h30m``), in seconds."""
+    from ..timefmt import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _secs(ms: int) -> str:
@@ -226,7 +257,9 @@ def build_detail(p: argparse.ArgumentParser) -> Any:
 
             close = difflib.get_close_matches(ns.name, [c for c in COMMANDS if not c.startswith("__")], n=1)
             exc.message = f"no button or command named {ns.name!r}"
-            exc.hint = f"did you mean 'buttons {close[0]}'?" if close else "run 'buttons --help' or 'buttons list'"
+            exc.hint = (
+                f"did you mean 'buttons {close[0]}'?" if close else "run 'buttons --help' or 'buttons list'"
+            )
             raise
         out = ctx.out
         if out.json:
@@ -297,8 +330,17 @@ def build_logs(p: argparse.ArgumentParser) -> Any:
     p.add_argument("name", nargs="?", help="button (default: recent failures across the workspace)")
     p.add_argument("--failed", action="store_true", help="only runs that did not succeed")
     p.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    p.add_argument(
+        "-f", "--follow", action="store_true", help="follow the button's progress stream (= tail NAME -f)"
+    )
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
+        if ns.follow:
+            if not ns.name:
+                raise _usage(p, "--follow needs a button name: buttons logs NAME --follow")
+            from .tail import run as run_tail
+
+            return run_tail(ctx, ns.name, follow=True)
         from ..services.history import logs
 
         runs = logs(ctx.layout, ns.name, ns.failed, ns.limit)
@@ -525,6 +567,17 @@ def build_complete_names(p: argparse.ArgumentParser) -> Any:
     return handle
 
 
+def _lazy(module: str) -> Any:
+    """A builder that lives in ``cli/<module>.py``, imported only when that command runs."""
+
+    def builder(p: argparse.ArgumentParser) -> Any:
+        import importlib
+
+        return importlib.import_module(f"{__package__}.{module}").build(p)
+
+    return builder
+
+
 COMMANDS: dict[str, tuple[str, Any]] = {
     "create": ("Create a button from code, a file or a prompt", build_create),
     "press": ("Run a button and print its result", build_press),
@@ -537,6 +590,9 @@ COMMANDS: dict[str, tuple[str, Any]] = {
     "summary": ("Workspace overview (also: bare 'buttons')", build_summary),
     "version": ("Print version information", build_version),
     "completion": ("Print a shell completion script", build_completion),
+    "batteries": ("Manage secrets handed to presses as BUTTONS_BAT_<KEY>", _lazy("batteries")),
+    "smash": ("Press several buttons in parallel", _lazy("smash")),
+    "tail": ("Print a button's progress stream (-f to follow)", _lazy("tail")),
     "__detail": ("Show one button (buttons NAME)", build_detail),
     "__complete-names": ("List button names for shell completion", build_complete_names),
 }

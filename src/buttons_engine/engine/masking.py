@@ -30,7 +30,7 @@ from urllib.parse import quote, quote_plus
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
 MASK = "***"
@@ -126,19 +126,35 @@ class Masker:
     def filter(self) -> MaskingFilter:
         return MaskingFilter(self)
 
-    def stream(self, sink: Any) -> Any:
+    def stream(self, sink: Callable[[str, bytes], None]) -> MaskedStream:
         """Wrap an ``on_output(stream, chunk)`` callback so it only ever sees masked bytes."""
-        filters: dict[str, MaskingFilter] = {}
+        return MaskedStream(self, sink)
 
-        def on_output(name: str, chunk: bytes) -> None:
-            f = filters.get(name)
-            if f is None:
-                f = filters[name] = MaskingFilter(self)
-            out = f.feed(chunk)
+
+class MaskedStream:
+    """An ``on_output`` callback that masks each named stream before passing it on.
+
+    Call :meth:`flush` once the child's output has ended to release the held-back tail.
+    """
+
+    def __init__(self, masker: Masker, sink: Callable[[str, bytes], None]) -> None:
+        self._masker = masker
+        self._sink = sink
+        self._filters: dict[str, MaskingFilter] = {}
+
+    def __call__(self, name: str, chunk: bytes) -> None:
+        f = self._filters.get(name)
+        if f is None:
+            f = self._filters[name] = MaskingFilter(self._masker)
+        out = f.feed(chunk)
+        if out:
+            self._sink(name, out)
+
+    def flush(self) -> None:
+        for name, f in self._filters.items():
+            out = f.flush()
             if out:
-                sink(name, out)
-
-        return on_output
+                self._sink(name, out)
 
 
 class MaskingFilter:

@@ -185,11 +185,14 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
             limits=_limits.effective(spec.get("limits"), settings.get("limits") or {}),
             cancel=cancel,
         )
+        masked_stream = None
         if masker is not None:
             inv.filter_factory = masker.filter
             if opts.on_output is not None:
-                inv.on_output = masker.stream(opts.on_output)
+                inv.on_output = masked_stream = masker.stream(opts.on_output)
         outcome = runner_for(spec).run(inv)
+        if masked_stream is not None:
+            masked_stream.flush()
         duration_ms = int((timefmt.now_utc() - started).total_seconds() * 1000)
         shown_args = inv.args
         if masker is not None:

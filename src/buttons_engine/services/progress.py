@@ -1,0 +1,115 @@
+"""``tail`` / ``logs --follow``: print a press's progress stream (CONTRACT 7.9, 16.6).
+
+TARGET is a file path when it contains ``/`` or ``\\`` or ends in ``.jsonl`` (it must exist);
+otherwise a button, whose newest ``pressed/*.progress.jsonl`` is read. Content is passed on
+as written by the script (never parsed here), except that battery values are masked
+(DEVIATIONS D5): the script wrote the file itself, so the stream is masked line by line as it
+is read. Following a button switches to the next press's stream when a newer one appears.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import NotFound, StorageError
+from ..store import batteries as store_batteries
+from ..store import buttons as store_buttons
+from ..store.progress import ProgressReader, newest_progress
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..engine.masking import Masker
+    from ..store.layout import Layout
+
+NO_PROGRESS = "no progress files yet — press the button first"
+MAX_PENDING = 64 * 1024
+
+
+def is_path(target: str) -> bool:
+    return "/" in target or "\\" in target or target.endswith(".jsonl")
+
+
+class ProgressTail:
+    """New bytes of a target's progress stream, masked, one read at a time."""
+
+    def __init__(self, layout: Layout, target: str) -> None:
+        self._pressed: str | None = None
+        spec: dict[str, Any] = {}
+        if is_path(target):
+            path = os.path.abspath(target)
+            if not os.path.isfile(path):
+                raise NotFound(f"no such progress file: {target}")
+        else:
+            spec = store_buttons.read_spec(layout, target)
+            self._pressed = layout.pressed_dir(str(spec.get("name") or target))
+            found = newest_progress(self._pressed)
+            if found is None:
+                raise NotFound(NO_PROGRESS, hint=f"buttons press {spec.get('name') or target}")
+            path = found
+        self._reader = self._open(path)
+        self._masker = _masker(layout, spec)
+        self._pending = b""
+
+    @property
+    def path(self) -> str:
+        return self._reader.path
+
+    def _open(self, path: str) -> ProgressReader:
+        try:
+            return ProgressReader(path, nofollow=self._pressed is not None)
+        except FileNotFoundError:
+            raise NotFound(f"no such progress file: {path}") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+    def read(self, *, final: bool = False) -> bytes:
+        """Everything new since the last call; ``final`` also releases a trailing partial line."""
+        chunks = []
+        while True:
+            data = self._reader.read_new()
+            if not data:
+                break
+            chunks.append(data)
+        if self._pressed is not None:
+            newer = newest_progress(self._pressed)
+            if newer is not None and newer > self._reader.path:
+                try:
+                    reader = self._open(newer)
+                except NotFound:
+                    reader = None
+                if reader is not None:  # the next press started: finish the old stream, switch
+                    rest = self._mask(b"".join(chunks), final=True)
+                    self._reader.close()
+                    self._reader = reader
+                    return rest + self.read(final=final)
+        return self._mask(b"".join(chunks), final=final)
+
+    def _mask(self, data: bytes, *, final: bool) -> bytes:
+        if self._masker is None:
+            return data
+        buf = self._pending + data
+        if final:
+            self._pending = b""
+            return self._masker.data(buf)
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0 and len(buf) > MAX_PENDING:  # a very long line: release all but a possible split value
+            cut = len(buf) - self._masker.hold
+        self._pending = buf[cut:]
+        return self._masker.data(buf[:cut])
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+def _masker(layout: Layout, spec: dict[str, Any]) -> Masker | None:
+    if spec.get("mask_secrets") is False:
+        return None
+    batteries = store_batteries.load_merged(layout)
+    if not batteries:
+        return None
+    from ..engine.masking import Masker
+
+    masker = Masker(batteries.values())
+    return masker if masker.active else None

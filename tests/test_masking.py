@@ -1,0 +1,212 @@
+"""Battery values never leave a press unmasked (DEVIATIONS D5), wherever they would show up."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+from conftest import Buttons
+from core_helpers import edit_spec, run_tty
+
+SECRET = "p@ss w0rd/?>~+&=hunter2!"  # noqa: S105 - a test value, not a credential
+
+# A python button that prints its battery in every form, to stdout and stderr, including a copy
+# split across two writes with a pause (so the engine reads it in two pieces), then fails if asked.
+SCRIPT = r"""
+import base64, hashlib, json, os, sys, time
+from urllib.parse import quote, quote_plus
+v = os.environ["BUTTONS_BAT_SECRET"]
+with open(os.environ["BUTTONS_ARG_OUT"], "w") as fh:
+    fh.write(hashlib.sha256(v.encode()).hexdigest())
+b = v.encode()
+forms = [v, base64.b64encode(b).decode(), base64.b64encode(b).decode().rstrip("="),
+         base64.urlsafe_b64encode(b).decode(), quote(v, safe=""), quote(v), quote_plus(v)]
+for pre in (b"", b"x", b"xy"):  # the value inside a longer base64 stream, at each alignment
+    forms.append(base64.b64encode(pre + b + b"...tail").decode())
+for stream in (sys.stdout, sys.stderr):
+    for f in forms:
+        stream.write("form: " + f + "\n")
+    stream.flush()
+half = len(v) // 2
+for stream in (sys.stdout, sys.stderr):
+    stream.write("split: " + v[:half])
+    stream.flush()
+time.sleep(0.4)
+for stream in (sys.stdout, sys.stderr):
+    stream.write(v[half:] + " end\n")
+    stream.flush()
+with open(os.environ["BUTTONS_PROGRESS_PATH"], "a") as fh:
+    fh.write(json.dumps({"event": "log", "level": "info", "msg": "token " + v}) + "\n")
+sys.exit(int(os.environ.get("BUTTONS_ARG_CODE") or "0"))
+"""
+
+
+def forbidden(value: str) -> list[str]:
+    """The value in plain, base64 (both alphabets, padded or not) and URL-encoded forms, plus the
+    characters of its base64 that are fixed whatever surrounds it in a longer stream."""
+    raw = value.encode()
+    out = [value, quote(value, safe=""), quote(value), quote_plus(value)]
+    for enc in (base64.b64encode, base64.urlsafe_b64encode):
+        out += [enc(raw).decode(), enc(raw).decode().rstrip("=")]
+        for align in (0, 1, 2):
+            text = enc(b"\0" * align + raw + b"\0\0").decode()
+            # Conservative: skip the chars that may mix in the neighbouring bytes.
+            out.append(text[(align * 4 + 2) // 3 + 1 : ((align + len(raw)) * 4) // 3 - 1])
+    return out
+
+
+def assert_clean(text: str, where: str) -> None:
+    for form in forbidden(SECRET):
+        assert form not in text, f"{where} leaks {form!r}:\n{text}"
+
+
+def make_button(bt: Buttons, name: str = "leaky") -> None:
+    bt.create(name, "--runtime", "python", "--code", SCRIPT, "--arg", "out:string:required")
+
+
+def test_secret_is_masked_everywhere_but_reaches_the_script(bt: Buttons, tmp_path: Path) -> None:
+    assert bt("batteries", "set", "SECRET", SECRET).returncode == 0
+    make_button(bt)
+    received = tmp_path / "received.sha256"
+    expected = hashlib.sha256(SECRET.encode()).hexdigest()
+
+    # JSON press, ok.
+    r = bt("press", "leaky", "--arg", f"out={received}")
+    assert r.returncode == 0, r.stderr
+    assert received.read_text() == expected  # the script saw the real value
+    assert_clean(r.stdout, "press --json")
+    assert_clean(r.stderr, "press --json stderr")
+    data = r.data
+    assert "split: ***" in data["stdout"] and "split: ***" in data["stderr"]
+    assert data["stdout"].count("***") >= 11
+
+    # JSON press, failed: the error message and error.result (D8) are masked too.
+    received.unlink()
+    r = bt("press", "leaky", "--arg", f"out={received}", "--arg", "code=3")
+    assert r.returncode == 1
+    assert received.read_text() == expected
+    assert_clean(r.stdout, "failed press envelope")
+    err = r.error
+    assert err["code"] == "SCRIPT_ERROR" and "***" in err["message"]
+    assert err["result"]["exit_code"] == 3 and "***" in err["result"]["stderr"]
+
+    # Human mode on a terminal, and the live --follow stream.
+    for extra in ((), ("--follow",)):
+        t = run_tty(bt, "press", "leaky", "--arg", f"out={received}", *extra)
+        assert t.returncode == 0, t.stderr
+        assert "split: ***" in t.stdout
+        assert_clean(t.stdout, f"human press {extra} stdout")
+        assert_clean(t.stderr, f"human press {extra} stderr")
+        if extra:
+            assert "! split: ***" in t.stderr
+
+    # Everything the engine stored: run records, idempotency entries, queues… (batteries.json
+    # holds the value by design; progress files are written by the script itself, see tail below).
+    stored = [
+        p
+        for p in bt.home.rglob("*")
+        if p.is_file() and p.name != "batteries.json" and not p.name.endswith(".progress.jsonl")
+    ]
+    records = [p for p in stored if "/pressed/" in str(p)]
+    assert len(records) == 4
+    for p in stored:
+        assert_clean(p.read_text(errors="replace"), str(p))
+
+    # Every read surface, JSON and human.
+    for args in (
+        ("history",),
+        ("history", "leaky"),
+        ("logs",),
+        ("logs", "leaky"),
+        ("logs", "leaky", "--failed"),
+        ("summary",),
+        ("leaky",),
+        ("tail", "leaky"),
+    ):
+        r = bt(*args)
+        assert r.returncode == 0, (args, r.stderr)
+        assert_clean(r.stdout + r.stderr, " ".join(args))
+        t = run_tty(bt, *args)
+        assert_clean(t.stdout + t.stderr, "human " + " ".join(args))
+    assert "token ***" in bt("tail", "leaky").stdout
+    history = bt("history", "leaky").data
+    assert all("***" in run["stdout"] for run in history)
+
+
+def test_values_split_across_reads_at_every_offset(bt: Buttons) -> None:
+    """The same value written in two pieces, cut at every position, with a pause in between."""
+    bt("batteries", "set", "SECRET", SECRET)
+    cuts = " ".join(str(i) for i in range(1, len(SECRET)))
+    code = (
+        "for i in " + cuts + "; do\n"
+        '  printf "%s" "$(printf "%s" "$BUTTONS_BAT_SECRET" | cut -c1-$i)"\n'
+        "  sleep 0.02\n"
+        '  printf "%s|\\n" "$(printf "%s" "$BUTTONS_BAT_SECRET" | cut -c$((i+1))-)"\n'
+        "done\n"
+    )
+    bt.create("pieces", "--code", code)
+    r = bt("press", "pieces")
+    assert r.returncode == 0, r.stderr
+    lines = r.data["stdout"].splitlines()
+    assert lines == ["***|"] * (len(SECRET) - 1)
+
+
+def test_opt_out_with_mask_secrets_false(bt: Buttons) -> None:
+    bt("batteries", "set", "SECRET", SECRET)
+    bt.create("plain", "--code", 'echo "$BUTTONS_BAT_SECRET"')
+    edit_spec(bt, "plain", mask_secrets=False)
+    r = bt("press", "plain")
+    assert r.data["stdout"] == SECRET + "\n"
+
+
+def test_short_values_are_not_masked(bt: Buttons) -> None:
+    """Values under 4 characters would turn ordinary output to mush; they are documented as unmasked."""
+    bt("batteries", "set", "SHORT", "abc")
+    bt("batteries", "set", "LONG", "abcd")
+    bt.create("short", "--code", 'echo "x $BUTTONS_BAT_SHORT y"; echo "x $BUTTONS_BAT_LONG y"')
+    assert bt("press", "short").data["stdout"] == "x abc y\nx *** y\n"
+
+
+def test_args_equal_to_a_secret_are_masked_in_results(bt: Buttons) -> None:
+    bt("batteries", "set", "SECRET", SECRET)
+    bt.create("echoarg", "--code", 'echo "$BUTTONS_ARG_V"')
+    r = bt("press", "echoarg", "--arg", f"v={SECRET}")
+    assert r.data["args"] == {"v": "***"}
+    assert r.data["stdout"] == "***\n"
+    assert_clean(json.dumps(bt("history", "echoarg").data), "history")
+
+
+def test_timeout_output_is_masked(bt: Buttons) -> None:
+    bt("batteries", "set", "SECRET", SECRET)
+    bt.create("slow", "--code", 'echo "$BUTTONS_BAT_SECRET"; echo "$BUTTONS_BAT_SECRET" >&2; sleep 30')
+    r = bt("press", "slow", "--timeout", "1")
+    assert r.returncode == 1
+    assert r.error["code"] == "TIMEOUT"
+    assert r.error["result"]["stdout"] == "***\n"
+    assert_clean(r.stdout, "timeout envelope")
+
+
+def test_streaming_filter_never_misses_a_split_value() -> None:
+    """Unit check of the ChunkFilter behind the capture: random chunkings of a mixed stream."""
+    from buttons_engine.engine.masking import Masker
+
+    other = "second-secret-value"
+    masker = Masker([SECRET, other])
+    b64 = base64.b64encode(SECRET.encode()).decode()
+    text = f"a {SECRET} b {b64} c {quote_plus(other)} d {other}{SECRET}\n".encode()
+    expected = b"a *** b *** c *** d ******\n"
+    rnd = random.Random(7)
+    for _ in range(500):
+        f = masker.filter()
+        out = b""
+        i = 0
+        while i < len(text):
+            n = rnd.randint(1, 12)
+            out += f.feed(text[i : i + n])
+            i += n
+        out += f.flush()
+        assert out == expected
