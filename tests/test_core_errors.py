@@ -271,6 +271,7 @@ def test_arg_spec_parts_are_trimmed_and_case_insensitive(bt: Buttons) -> None:
         pytest.param(["--runtime", "cobol", "--code", "x"], id="unknown-runtime"),
         pytest.param(["--runtime", "python", "--prompt", "hi"], id="runtime-with-prompt-only"),
         pytest.param(["--file", "/nonexistent/script.sh"], id="file-missing"),
+        pytest.param(["--file", "/"], id="file-is-a-directory"),
         pytest.param(["--code", "x" * (64 * 1024 + 1)], id="code-too-large"),
         pytest.param(["--prompt", "   "], id="empty-prompt"),
     ],

@@ -74,6 +74,20 @@ def test_retention_keeps_newest_records_and_their_progress_files(bt: Buttons) ->
     assert [r["stdout"] for r in runs] == ["4\n", "3\n", "2\n"]
 
 
+def test_retention_under_concurrent_presses(bt: Buttons) -> None:
+    """Concurrent presses and pruning: exactly N records remain, each with its progress file."""
+    ok(bt("config", "set", "history-retention", "4", "--json"))
+    bt.create("crowd", "--code", "echo $$")
+    procs = [bt.popen("press", "crowd", "--json") for _ in range(16)]
+    for p in procs:
+        out, err = p.communicate(timeout=180)
+        assert p.returncode == 0, (out, err)
+    recs = records(bt, "crowd")
+    progs = progress_files(bt, "crowd")
+    assert len(recs) == 4
+    assert {p.name[: -len(".json")] for p in recs} == {p.name[: -len(".progress.jsonl")] for p in progs}
+
+
 def test_retention_zero_keeps_everything(bt: Buttons) -> None:
     ok(bt("config", "set", "history-retention", "0", "--json"))
     bt.create("all", "--code", "true")
@@ -356,6 +370,21 @@ def test_delete_removes_links_not_their_targets(bt: Buttons, tmp_path: Path) -> 
     ok(bt("delete", "linked", "-F", "--json"))
     assert target.read_text() == "keep me"
     assert not (bt.home / "buttons" / "linked").exists()
+
+
+def test_symlinked_button_dir_is_never_written_through(bt: Buttons, tmp_path: Path) -> None:
+    """A button folder replaced by a link: press writes no record, progress file or prune outside."""
+    real = tmp_path / "realbutton"
+    (real / "pressed").mkdir(parents=True)
+    (real / "button.json").write_text(json.dumps({"name": "ln", "runtime": "shell", "timeout_seconds": 5}))
+    (real / "main.sh").write_text("echo via link\n")
+    for i in range(3):  # records that retention would delete if it ran in the link's target
+        (real / "pressed" / f"2020-01-01T00-00-0{i}.json").write_text("{}")
+    ok(bt("config", "set", "history-retention", "1", "--json"))
+    (bt.home / "buttons" / "ln").symlink_to(real, target_is_directory=True)
+    before = snapshot(real)
+    fail(bt("press", "ln", "--json"), "STORAGE_ERROR")
+    assert snapshot(real) == before
 
 
 def test_symlinked_button_dir_is_not_deleted_through(bt: Buttons, tmp_path: Path) -> None:

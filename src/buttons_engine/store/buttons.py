@@ -199,6 +199,10 @@ def read_agents_md(layout: Layout, slug: str) -> str | None:
 
 
 def ensure_pressed_dir(layout: Layout, slug: str) -> str:
+    button_dir = layout.button_dir(slug)
+    if os.path.islink(button_dir):
+        # Run records (and retention's deletions) must not land outside the data dir.
+        raise StorageError(f"refusing to write under {button_dir}: it is a symlink inside the data dir")
     pressed = layout.pressed_dir(slug)
     ensure_dir(pressed, root=layout.root)
     return pressed
