@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -160,6 +161,37 @@ def test_background_process_holding_the_pipe_is_ended_at_the_deadline(bt: Button
     result = env["data"] if env["ok"] else env["error"]["result"]
     assert result["stdout"] == "started\n"
     assert not alive(int(pidfile.read_text()))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_interrupting_the_engine_ends_the_script(bt: Buttons, tmp_path: Path, sig: signal.Signals) -> None:
+    """Ctrl-C (or a SIGTERM/SIGHUP from a job runner) on ``buttons press`` must not orphan the script (D3).
+
+    The script runs in its own session, so the terminal's SIGINT never reaches it: the engine has
+    to end it. We allow the full kill chain (SIGTERM, 5 s grace, SIGKILL) before checking.
+    """
+    pidfile = tmp_path / "script.pid"
+    token = uuid.uuid4().hex
+    bt.create("long", "--code", f'echo $$ > "{pidfile}"\nsleep 60')
+    proc = bt.popen("press", "long", "--json", env={"BT_INTERRUPT_MARKER": token})
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline, "the script never started"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    script_pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 8
+    while alive(script_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftover = pids_with_marker(f"BT_INTERRUPT_MARKER={token}")
+    for pid in leftover:  # do not leave the orphan running after the test
+        os.kill(pid, signal.SIGKILL)
+    assert not alive(script_pid), f"script survived {sig.name} to the engine"
+    assert leftover == []
+    if sig == signal.SIGINT:
+        assert proc.returncode == 1, (proc.returncode, out, err)
 
 
 # ----------------------------------------------------------------------------- must show 3

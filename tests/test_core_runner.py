@@ -11,6 +11,7 @@ import stat
 import subprocess
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -421,3 +422,27 @@ def test_invalid_limits_in_button_json_are_refused(bt: Buttons, tmp_path: Path) 
     # A press refused before it ran leaves nothing behind in pressed/ (no orphan progress file).
     assert records(bt, "badlim") == []
     assert progress_files(bt, "badlim") == []
+
+
+# ----------------------------------------------------------------------------- output encoding, timestamps
+
+
+def test_non_utf8_and_nul_output_still_gives_valid_json(bt: Buttons) -> None:
+    bt.create("binary", "--code", "printf 'a\\377b\\000c\\n'")
+    data = ok(bt("press", "binary", "--json"))
+    assert data["stdout"] == "a\ufffdb\x00c\n"
+    [rec] = records(bt, "binary")
+    assert json.loads(rec.read_text())["stdout"] == "a\ufffdb\x00c\n"
+
+
+def test_result_started_at_is_local_and_record_is_utc(bt: Buttons) -> None:
+    """CONTRACT 7.5 / 8: the press result carries the local offset, the run record is UTC (``Z``)."""
+    bt.create("clock", "--code", "true")
+    data = ok(bt("press", "clock", "--json", env={"TZ": "Asia/Kolkata"}))
+    assert data["started_at"].endswith("+05:30"), data["started_at"]
+    [rec] = records(bt, "clock")
+    stored = json.loads(rec.read_text())
+    assert stored["started_at"].endswith("Z")
+    local = datetime.fromisoformat(data["started_at"])
+    utc = datetime.fromisoformat(stored["started_at"].replace("Z", "+00:00"))
+    assert local == utc, "the same instant"
