@@ -119,6 +119,10 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
     if opts.dry_run:
         return PressResult(_dry_run(slug, spec, opts.args, timeout), dry_run=True)
 
+    # Checks that need no waiting come first: a bad ``limits`` fails before any queue or key wait.
+    settings = store_settings.load(layout.settings_path)
+    limits = _limits.effective(spec.get("limits"), settings.get("limits") or {})
+
     deadline = time.monotonic() + timeout
     cancel = opts.cancel
     stop = cancel.is_set if cancel is not None else None
@@ -156,7 +160,6 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         _raise_if_cancelled(cancel)
         run_timeout = timeout if not held else max(0.001, deadline - time.monotonic())
 
-        settings = store_settings.load(layout.settings_path)
         retention = _retention(settings)
         button_dir = layout.button_dir(slug)
         started = timefmt.now_utc()
@@ -182,7 +185,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
             env_extra=env_extra,
             progress_path=progress_path,
             on_output=opts.on_output,
-            limits=_limits.effective(spec.get("limits"), settings.get("limits") or {}),
+            limits=limits,
             cancel=cancel,
         )
         masked_stream = None

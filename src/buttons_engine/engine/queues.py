@@ -9,7 +9,6 @@ environment, etc. A queue without a name is no queue.
 from __future__ import annotations
 
 from ..errors import ValidationError
-from ..store.queues import dir_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,5 +38,7 @@ def resolve(raw: Any, args: dict[str, str]) -> tuple[str, int, str] | None:
         raise ValidationError("button.json 'queue.key' must be a string")
     for k, v in args.items():
         key = key.replace("${inputs." + k + "}", v).replace("${args." + k + "}", v)
+    from ..store.queues import dir_name  # only presses of queued buttons load the slot machinery
+
     display = f"{name} [{key}]" if key else name
     return dir_name(name, key), max(1, conc), display
