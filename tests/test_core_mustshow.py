@@ -69,6 +69,15 @@ echo $$ > "$KC_DIR/main.pid"
 sleep 60
 """
 
+# As above, but the grandchild also replaces its environment, so no marker the engine may have
+# put there survives: the engine must still recognise an orphan it adopted during the press.
+_DOUBLE_FORK_CLEAN_ENV = """trap '' TERM
+echo $$ > "$KC_DIR/main.pid"
+( env -i KC_DIR="$KC_DIR" /usr/bin/setsid /bin/sh -c \
+    'echo $$ > "$KC_DIR/gc.pid"; /bin/sleep 4; echo x > "$KC_DIR/file"' </dev/null >/dev/null 2>&1 & )
+sleep 60
+"""
+
 _DOUBLE_FORK_PYTHON = """import os, signal, time
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 d = os.environ["KC_DIR"]
@@ -92,8 +101,13 @@ time.sleep(60)
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("runtime", "code"),
-    [("shell", _SETSID_SHELL), ("shell", _DOUBLE_FORK_SHELL), ("python", _DOUBLE_FORK_PYTHON)],
-    ids=["setsid-background", "double-fork-shell", "double-fork-python"],
+    [
+        ("shell", _SETSID_SHELL),
+        ("shell", _DOUBLE_FORK_SHELL),
+        ("python", _DOUBLE_FORK_PYTHON),
+        ("shell", _DOUBLE_FORK_CLEAN_ENV),
+    ],
+    ids=["setsid-background", "double-fork-shell", "double-fork-python", "double-fork-clean-env"],
 )
 def test_timeout_kills_whole_tree_even_escaped_grandchild(
     bt: Buttons, tmp_path: Path, runtime: str, code: str
