@@ -1,6 +1,6 @@
 """CycloneDX SBOM of the runtime dependencies, made from uv.lock, and a check that it is complete.
 
-    python scripts/sbom.py generate -o dist/buttons_engine-0.1.0.cdx.json
+    python scripts/sbom.py generate          # -> dist/buttons_engine-VERSION.cdx.json
     python scripts/sbom.py check dist/buttons_engine-0.1.0.cdx.json
 
 ``generate`` exports the locked runtime dependencies (no dev group) with their hashes
@@ -35,18 +35,18 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _load_lock(lock_path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def _load_lock(lock_path: Path, root: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     with lock_path.open("rb") as f:
         lock = tomllib.load(f)
     packages = {_norm(p["name"]): p for p in lock.get("package", [])}
-    project_name = _project_name()
+    project_name = _project_name(root)
     if project_name not in packages:
         raise SystemExit(f"sbom: {project_name} is not in {lock_path}")
     return packages[project_name], packages
 
 
-def _project_name() -> str:
-    with (ROOT / "pyproject.toml").open("rb") as f:
+def _project_name(root: Path) -> str:
+    with (root / "pyproject.toml").open("rb") as f:
         return _norm(tomllib.load(f)["project"]["name"])
 
 
@@ -62,9 +62,9 @@ def _edges(pkg: dict[str, Any], packages: dict[str, dict[str, Any]]) -> list[str
     return out
 
 
-def runtime_packages(lock_path: Path) -> dict[str, dict[str, Any]]:
+def runtime_packages(lock_path: Path, root: Path = ROOT) -> dict[str, dict[str, Any]]:
     """Every package the project needs at run time, by normalised name, walked from the lockfile."""
-    project, packages = _load_lock(lock_path)
+    project, packages = _load_lock(lock_path, root)
     seen: dict[str, dict[str, Any]] = {}
     todo = _edges(project, packages)
     while todo:
@@ -84,14 +84,14 @@ def locked_hashes(pkg: dict[str, Any]) -> set[str]:
     return hashes
 
 
-def _run(cmd: list[str]) -> str:
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argument lists
+def _run(cmd: list[str], cwd: Path) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argument lists
     if proc.returncode != 0:
         raise SystemExit(f"sbom: {' '.join(cmd)} failed:\n{proc.stderr}")
     return proc.stdout
 
 
-def generate(output: Path) -> None:
+def generate(output: Path, root: Path = ROOT) -> None:
     requirements = _run(
         [
             shutil.which("uv") or "uv",
@@ -102,7 +102,8 @@ def generate(output: Path) -> None:
             "--no-header",
             "--format",
             "requirements-txt",
-        ]
+        ],
+        root,
     )
     cyclonedx = str(Path(sys.executable).with_name("cyclonedx-py"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +117,7 @@ def generate(output: Path) -> None:
                     cyclonedx,
                     "requirements",
                     "--pyproject",
-                    "pyproject.toml",
+                    str(root / "pyproject.toml"),
                     "--output-reproducible",
                     "--spec-version",
                     "1.6",
@@ -125,17 +126,18 @@ def generate(output: Path) -> None:
                     "-o",
                     str(raw),
                     str(req),
-                ]
+                ],
+                root,
             )
         finally:
             if env_epoch is not None:
                 os.environ["SOURCE_DATE_EPOCH"] = env_epoch
         bom = json.loads(raw.read_text())
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(normalise(bom), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    output.write_text(json.dumps(normalise(bom, root), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
-def normalise(bom: dict[str, Any]) -> dict[str, Any]:
+def normalise(bom: dict[str, Any], root: Path = ROOT) -> dict[str, Any]:
     """Drop everything that varies between runs and give components stable references."""
     bom.pop("serialNumber", None)
     meta = bom.setdefault("metadata", {})
@@ -151,7 +153,7 @@ def normalise(bom: dict[str, Any]) -> dict[str, Any]:
             ref.get("hashes", []).sort(key=lambda h: (h["alg"], h["content"]))
     bom["components"] = sorted(bom.get("components", []), key=lambda c: (_norm(c["name"]), c["version"]))
     # The dependency graph, from the lockfile (cyclonedx-py cannot see it in a requirements file).
-    project, packages = _load_lock(ROOT / "uv.lock")
+    project, packages = _load_lock(root / "uv.lock", root)
     by_name = {_norm(c["name"]): c["bom-ref"] for c in bom["components"]}
     root_ref = meta.get("component", {}).get("bom-ref", "root-component")
     graph = [{"ref": root_ref, "dependsOn": sorted({by_name[n] for n in _edges(project, packages)})}]
@@ -166,14 +168,14 @@ def normalise(bom: dict[str, Any]) -> dict[str, Any]:
     return bom
 
 
-def check(sbom_path: Path, lock_path: Path) -> list[str]:
+def check(sbom_path: Path, lock_path: Path, root: Path = ROOT) -> list[str]:
     """Problems with the SBOM against the lockfile; empty when every runtime package is listed."""
     bom = json.loads(sbom_path.read_text())
     listed: dict[str, dict[str, Any]] = {}
     for comp in bom.get("components", []):
         listed[_norm(comp.get("name", ""))] = comp
     problems = []
-    locked = runtime_packages(lock_path)
+    locked = runtime_packages(lock_path, root)
     for name, pkg in sorted(locked.items()):
         comp = listed.get(name)
         if comp is None:
@@ -207,21 +209,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     gen = sub.add_parser("generate", help="write the SBOM")
-    gen.add_argument("-o", "--output", type=Path, required=True)
+    gen.add_argument("-o", "--output", type=Path, help="default: dist/buttons_engine-VERSION.cdx.json")
+    gen.add_argument("--project", type=Path, default=ROOT, help="project directory (default: this checkout)")
     chk = sub.add_parser("check", help="fail unless the SBOM lists every locked runtime dependency")
     chk.add_argument("sbom", type=Path)
-    chk.add_argument("--lock", type=Path, default=ROOT / "uv.lock")
+    chk.add_argument("--lock", type=Path, help="default: uv.lock of --project")
+    chk.add_argument("--project", type=Path, default=ROOT, help="project directory (default: this checkout)")
     ns = parser.parse_args(argv)
+    root = ns.project.resolve()
     if ns.cmd == "generate":
-        generate(ns.output)
+        if ns.output is None:
+            with (root / "pyproject.toml").open("rb") as f:
+                version = tomllib.load(f)["project"]["version"]
+            ns.output = ROOT / "dist" / f"buttons_engine-{version}.cdx.json"
+        generate(ns.output, root)
         print(f"sbom: wrote {ns.output}", file=sys.stderr)
         return 0
-    problems = check(ns.sbom, ns.lock)
+    lock = ns.lock or root / "uv.lock"
+    problems = check(ns.sbom, lock, root)
     for p in problems:
         print(f"sbom: {p}", file=sys.stderr)
     if problems:
         return 1
-    n = len(runtime_packages(ns.lock))
+    n = len(runtime_packages(lock, root))
     print(
         f"sbom: {ns.sbom} lists all {n} locked runtime dependencies with version and hashes", file=sys.stderr
     )

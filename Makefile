@@ -1,0 +1,50 @@
+# Build and release security tasks. Everything else: scripts/check (lint, types, gates, tests).
+# docs/release.md, docs/container.md and docs/security-gates.md describe these targets.
+.PHONY: help gates sbom release release-demo verify-release release-key image image-test secrets-baseline
+
+PY := .venv/bin/python
+RELEASE_PUBKEY ?= keys/release.pub
+
+help:
+	@echo "make gates            offline security gates (also run by scripts/check)"
+	@echo "make sbom             CycloneDX SBOM of the locked runtime deps -> dist/buttons_engine-VERSION.cdx.json"
+	@echo "make release          wheel, sdist, SBOM, SHA256SUMS and signatures in dist/ (needs the release key)"
+	@echo "make verify-release   verify dist/ against $(RELEASE_PUBKEY)"
+	@echo "make release-demo     the release flow end to end with a throwaway key (outside the repository)"
+	@echo "make release-key      make a new release key pair (secret key outside the repository)"
+	@echo "make image-test       build the container image with buildah and check it with podman"
+	@echo "make secrets-baseline rewrite .secrets.baseline (review the diff before committing)"
+
+$(PY):
+	bash scripts/bootstrap
+
+gates:
+	bash scripts/security-gates
+
+sbom: $(PY)
+	$(PY) scripts/sbom.py generate
+	$(PY) scripts/sbom.py check dist/$$($(PY) -c 'import tomllib; print("buttons_engine-" + tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])').cdx.json
+
+release:
+	bash scripts/release
+
+verify-release: $(PY)
+	$(PY) scripts/release_signing.py verify --dir dist --public $(RELEASE_PUBKEY)
+
+# A throwaway key in a temporary directory: shows build -> sign -> verify without the real key.
+release-demo: $(PY)
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PY) scripts/release_signing.py keygen --secret "$$tmp/demo.key" --public "$$tmp/demo.pub"; \
+	BUTTONS_RELEASE_KEY_FILE="$$tmp/demo.key" bash scripts/release; \
+	$(PY) scripts/release_signing.py verify --dir dist --public "$$tmp/demo.pub"; \
+	echo "release-demo: dist/ is signed by a throwaway key; make verify-release (real key) will reject it"
+
+RELEASE_KEY_FILE ?= $(HOME)/.config/buttons-release/release.key
+release-key: $(PY)
+	$(PY) scripts/release_signing.py keygen --secret $(RELEASE_KEY_FILE) --public $(RELEASE_PUBKEY)
+
+image image-test:
+	bash scripts/image-test
+
+secrets-baseline: $(PY)
+	$(PY) scripts/secret_scan.py --update
