@@ -106,6 +106,13 @@ KEYS: dict[str, Key] = {
             0,
             "Default largest file a code button may write, in MiB (0 = none).",
         ),
+        Key(
+            "system-info",
+            ("system_info",),
+            parse_bool,
+            True,
+            "Report host facts (OS, CPUs, memory, runtimes) in summary; false runs no OS command for them.",
+        ),
     )
 }
 

@@ -85,4 +85,16 @@ def summary(layout: Layout) -> dict[str, Any]:
         "active_runs": [],
         "schedules": [],
         "recent_failures": failures,
+        "system": _system(layout),
     }
+
+
+def _system(layout: Layout) -> dict[str, Any]:
+    """Host facts when the ``system-info`` setting is on; with it off, none are read or run."""
+    from . import settings as settings_service
+
+    if settings_service.show(layout).get("system-info") is False:
+        return {"enabled": False}
+    from . import hostinfo
+
+    return hostinfo.collect()
