@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Buttons
+from core_helpers import run_tty, strip_ansi
 
 FAKE_VERSIONS = {"node": "v99.1.2", "bash": "GNU bash, version 9.8.7(1)-release", "python3": "Python 3.99.4"}
 
@@ -93,3 +94,24 @@ def test_setting_rejects_non_booleans(bt: Buttons) -> None:
     r = bt("config", "set", "system-info", "maybe", "--json")
     assert r.returncode != 0
     assert r.error["code"] == "VALIDATION_ERROR"
+
+
+def test_human_summary_shows_the_host_line_and_the_switch(
+    bt: Buttons, fake_path: tuple[dict[str, str], Path]
+) -> None:
+    env, marks = fake_path
+    r = run_tty(bt, "summary", env=env)
+    assert r.returncode == 0, r.stderr
+    out = strip_ansi(r.stdout)
+    assert "node 99.1.2" in out and "bash 9.8.7" in out and "python3 3.99.4" in out
+    assert f"{os.cpu_count()} CPUs" in out
+    assert "buttons config set system-info false" in out
+
+    bt("config", "set", "system-info", "false", "--json")
+    for p in marks.iterdir():
+        p.unlink()
+    r = run_tty(bt, "summary", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "system info: off" in strip_ansi(r.stdout)
+    assert "node" not in strip_ansi(r.stdout)
+    assert list(marks.iterdir()) == []

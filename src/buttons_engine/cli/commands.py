@@ -491,6 +491,7 @@ def build_summary(p: argparse.ArgumentParser) -> Any:
         counts = data["counts"]
         print(out.paint("Buttons", "bold") + f"  {data['data_dir']}")
         print(f"{counts['buttons']} buttons · {counts['failures_recent']} recent failures")
+        print(out.paint(_host_line(data.get("system") or {}), "dim"))
         if data["buttons"]:
             print()
             rows = []
@@ -505,6 +506,27 @@ def build_summary(p: argparse.ArgumentParser) -> Any:
         return 0
 
     return handle
+
+
+def _host_line(system: dict[str, Any]) -> str:
+    """One line of host facts for the human summary (the system-info setting)."""
+    if not system.get("enabled"):
+        return "system info: off (buttons config set system-info true)"
+    osinfo, mem = system["os"], system["memory"].get("total_bytes")
+    found = [
+        f"{name} {rt.get('version') or rt.get('implementation') or ''}".strip()
+        for name, rt in system["runtimes"].items()
+        if rt["installed"]
+    ]
+    parts = [
+        osinfo["distribution"] or osinfo["name"],
+        f"Python {system['python']['version']}",
+        f"{system['cpu_count']} CPUs",
+    ]
+    if mem:
+        parts.append(f"{mem / 2**30:.1f} GiB")
+    parts.append("runtimes: " + (", ".join(found) or "none"))
+    return " · ".join(parts) + "  (hide: buttons config set system-info false)"
 
 
 def build_version(p: argparse.ArgumentParser) -> Any:
