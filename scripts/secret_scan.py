@@ -13,6 +13,7 @@ A line can also opt out inline with ``# pragma: allowlist secret``.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -53,15 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--update", action="store_true", help=f"rewrite {BASELINE} from the current tree")
     ns = parser.parse_args(argv)
+    os.chdir(ROOT)  # detect-secrets records paths as given: keep them relative to the checkout
     files = tree_files()
     if ns.update:
         with default_settings():  # every plugin and filter detect-secrets ships
-            secrets = baseline.create(*files, root=str(ROOT))
-            baseline.save_to_file(secrets, str(ROOT / BASELINE))
+            secrets = baseline.create(*files)
+            baseline.save_to_file(secrets, BASELINE)
         print(f"secret-scan: wrote {BASELINE} with {sum(1 for _ in secrets)} known findings; review it")
         return 0
-    known = baseline.load(baseline.load_from_file(str(ROOT / BASELINE)), BASELINE)
-    found = SecretsCollection(root=str(ROOT))
+    known = baseline.load(baseline.load_from_file(BASELINE), BASELINE)
+    found = SecretsCollection()
     for f in files:
         found.scan_file(f)
     new = found - known
