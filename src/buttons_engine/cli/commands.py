@@ -35,11 +35,35 @@ def build_create(p: argparse.ArgumentParser) -> Any:
     p.add_argument(
         "--timeout", type=int, help="timeout in seconds (default 300, or the default-timeout setting)"
     )
+    http = p.add_argument_group("HTTP buttons")
+    http.add_argument(
+        "--url", help="make an HTTP button; {{arg}} allowed in path, query and fragment (host is locked)"
+    )
+    http.add_argument("--method", help="HTTP method (default GET)")
+    http.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="static request header, sent verbatim, never templated (repeatable)",
+    )
+    http.add_argument("--body", help="request body template; {{arg}} is encoded for the Content-Type")
+    http.add_argument(
+        "--max-response-size",
+        metavar="SIZE",
+        help="keep at most this much of the response body, e.g. 512K, 10M, 1G (default 10M, max 2G)",
+    )
+    http.add_argument(
+        "--allow-private-networks",
+        action="store_true",
+        help="let this button reach loopback, private and link-local addresses",
+    )
     p.epilog = (
         "Examples:\n"
         "  buttons create greet --code 'echo \"hello $BUTTONS_ARG_WHO\"' --arg who:string:required\n"
         "  buttons create report --runtime python --file report.py\n"
-        "  buttons create review --prompt 'Review the open pull request and summarise risks.'"
+        "  buttons create review --prompt 'Review the open pull request and summarise risks.'\n"
+        "  buttons create issue --url 'https://api.example.com/issues/{{id}}' --arg id:int:required"
     )
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
@@ -56,6 +80,12 @@ def build_create(p: argparse.ArgumentParser) -> Any:
                 description=ns.description,
                 timeout=ns.timeout,
                 args=ns.arg,
+                url=ns.url,
+                method=ns.method,
+                headers=ns.header,
+                body=ns.body,
+                max_response_size=ns.max_response_size,
+                allow_private_networks=ns.allow_private_networks,
             ),
         )
         if ctx.out.json:
@@ -126,8 +156,7 @@ def build_press(p: argparse.ArgumentParser) -> Any:
             if out.json:
                 out.success(res.result)
             else:
-                for k, v in res.result.items():
-                    print(f"{k}: {v}")
+                _print_dry_run(res.result)
             return 0
         r = res.result
         if out.json:
@@ -181,6 +210,22 @@ def _duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _print_dry_run(data: dict[str, Any]) -> None:
+    """Human dry-run: the plan as ``key: value``; an HTTP button's request as it would go out."""
+    request_keys = ("method", "url", "headers", "body")
+    for k, v in data.items():
+        if "headers" not in data or k not in request_keys:
+            print(f"{k}: {v}")
+    if "headers" in data:
+        print()
+        print(f"{data['method']} {data['url']}")
+        for name, value in data["headers"].items():
+            print(f"{name}: {value}")
+        if data.get("body"):
+            print()
+            print(data["body"])
 
 
 def _secs(ms: int) -> str:
@@ -601,7 +646,7 @@ def _lazy(module: str) -> Any:
 
 
 COMMANDS: dict[str, tuple[str, Any]] = {
-    "create": ("Create a button from code, a file or a prompt", build_create),
+    "create": ("Create a button from code, a file, a prompt or an HTTP request", build_create),
     "press": ("Run a button and print its result", build_press),
     "list": ("List buttons", build_list),
     "history": ("Show past runs, newest first", build_history),

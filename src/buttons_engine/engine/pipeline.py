@@ -86,7 +86,9 @@ class PressResult:
 def runner_for(spec: dict[str, Any]) -> Runner:
     """Pick the runner by button kind; heavy runners are imported only when needed."""
     if spec.get("url"):
-        return _NoHttpRunner()
+        from .runners.http import HttpRunner  # httpx is imported only here, for HTTP buttons
+
+        return HttpRunner()
     if spec.get("runtime") == "prompt":
         from .runners.prompt import PromptRunner
 
@@ -257,13 +259,6 @@ def _mask_outcome(outcome: Outcome, masker: Masker) -> None:
         outcome.extra = masker.value(outcome.extra)
 
 
-class _NoHttpRunner:
-    """HTTP buttons (``url`` in button.json) are read and listed, but this build cannot press them."""
-
-    def run(self, inv: Invocation) -> Outcome:
-        return Outcome.failure("SCRIPT_ERROR", "HTTP buttons are not supported by this version of buttons")
-
-
 def _retention(settings: dict[str, Any]) -> int:
     value = settings.get("history_retention", DEFAULT_RETENTION)
     return (
@@ -288,8 +283,10 @@ def _dry_run(slug: str, spec: dict[str, Any], values: dict[str, str], timeout: f
         "args": dict(values),
     }
     if spec.get("url"):
-        data["url"] = spec["url"]
-        data["method"] = spec.get("method") or "GET"
+        from .runners.http import dry_run_view
+
+        # The request exactly as it would be sent: templated and encoded URL, headers, body.
+        data.update(dry_run_view(spec, values))
     else:
         env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
         for k, v in values.items():

@@ -33,6 +33,13 @@ class CreateRequest:
     description: str = ""
     timeout: int | None = None
     args: list[str] = field(default_factory=list)
+    # HTTP buttons (CONTRACT 5.1, 5.3, 7.4)
+    url: str | None = None
+    method: str | None = None
+    headers: list[str] = field(default_factory=list)
+    body: str | None = None
+    max_response_size: str | None = None
+    allow_private_networks: bool = False
 
 
 def default_agents_md(slug: str, description: str) -> str:
@@ -50,15 +57,20 @@ def default_agents_md(slug: str, description: str) -> str:
 
 def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
     slug = validate_name(req.name)
-    if req.code is not None and req.file is not None:
-        raise ValidationError("use at most one of --file and --code")
-    prompt_only = req.prompt is not None and req.code is None and req.file is None
+    if sum(x is not None for x in (req.code, req.file, req.url)) > 1:
+        raise ValidationError("use at most one of --file, --code and --url")
+    http = _http_fields(req) if req.url is not None else None
+    if http is None:
+        _refuse_http_only_flags(req)
+    elif req.runtime is not None:
+        raise ValidationError("--runtime cannot be combined with --url (HTTP buttons have runtime http)")
+    prompt_only = req.prompt is not None and req.code is None and req.file is None and req.url is None
     if req.runtime is not None and req.file is not None:
         raise ValidationError("--runtime cannot be combined with --file (file buttons run under /bin/sh)")
     if req.runtime is not None and prompt_only:
         raise ValidationError("--runtime cannot be combined with a prompt-only button")
-    runtime = "prompt" if prompt_only else (req.runtime or "shell").strip().lower()
-    if not prompt_only and runtime_for(runtime) is None:
+    runtime = "prompt" if prompt_only else "http" if http else (req.runtime or "shell").strip().lower()
+    if not prompt_only and not http and runtime_for(runtime) is None:
         raise ValidationError(f"unknown runtime {runtime!r}; use shell, bash, python or node")
     if req.code is not None and len(req.code.encode()) > MAX_CODE_BYTES:
         raise ValidationError(f"--code is larger than {MAX_CODE_BYTES} bytes; use --file")
@@ -83,7 +95,7 @@ def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
         code = ("main.sh", data)
     elif req.code is not None:
         code = (code_filename(runtime), req.code.encode())
-    elif not prompt_only:
+    elif not prompt_only and not http:
         rt = runtime_for(runtime)
         assert rt is not None  # noqa: S101 - checked above
         code = (rt.filename, rt.scaffold.replace("{name}", slug).encode())
@@ -100,10 +112,18 @@ def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
         spec["description"] = req.description
     spec["version"] = "1"
     spec["runtime"] = runtime
+    if http:
+        for key in ("url", "method", "headers", "body"):
+            if key in http:
+                spec[key] = http[key]
     if decls:
         spec["args"] = decls
     spec["env"] = {}
     spec["timeout_seconds"] = timeout
+    if http:
+        for key in ("max_response_bytes", "allow_private_networks", "allowed_host"):
+            if key in http:
+                spec[key] = http[key]
     spec["mcp_enabled"] = False
     spec["created_at"] = now
     spec["updated_at"] = now
@@ -117,6 +137,40 @@ def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
     if code is not None:
         out["code_path"] = os.path.join(directory, code[0])
     return out
+
+
+def _http_fields(req: CreateRequest) -> dict[str, Any]:
+    """Validate the HTTP flags; the host is derived from the URL and locked here, once."""
+    from ..engine import http_template as tpl
+
+    assert req.url is not None  # noqa: S101 - caller checks
+    out: dict[str, Any] = {"url": req.url}
+    allowed_host = tpl.validate_url(req.url)
+    out["method"] = tpl.validate_method(req.method) if req.method is not None else "GET"
+    headers = tpl.parse_headers(req.headers)
+    if headers:
+        out["headers"] = headers
+    if req.body:
+        out["body"] = req.body
+    size = tpl.parse_size(req.max_response_size) if req.max_response_size is not None else None
+    out["max_response_bytes"] = size or tpl.DEFAULT_MAX_RESPONSE_BYTES
+    if req.allow_private_networks:
+        out["allow_private_networks"] = True
+    out["allowed_host"] = allowed_host
+    return out
+
+
+def _refuse_http_only_flags(req: CreateRequest) -> None:
+    flags = (
+        ("--max-response-size", req.max_response_size is not None),
+        ("--allow-private-networks", req.allow_private_networks),
+        ("--method", req.method is not None),
+        ("--header", bool(req.headers)),
+        ("--body", req.body is not None),
+    )
+    for flag, given in flags:
+        if given:
+            raise ValidationError(f"{flag} only applies to HTTP buttons; add --url")
 
 
 def detail(layout: Layout, name: str) -> dict[str, Any]:
