@@ -241,3 +241,16 @@ def test_broken_servers_are_explained(bt: Buttons, reply: bytes, expected: str) 
         lsock.close()
     assert r.error["code"] == "SCRIPT_ERROR"
     assert r.error["message"].startswith(f"request failed: 127.0.0.1:{port} {expected}"), r.error["message"]
+
+
+def test_smash_stop_cancels_a_request_in_flight(bt: Buttons, server: RecordingServer) -> None:
+    """smash --on-failure stop ends an HTTP press that is waiting on a silent server."""
+    bt.create("fail", "--code", "sleep 0.3; exit 1")
+    bt.create("silent", "--url", f"http://127.0.0.1:{server.port}/slow/30")
+    started = time.monotonic()
+    r = bt("smash", "fail", "silent", "--on-failure", "stop", "--json")
+    elapsed = time.monotonic() - started
+    results = {x["button"]: x["result"] for x in r.envelope["data"]["results"]}
+    assert results["silent"]["error_type"] == "CANCELLED"
+    assert results["silent"]["exit_code"] == -1
+    assert elapsed < 10, elapsed
