@@ -48,7 +48,7 @@ def build(p: argparse.ArgumentParser) -> Any:
                 out.status(_line(out, e))
             summary = f"{data['total']} pressed, {data['failures']} failed"
             out.status(out.paint(summary, "red" if data["failures"] else "green"))
-        return 1 if data["failures"] else 0
+        return 1 if data["failures"] or data.get("interrupted") else 0
 
     return handle
 

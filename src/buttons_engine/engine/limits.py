@@ -82,10 +82,16 @@ _STDERR_HINTS = (
 )
 
 
-def diagnose(limits: dict[str, int], sig: int | None, stderr_tail: str) -> str | None:
-    """Name the limit a failed press most likely hit, or None."""
+def diagnose(limits: dict[str, int], sig: int | None, stderr_tail: str, exit_code: int = 0) -> str | None:
+    """Name the limit a failed press most likely hit, or None.
+
+    A shell reports a command killed by signal N as exit status 128+N, so a script whose
+    ``head`` died of SIGXFSZ exits 153: that counts as the signal too.
+    """
     if not limits:
         return None
+    if sig is None and 128 < exit_code < 128 + 65:
+        sig = exit_code - 128
     if sig is not None:
         name = SIGNAL_LIMIT.get(sig)
         if name and name in limits:

@@ -2,55 +2,121 @@
 
 Runners know nothing of history, batteries files or JSON envelopes: the pipeline builds the
 invocation, a runner turns it into an outcome, and the pipeline records and returns it.
+
+Plain classes rather than dataclasses: ``dataclasses`` imports ``inspect`` (and with it
+``ast``, ``dis``, ``tokenize``), which costs more than a whole shell press.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from .capture import ChunkFilter
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
+    from typing import Any, Protocol
+
+    from .capture import ChunkFilter
 
 
-@dataclass
+def _no_filter() -> ChunkFilter | None:
+    return None
+
+
 class Invocation:
-    button: str
-    spec: dict[str, Any]
-    button_dir: str
-    args: dict[str, str]
-    timeout: float
-    press_id: str
-    env_extra: dict[str, str] = field(default_factory=dict)
-    progress_path: str | None = None
-    on_output: Callable[[str, bytes], None] | None = None
-    limits: dict[str, int] = field(default_factory=dict)
-    filter_factory: Callable[[], ChunkFilter | None] = lambda: None
-    # Set by another thread to end the press through the timeout kill chain (smash --on-failure stop).
-    cancel: threading.Event | None = None
+    __slots__ = (
+        "args",
+        "button",
+        "button_dir",
+        "cancel",
+        "env_extra",
+        "filter_factory",
+        "limits",
+        "on_output",
+        "press_id",
+        "progress_path",
+        "spec",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        *,
+        button: str,
+        spec: dict[str, Any],
+        button_dir: str,
+        args: dict[str, str],
+        timeout: float,
+        press_id: str,
+        env_extra: dict[str, str] | None = None,
+        progress_path: str | None = None,
+        on_output: Callable[[str, bytes], None] | None = None,
+        limits: dict[str, int] | None = None,
+        filter_factory: Callable[[], ChunkFilter | None] = _no_filter,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.button = button
+        self.spec = spec
+        self.button_dir = button_dir
+        self.args = args
+        self.timeout = timeout
+        self.press_id = press_id
+        self.env_extra = env_extra if env_extra is not None else {}
+        self.progress_path = progress_path
+        self.on_output = on_output
+        self.limits = limits if limits is not None else {}
+        self.filter_factory = filter_factory
+        # Set by another thread to end the press through the timeout kill chain (smash --on-failure stop).
+        self.cancel = cancel
 
 
-@dataclass
 class Outcome:
-    status: str  # ok | error | timeout
-    exit_code: int
-    stdout: str = ""
-    stderr: str = ""
-    error_type: str | None = None
-    http_status_code: int | None = None
-    stdout_dropped: int = 0
-    stderr_dropped: int = 0
-    limit_exceeded: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = (
+        "error_type",
+        "exit_code",
+        "extra",
+        "http_status_code",
+        "limit_exceeded",
+        "status",
+        "stderr",
+        "stderr_dropped",
+        "stdout",
+        "stdout_dropped",
+    )
+
+    def __init__(
+        self,
+        status: str,  # ok | error | timeout
+        exit_code: int,
+        *,
+        stdout: str = "",
+        stderr: str = "",
+        error_type: str | None = None,
+        http_status_code: int | None = None,
+        stdout_dropped: int = 0,
+        stderr_dropped: int = 0,
+        limit_exceeded: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.status = status
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.error_type = error_type
+        self.http_status_code = http_status_code
+        self.stdout_dropped = stdout_dropped
+        self.stderr_dropped = stderr_dropped
+        self.limit_exceeded = limit_exceeded
+        self.extra: dict[str, Any] = extra if extra is not None else {}
 
     @classmethod
     def failure(cls, error_type: str, message: str) -> Outcome:
         return cls(status="error", exit_code=-1, stderr=message, error_type=error_type)
 
+    def __repr__(self) -> str:
+        return f"Outcome({self.status!r}, {self.exit_code!r}, error_type={self.error_type!r})"
 
-class Runner(Protocol):
-    def run(self, inv: Invocation) -> Outcome: ...
+
+if TYPE_CHECKING:
+
+    class Runner(Protocol):
+        def run(self, inv: Invocation) -> Outcome: ...

@@ -37,7 +37,7 @@ from ..store.layout import Layout
 from . import args as _args
 from . import limits as _limits
 from . import queues as _queues
-from .outcome import Invocation, Outcome, Runner
+from .outcome import Invocation, Outcome
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from ..store.locks import FileLock
     from .masking import Masker
+    from .outcome import Runner
 
 DEFAULT_RETENTION = 100
 DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0

@@ -89,11 +89,17 @@ def smash(
         threading.Thread(target=worker, name=f"smash-{n}", daemon=False)
         for n in range(effective_concurrency(concurrency, len(targets)))
     ]
+    from ..engine import supervisor
+
+    # SIGINT/SIGTERM/SIGHUP end every running press through the kill chain and skip the rest.
+    previous = supervisor.interrupt_on_signals()
     for t in threads:
         t.start()
     try:
         for t in threads:
             while t.is_alive():
+                if supervisor.interrupted():
+                    cancel.set()
                 t.join(0.2)
     except BaseException:
         # Ctrl-C (or anything else) in the caller: end every press the same way, then let it go on.
@@ -101,9 +107,18 @@ def smash(
         for t in threads:
             t.join()
         raise
+    finally:
+        supervisor.restore_signals(previous)
 
     entries = [r if r is not None else {"button": targets[i], "skipped": True} for i, r in enumerate(results)]
-    return {"results": entries, "total": len(entries), "failures": sum(1 for e in entries if failed(e))}
+    data: dict[str, Any] = {
+        "results": entries,
+        "total": len(entries),
+        "failures": sum(1 for e in entries if failed(e)),
+    }
+    if supervisor.interrupted():
+        data["interrupted"] = True  # the CLI exits 1 even if every started press had finished
+    return data
 
 
 def failed(entry: dict[str, Any]) -> bool:

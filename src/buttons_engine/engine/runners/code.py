@@ -60,7 +60,12 @@ class CodeRunner:
         )
         if res.cancelled:
             out.status, out.error_type, out.exit_code = "error", "CANCELLED", -1
-            note = "cancelled: the press was ended before it finished"
+            if res.interrupted_by:
+                import signal
+
+                note = f"interrupted: the engine received {signal.Signals(res.interrupted_by).name}"
+            else:
+                note = "cancelled: the press was ended before it finished"
             out.stderr = (out.stderr.rstrip("\n") + "\n" if out.stderr else "") + note
             return out
         if res.timed_out:
@@ -72,7 +77,7 @@ class CodeRunner:
             out.exit_code = -1
         if res.exit_code != 0 or res.signal is not None:
             out.status, out.error_type = "error", "SCRIPT_ERROR"
-            hit = _limits.diagnose(inv.limits, res.signal, out.stderr[-4096:])
+            hit = _limits.diagnose(inv.limits, res.signal, out.stderr[-4096:], res.exit_code)
             if hit:
                 out.limit_exceeded = hit
                 note = _limits.describe(hit, inv.limits)
