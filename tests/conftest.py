@@ -32,7 +32,9 @@ class Run:
         try:
             value = json.loads(self.stdout)
         except ValueError as exc:  # pragma: no cover - assertion helper
-            raise AssertionError(f"stdout is not one JSON document: {self.stdout!r}\nstderr: {self.stderr}") from exc
+            raise AssertionError(
+                f"stdout is not one JSON document: {self.stdout!r}\nstderr: {self.stderr}"
+            ) from exc
         assert isinstance(value, dict) and "ok" in value, value
         return value
 
@@ -59,14 +61,26 @@ class Buttons:
         self.env["BUTTONS_HOME"] = str(home)
         self.env.pop("NO_COLOR", None)
 
-    def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-                 input: str | None = None, cwd: Path | None = None) -> Run:
+    def __call__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        input: str | None = None,
+        cwd: Path | None = None,
+    ) -> Run:
         full_env = dict(self.env)
         if env:
             full_env.update(env)
         proc = subprocess.run(
-            [BUTTONS, *args], capture_output=True, text=True, env=full_env, timeout=timeout,
-            input=input, cwd=str(cwd or self.cwd), stdin=None if input is not None else subprocess.DEVNULL,
+            [BUTTONS, *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            input=input,
+            cwd=str(cwd or self.cwd),
+            stdin=None if input is not None else subprocess.DEVNULL,
         )
         return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
 
@@ -74,8 +88,16 @@ class Buttons:
         full_env = dict(self.env)
         if env:
             full_env.update(env)
-        return subprocess.Popen([BUTTONS, *args], env=full_env, cwd=str(self.cwd), text=True,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+        return subprocess.Popen(
+            [BUTTONS, *args],
+            env=full_env,
+            cwd=str(self.cwd),
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **kw,
+        )
 
     def create(self, name: str, *extra: str) -> dict[str, Any]:
         r = self("create", name, *extra, "--json")

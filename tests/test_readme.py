@@ -19,6 +19,6 @@ def test_demo_script_creates_presses_and_shows_history(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '"stdout": "hello, world!\\n"' in proc.stdout
     assert '"code": "MISSING_ARG"' in proc.stdout
-    history = json.loads((proc.stdout.split("== buttons history greet\n", 1)[1]))
+    history = json.loads(proc.stdout.split("== buttons history greet\n", 1)[1])
     assert history["ok"] is True and len(history["data"]) == 1
     assert history["data"][0]["stdout"] == "hello, world!\n"

@@ -9,16 +9,19 @@ it is stored; it sees the raw chunks in order and may hold back a few bytes betw
 from __future__ import annotations
 
 from collections import deque
-from typing import Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class ChunkFilter(Protocol):
+        def feed(self, chunk: bytes) -> bytes: ...
+
+        def flush(self) -> bytes: ...
+
 
 DEFAULT_HEAD = 512 * 1024
 DEFAULT_TAIL = 512 * 1024
-
-
-class ChunkFilter(Protocol):
-    def feed(self, chunk: bytes) -> bytes: ...
-
-    def flush(self) -> bytes: ...
 
 
 class Capture:

@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from .. import timefmt
 from ..errors import ButtonsError, Cancelled, PressTimeout, QueueTimeout, StorageError, error_for_code
+from ..ids import random_hex
 from ..store import batteries as store_batteries
 from ..store import buttons as store_buttons
 from ..store import runs as store_runs
@@ -42,6 +39,8 @@ from .outcome import Invocation, Outcome
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
+    from typing import Any
 
     from ..store.locks import FileLock
     from .masking import Masker
@@ -52,32 +51,59 @@ DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0
 PROMPT_MARKER = "_Add context about this button here"
 
 
-@dataclass
 class PressOptions:
-    args: dict[str, str] = field(default_factory=dict)
-    timeout: float = 0
-    dry_run: bool = False
-    on_output: Callable[[str, bytes], None] | None = None
-    idempotency_key: str = ""
-    idempotency_ttl: float = 0  # seconds; <= 0 means 24h
-    cancel: threading.Event | None = None
+    """What the caller asks of one press."""
+
+    __slots__ = ("args", "cancel", "dry_run", "idempotency_key", "idempotency_ttl", "on_output", "timeout")
+
+    def __init__(
+        self,
+        *,
+        args: dict[str, str] | None = None,
+        timeout: float = 0,
+        dry_run: bool = False,
+        on_output: Callable[[str, bytes], None] | None = None,
+        idempotency_key: str = "",
+        idempotency_ttl: float = 0,  # seconds; <= 0 means 24h
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.args = args if args is not None else {}
+        self.timeout = timeout
+        self.dry_run = dry_run
+        self.on_output = on_output
+        self.idempotency_key = idempotency_key
+        self.idempotency_ttl = idempotency_ttl
+        self.cancel = cancel
 
 
-@dataclass
 class PressPolicy:
     """What a surface declares about its presses; the steps stay the same."""
 
-    timeout_cap: float | None = None
-    attach_prompt: bool = True
-    record: bool = True
+    __slots__ = ("attach_prompt", "record", "timeout_cap")
+
+    def __init__(
+        self, *, timeout_cap: float | None = None, attach_prompt: bool = True, record: bool = True
+    ) -> None:
+        self.timeout_cap = timeout_cap
+        self.attach_prompt = attach_prompt
+        self.record = record
 
 
-@dataclass
 class PressResult:
-    result: dict[str, Any]
-    error: ButtonsError | None = None
-    dry_run: bool = False
-    cached: bool = False
+    __slots__ = ("cached", "dry_run", "error", "result")
+
+    def __init__(
+        self,
+        result: dict[str, Any],
+        error: ButtonsError | None = None,
+        *,
+        dry_run: bool = False,
+        cached: bool = False,
+    ) -> None:
+        self.result = result
+        self.error = error
+        self.dry_run = dry_run
+        self.cached = cached
 
     @property
     def ok(self) -> bool:
@@ -184,7 +210,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
             button_dir=button_dir,
             args=dict(opts.args),
             timeout=run_timeout,
-            press_id=secrets.token_hex(8),
+            press_id=random_hex(8),
             env_extra=env_extra,
             progress_path=progress_path,
             on_output=opts.on_output,
@@ -215,7 +241,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         if policy.record:
             record = _record(slug, outcome, shown_args, started, duration_ms)
             if stem is None:
-                stem = timefmt.record_stem(started, secrets.token_hex(2))
+                stem = timefmt.record_stem(started, random_hex(2))
             try:
                 store_runs.write_record(pressed, stem, record, retention)
             except OSError as exc:

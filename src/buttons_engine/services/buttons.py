@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from .. import timefmt
 from ..engine import args as _args
@@ -23,23 +22,61 @@ MAX_CODE_BYTES = 64 * 1024
 SCHEMA_VERSION = 2
 
 
-@dataclass
 class CreateRequest:
-    name: str
-    code: str | None = None
-    file: str | None = None
-    runtime: str | None = None
-    prompt: str | None = None
-    description: str = ""
-    timeout: int | None = None
-    args: list[str] = field(default_factory=list)
-    # HTTP buttons (CONTRACT 5.1, 5.3, 7.4)
-    url: str | None = None
-    method: str | None = None
-    headers: list[str] = field(default_factory=list)
-    body: str | None = None
-    max_response_size: str | None = None
-    allow_private_networks: bool = False
+    """What ``create`` was asked for; HTTP fields are CONTRACT 5.1, 5.3 and 7.4.
+
+    A plain class: ``dataclasses`` would cost every command that lists buttons milliseconds.
+    """
+
+    __slots__ = (
+        "allow_private_networks",
+        "args",
+        "body",
+        "code",
+        "description",
+        "file",
+        "headers",
+        "max_response_size",
+        "method",
+        "name",
+        "prompt",
+        "runtime",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        code: str | None = None,
+        file: str | None = None,
+        runtime: str | None = None,
+        prompt: str | None = None,
+        description: str = "",
+        timeout: int | None = None,
+        args: list[str] | None = None,
+        url: str | None = None,
+        method: str | None = None,
+        headers: list[str] | None = None,
+        body: str | None = None,
+        max_response_size: str | None = None,
+        allow_private_networks: bool = False,
+    ) -> None:
+        self.name = name
+        self.code = code
+        self.file = file
+        self.runtime = runtime
+        self.prompt = prompt
+        self.description = description
+        self.timeout = timeout
+        self.args: list[str] = list(args) if args else []
+        self.url = url
+        self.method = method
+        self.headers: list[str] = list(headers) if headers else []
+        self.body = body
+        self.max_response_size = max_response_size
+        self.allow_private_networks = allow_private_networks
 
 
 def default_agents_md(slug: str, description: str) -> str:
@@ -136,7 +173,16 @@ def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
     out["button_dir"] = directory
     if code is not None:
         out["code_path"] = os.path.join(directory, code[0])
+    _note_agents_list(layout, out)
     return out
+
+
+def _note_agents_list(layout: Layout, out: dict[str, Any]) -> None:
+    from .agents_list import refresh
+
+    action = refresh(layout)
+    if action:
+        out["agents_md"] = action
 
 
 def _http_fields(req: CreateRequest) -> dict[str, Any]:
@@ -195,4 +241,6 @@ def delete(layout: Layout, name: str) -> dict[str, Any]:
     if not store.exists(layout, slug):
         raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
     store.delete_button(layout, slug)
-    return {"name": slug, "deleted": True}
+    out: dict[str, Any] = {"name": slug, "deleted": True}
+    _note_agents_list(layout, out)
+    return out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import ValidationError
 from ..store import settings as store
 from ..store.layout import Layout
@@ -45,13 +43,17 @@ def parse_bool(value: str) -> bool:
     raise ValidationError(f"expected true or false, got {value!r}")
 
 
-@dataclass(frozen=True)
 class Key:
-    name: str
-    path: tuple[str, ...]  # where it is stored under "defaults"
-    parse: Any
-    default: Any
-    help: str
+    """One setting: its CLI name, where it is stored under ``defaults``, its parser and default."""
+
+    __slots__ = ("default", "help", "name", "parse", "path")
+
+    def __init__(self, name: str, path: tuple[str, ...], parse: Any, default: Any, help: str) -> None:
+        self.name = name
+        self.path = path
+        self.parse = parse
+        self.default = default
+        self.help = help
 
 
 KEYS: dict[str, Key] = {

@@ -1,0 +1,64 @@
+"""Import discipline: the press path of a code button imports the standard library and the engine only.
+
+Runs the real console script under ``python -X importtime`` and reads which modules it loaded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BUTTONS, Buttons
+
+# Heavy or irrelevant for a shell press: an HTTP stack, async frameworks, TLS, and stdlib modules
+# that cost milliseconds at import (dataclasses pulls inspect/ast/dis; secrets pulls hashlib/hmac).
+FORBIDDEN_ON_PRESS = {
+    "httpx",
+    "httpcore",
+    "h11",
+    "anyio",
+    "idna",
+    "certifi",
+    "ssl",
+    "asyncio",
+    "email",
+    "http.client",
+    "urllib.request",
+    "dataclasses",
+    "inspect",
+    "typing",
+    "secrets",
+    "shutil",
+    "tempfile",
+    "pathlib",
+}
+
+
+def _imported(bt: Buttons, *args: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", BUTTONS, *args],
+        capture_output=True,
+        text=True,
+        env=bt.env,
+        cwd=bt.cwd,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    mods = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            mods.add(line.rsplit("|", 1)[1].strip())
+    return mods
+
+
+@pytest.mark.parametrize(
+    "command", [("press", "hello", "--json"), ("list", "--json"), ("history", "hello", "--json")]
+)
+def test_hot_commands_import_nothing_heavy(bt: Buttons, command: tuple[str, ...]) -> None:
+    bt.create("hello", "--code", "echo hi")
+    bt("press", "hello")
+    mods = _imported(bt, *command)
+    assert "buttons_engine.cli.main" in mods  # the measurement itself works
+    heavy = sorted(m for m in mods if m in FORBIDDEN_ON_PRESS or m.split(".")[0] in {"httpx", "httpcore"})
+    assert not heavy, f"{' '.join(command)} imported {heavy}"
