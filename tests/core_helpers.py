@@ -30,6 +30,7 @@ CORE_ERROR_CODES = frozenset(
         "RUNTIME_MISSING",
         "PROMPT_ERROR",
         "QUEUE_TIMEOUT",
+        "CANCELLED",
         "STORAGE_ERROR",
         "INTERNAL_ERROR",
     }

@@ -120,9 +120,9 @@ def create_empty(path: str, mode: int = FILE_MODE) -> None:
         os.close(fd)
 
 
-def read_bytes(path: str) -> bytes:
-    """Read a regular file without following a symlink at the last component."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+def read_bytes(path: str, *, follow_symlinks: bool = False) -> bytes:
+    """Read a file; by default without following a symlink at the last component."""
+    fd = os.open(path, os.O_RDONLY | (0 if follow_symlinks else os.O_NOFOLLOW) | os.O_CLOEXEC)
     try:
         chunks = []
         while True:

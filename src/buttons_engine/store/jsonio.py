@@ -18,9 +18,9 @@ def dumps(value: Any, *, newline: bool = False) -> bytes:
     return (text + "\n" if newline else text).encode()
 
 
-def load_file(path: str) -> Any:
+def load_file(path: str, *, follow_symlinks: bool = False) -> Any:
     """Parse a JSON file; ``FileNotFoundError`` passes through, bad JSON becomes StorageError."""
-    data = read_bytes(path)
+    data = read_bytes(path, follow_symlinks=follow_symlinks)
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:

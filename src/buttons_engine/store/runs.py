@@ -43,7 +43,10 @@ def write_record(pressed_dir: str, stem: str, record: dict[str, Any], retention:
     """Write the record for ``stem``; the name is guaranteed unused. Then apply retention."""
     data = dumps(record)
     path = os.path.join(pressed_dir, stem + RECORD_SUFFIX)
-    while not create_exclusive(path, data):
+    # No fsync: a record is linked into place only once fully written, so no reader (and no
+    # crash of this process, even SIGKILL) can ever see half of one; only a kernel crash or power
+    # loss in the next few seconds could lose it. fsync here cost more than the rest of a press.
+    while not create_exclusive(path, data, durable=False):
         # Only possible if something else planted this exact name: never overwrite it.
         stem = stem + "-" + random_hex(2)
         path = os.path.join(pressed_dir, stem + RECORD_SUFFIX)

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 def load(path: str) -> dict[str, Any]:
     """The ``defaults`` object; missing file means no settings. Unparsable is an error, never reset."""
     try:
-        data = load_file(path)
+        # Settings may be a symlink (dotfile managers such as stow); reading through it is fine.
+        # Writes replace the link with a private regular file and never write through it.
+        data = load_file(path, follow_symlinks=True)
     except FileNotFoundError:
         return {}
     except OSError as exc:
