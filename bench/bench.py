@@ -51,8 +51,12 @@ def _run(cmd: list[str], env: dict[str, str]) -> float:
 def _seed_list(home: str, n: int) -> None:
     """1,000 buttons created through the real CLI would take minutes; write the same files directly."""
     env = _env(home)
-    subprocess.run([BUTTONS, "create", "seed", "--code", "echo seed", "--json"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [BUTTONS, "create", "seed", "--code", "echo seed", "--json"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     seed_dir = Path(home, "buttons", "seed")
     spec = json.loads((seed_dir / "button.json").read_text())
     for i in range(n - 1):
@@ -67,10 +71,18 @@ def _seed_list(home: str, n: int) -> None:
 
 def _seed_history(home: str, n: int) -> None:
     env = _env(home)
-    subprocess.run([BUTTONS, "config", "set", "history-retention", "0", "--json"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run([BUTTONS, "create", "hist", "--code", "echo one line", "--json"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [BUTTONS, "config", "set", "history-retention", "0", "--json"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [BUTTONS, "create", "hist", "--code", "echo one line", "--json"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     subprocess.run([BUTTONS, "press", "hist", "--json"], env=env, check=True, stdout=subprocess.DEVNULL)
     pressed = Path(home, "buttons", "hist", "pressed")
     template = json.loads(next(pressed.glob("*.json")).read_text())
@@ -96,8 +108,12 @@ def main() -> int:
         list_home = os.path.join(tmp, "list")
         hist_home = os.path.join(tmp, "hist")
         env_p = _env(press_home)
-        subprocess.run([BUTTONS, "create", "one", "--code", "echo one line", "--json"], env=env_p, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [BUTTONS, "create", "one", "--code", "echo one line", "--json"],
+            env=env_p,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         _seed_list(list_home, 1000)
         _seed_history(hist_home, 10_000)
 
@@ -121,17 +137,26 @@ def main() -> int:
                 samples[name].append(_run(cmd, env))
 
     floor = statistics.median(samples["floor"])
-    results = {"floor_ms": round(floor * 1000, 2), "runs": runs, "python": sys.version.split()[0], "cases": {}}
+    results = {
+        "floor_ms": round(floor * 1000, 2),
+        "runs": runs,
+        "python": sys.version.split()[0],
+        "cases": {},
+    }
     print(f"floor: {PY} -c pass  median {floor * 1000:.1f} ms  ({len(samples['floor'])} runs)")
     print(f"{'case':<10}{'median ms':>11}{'ratio':>8}{'target':>8}  verdict")
     failed = False
-    for name, (_cmd, _env_, target) in cases.items():
+    for name, (_cmd, _case_env, target) in cases.items():
         med = statistics.median(samples[name])
         ratio = med / floor
         ok = ratio <= target
         failed |= not ok
-        results["cases"][name] = {"median_ms": round(med * 1000, 2), "ratio": round(ratio, 2), "target": target,
-                                  "ok": ok}
+        results["cases"][name] = {
+            "median_ms": round(med * 1000, 2),
+            "ratio": round(ratio, 2),
+            "target": target,
+            "ok": ok,
+        }
         print(f"{name:<10}{med * 1000:>11.1f}{ratio:>8.2f}{target:>8.1f}  {'ok' if ok else 'OVER TARGET'}")
     if ns.json_out:
         Path(ns.json_out).write_text(json.dumps(results, indent=2) + "\n")

@@ -20,7 +20,7 @@ def test_list_sees_edits_deletes_and_survives_a_corrupt_index(bt: Buttons) -> No
     assert _names(bt) == {"alpha": "alpha v1", "beta": "beta v1", "gamma": "gamma v1"}
     index = bt.home / "buttons" / ".index.json"
     assert index.exists() and oct(index.stat().st_mode & 0o777) == "0o600"
-    assert set(json.loads(index.read_text())["entries"]) == {"alpha", "beta", "gamma"}
+    assert set(json.loads(index.read_text().split("\n", 1)[0])["entries"]) == {"alpha", "beta", "gamma"}
 
     # An in-place edit that keeps the size: caught by mtime/ctime (and re-read while racy).
     spec_path = bt.home / "buttons" / "beta" / "button.json"
@@ -38,9 +38,31 @@ def test_list_sees_edits_deletes_and_survives_a_corrupt_index(bt: Buttons) -> No
     assert set(_names(bt)) == {"alpha", "beta"}
 
     # A forged entry for a button that does not exist on disk is never listed.
-    index.write_text(
-        json.dumps({"version": 1, "entries": {"ghost": {"stat": [1, 2, 3, 4], "spec": {"name": "ghost"}}}})
-    )
+    header = {"version": 3, "entries": {"ghost": [1, 2, 3, 4, "", "ghost", 0, 17]}}
+    index.write_text(json.dumps(header) + "\n" + '{"name": "ghost"}')
     assert "ghost" not in _names(bt)
     os.unlink(index)
     assert set(_names(bt)) == {"alpha", "beta"}
+
+
+def test_list_json_is_byte_identical_to_rendering_the_specs(bt: Buttons) -> None:
+    """`list --json` splices cached, pre-rendered specs; the bytes must equal a plain render."""
+    from buttons_engine import jsonfmt
+
+    bt.create("zeta", "--code", "echo z", "-d", 'ünïcode "quoted" <tag> \\ back', "--arg", "n:int:required")
+    bt.create("alpha", "--prompt", "Line one\nline two")
+    bt.create("mid", "--code", "echo m", "--arg", "env:enum:optional:dev|prod")
+    first = bt("list", "--json").stdout  # builds the index (entries are racy, not cached yet)
+    time.sleep(2.2)
+    second = bt("list", "--json").stdout  # writes cacheable entries
+    third = bt("list", "--json").stdout  # served from the index
+    specs = [
+        json.loads((bt.home / "buttons" / n / "button.json").read_text()) for n in ("alpha", "mid", "zeta")
+    ]
+    expected = jsonfmt.dumps({"ok": True, "data": specs}) + "\n"
+    assert first == second == third == expected
+    assert json.loads(third)["data"] == specs
+
+
+def test_empty_list_json(bt: Buttons) -> None:
+    assert bt("list", "--json").stdout == '{\n  "ok": true,\n  "data": []\n}\n'

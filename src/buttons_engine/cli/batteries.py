@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 EPILOG = """Scopes:
   global   batteries.json in $BUTTONS_HOME (or ~/.buttons)
@@ -29,7 +32,6 @@ def _scope_flags(p: argparse.ArgumentParser) -> None:
 
 def build(p: argparse.ArgumentParser) -> Any:
     p.epilog = EPILOG
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
     sub = p.add_subparsers(dest="action", metavar="{set,get,list,rm}")
     s = sub.add_parser("set", help="store a value (VALUE omitted: read from stdin)")
     s.add_argument("key", metavar="KEY", help="name: A-Z, 0-9 and _, starting with a letter")

@@ -6,13 +6,13 @@ and renders the result. Services are imported inside handlers to keep startup le
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from .output import truncate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 # ---------------------------------------------------------------------------- create
@@ -126,7 +126,7 @@ def build_press(p: argparse.ArgumentParser) -> Any:
     p.add_argument(
         "--idempotency-ttl",
         type=_duration,
-        default="24h",
+        default=24 * 3600.0,  # seconds; a string default would be parsed (importing re) on every press
         metavar="DURATION",
         help="how long a stored result is reused, e.g. 30m, 24h (default 24h; 0 = 24h)",
     )
@@ -209,6 +209,8 @@ def _duration(text: str) -> float:
     try:
         return parse_duration(text)
     except ValueError as exc:
+        import argparse
+
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -261,12 +263,12 @@ def _follower() -> Any:
 
 def build_list(p: argparse.ArgumentParser) -> Any:
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from ..services.buttons import list_buttons
+        from ..services.buttons import list_buttons, list_buttons_json
 
-        specs = list_buttons(ctx.layout)
         if ctx.out.json:
-            ctx.out.success(specs)
+            ctx.out.success_rendered_list(list_buttons_json(ctx.layout))
             return 0
+        specs = list_buttons(ctx.layout)
         if not specs:
             ctx.out.status("No buttons yet.")
             ctx.out.hint("buttons create hello --code 'echo hello'")
@@ -478,8 +480,12 @@ def build_config(p: argparse.ArgumentParser) -> Any:
     )
     p.add_argument("key", nargs="?", help="setting name")
     p.add_argument("value", nargs="?", help="new value (for set)")
+
+    def shown(value: object) -> str:
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
     p.epilog = "Settings:\n" + "\n".join(
-        f"  {k.name:<20} {k.help} (default {k.default})" for k in KEYS.values()
+        f"  {k.name:<20} {k.help} (default {shown(k.default)})" for k in KEYS.values()
     )
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:

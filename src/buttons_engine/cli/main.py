@@ -6,8 +6,6 @@ inside its handler, so ``buttons press`` pays for nothing it does not use.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 
 from .. import __version__
@@ -17,7 +15,7 @@ from .output import Output
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, NoReturn
+    from typing import Any
 
 GLOBAL_FLAGS = {"--json", "--no-input", "--summary"}
 
@@ -53,33 +51,6 @@ class UsageError(Exception):
     """Bad command line: printed as plain text on stderr, exit 1 (CONTRACT 2.3)."""
 
 
-def _width() -> int:
-    try:
-        return max(int(os.environ.get("COLUMNS", "")), 40)
-    except ValueError:
-        pass
-    try:
-        return max(os.get_terminal_size(sys.stderr.fileno()).columns, 40)
-    except OSError:
-        return 100
-
-
-class Formatter(argparse.RawDescriptionHelpFormatter):
-    """argparse's formatter asks ``shutil`` for the width (importing bz2, lzma, ...); ask the OS directly."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=_width() - 2)
-
-
-class Parser(argparse.ArgumentParser):
-    def __init__(self, **kw: Any) -> None:
-        kw.setdefault("formatter_class", Formatter)
-        super().__init__(**kw)
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}\nRun '{self.prog} --help' for usage.")
-
-
 class Context:
     def __init__(self, json_mode: bool, no_input: bool, summary: bool) -> None:
         self.out = Output(json_mode)
@@ -98,6 +69,8 @@ class Context:
 
 
 if TYPE_CHECKING:
+    import argparse
+
     Handler = Callable[[argparse.Namespace, Context], int]
     Builder = Callable[[argparse.ArgumentParser], Handler]
 
@@ -145,10 +118,27 @@ def root_help() -> str:
 
 
 def build_parser(command: str) -> tuple[argparse.ArgumentParser, Handler]:
+    """The real argparse parser of ``command`` (help, docs, and every line the fast path declines)."""
+    from .argparser import Parser
+
     summary, builder = _registry()[command]
     parser = Parser(prog=f"buttons {command}", description=summary)
     handler = builder(parser)
     return parser, handler
+
+
+def parse_command(command: str, argv: list[str]) -> tuple[Any, Handler]:
+    """Parse ``argv`` for ``command``: the argparse-free fast path when it can, argparse otherwise."""
+    from . import fastargs
+
+    summary, builder = _registry()[command]
+    recorder = fastargs.Recorder(prog=f"buttons {command}", description=summary)
+    handler = builder(recorder)  # type: ignore[arg-type]
+    fast = fastargs.parse(recorder, argv)
+    if fast is not None:
+        return fast, handler
+    parser, handler = build_parser(command)
+    return parser.parse_args(argv), handler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,8 +204,7 @@ def _main(args: list[str]) -> int:
 
     ctx = Context(json_mode, no_input, summary)
     try:
-        parser, handler = build_parser(command)
-        ns = parser.parse_args(rest)
+        ns, handler = parse_command(command, rest)
         return handler(ns, ctx)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

@@ -27,6 +27,14 @@ class Output:
             env["data"] = data
         write_json(env)
 
+    def success_rendered_list(self, items: list[str]) -> None:
+        """``success(list)`` for items already rendered by ``jsonfmt.dumps``: same bytes, no re-encoding."""
+        if not items:
+            self.success([])
+            return
+        body = ",\n    ".join(text.replace("\n", "\n    ") for text in items)
+        _write_text('{\n  "ok": true,\n  "data": [\n    ' + body + "\n  ]\n}")
+
     def failure(self, error: dict[str, Any]) -> None:
         write_json({"ok": False, "error": error})
 
@@ -57,7 +65,10 @@ class Output:
 
 
 def write_json(value: Any) -> None:
-    text = jsonfmt.dumps(value)
+    _write_text(jsonfmt.dumps(value))
+
+
+def _write_text(text: str) -> None:
     out = sys.stdout
     try:
         out.write(text + "\n")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
 
 EPILOG = """Each button is pressed with no arguments, through the same pipeline as 'buttons press'
 (batteries, masking, queues, run records); no prompt is attached.
@@ -19,7 +22,6 @@ Examples:
 
 def build(p: argparse.ArgumentParser) -> Any:
     p.epilog = EPILOG
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("names", nargs="+", metavar="NAME", help="buttons to press (space- or comma-separated)")
     p.add_argument(
         "--concurrency", type=int, default=0, help="presses at once (default 0 = CPU count; at most 50)"

@@ -8,11 +8,14 @@ JSON included, is printed as it is.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 POLL_SECONDS = 0.2
 
@@ -27,7 +30,6 @@ Examples:
 
 def build(p: argparse.ArgumentParser) -> Any:
     p.epilog = EPILOG
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("target", metavar="TARGET", help="button name or progress file path")
     p.add_argument(
         "-f", "--follow", action="store_true", help="keep printing what is appended (Ctrl-C to stop)"

@@ -8,11 +8,13 @@ it is stored; it sees the raw chunks in order and may hold back a few bytes betw
 
 from __future__ import annotations
 
-from collections import deque
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections import deque
     from typing import Protocol
+else:  # not ``collections``: importing the package costs a press milliseconds
+    from _collections import deque
+if TYPE_CHECKING:
 
     class ChunkFilter(Protocol):
         def feed(self, chunk: bytes) -> bytes: ...

@@ -6,14 +6,16 @@ any key missing there falls back to the settings default; 0 or absent means no l
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Callable
-
 from ..errors import ValidationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
+if TYPE_CHECKING:
+    import signal
+else:  # the C module: ``signal`` builds IntEnums at import, pulling ``enum`` onto the press path
+    import _signal as signal
 
 KEYS = ("cpu_seconds", "memory_mb", "open_files", "processes", "file_size_mb")
 

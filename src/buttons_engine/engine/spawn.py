@@ -9,11 +9,14 @@ applied between fork and exec (``setrlimit`` in the child), ``subprocess.Popen``
 from __future__ import annotations
 
 import os
-import signal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+if TYPE_CHECKING:
+    import signal
+else:  # the C module: ``signal`` builds IntEnums at import, pulling ``enum`` onto the press path
+    import _signal as signal
 
 # Python ignores SIGPIPE and may change other dispositions; the child gets the defaults back.
 _RESET_SIGNALS = tuple(

@@ -24,7 +24,6 @@ from __future__ import annotations
 import _thread
 import os
 import select
-import signal
 import sys
 import time
 
@@ -35,6 +34,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
+if TYPE_CHECKING:
+    import signal
+else:  # the C module: ``signal`` builds IntEnums at import, pulling ``enum`` onto the press path
+    import _signal as signal
 
 PR_SET_CHILD_SUBREAPER = 36
 DEFAULT_GRACE = 5.0

@@ -236,6 +236,11 @@ def list_buttons(layout: Layout) -> list[dict[str, Any]]:
     return store.list_specs(layout)
 
 
+def list_buttons_json(layout: Layout) -> list[str]:
+    """The specs of ``list_buttons``, each already rendered as indented JSON (for ``list --json``)."""
+    return store.list_specs_json(layout)
+
+
 def delete(layout: Layout, name: str) -> dict[str, Any]:
     slug = validate_name(name, allow_reserved=True)
     if not store.exists(layout, slug):

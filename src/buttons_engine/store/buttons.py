@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
+from .. import jsonfmt
 from ..errors import NotFound, StorageError, ValidationError
 from ..ids import random_hex
 from .atomic import DIR_MODE, EXEC_MODE, FILE_MODE, ensure_dir, read_bytes, write_atomic
@@ -47,32 +47,43 @@ def read_spec(layout: Layout, raw_name: str) -> dict[str, Any]:
 
 
 INDEX_FILE = ".index.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 3
 # An entry modified this close to the index write may change again within the same mtime tick
 # without its stat changing ("racy git"); such entries are re-read next time instead of cached.
 _RACY_NS = 2_000_000_000
 
 
 def list_specs(layout: Layout) -> list[dict[str, Any]]:
-    """Every parsable ``buttons/*/button.json`` sorted by name; unparsable ones are skipped with a warning.
+    """Every parsable ``buttons/*/button.json`` sorted by name; unparsable ones are skipped with a warning."""
+    return [jsonfmt.loads(text) for text in list_specs_json(layout)]
 
-    Specs are cached in ``buttons/.index.json`` keyed by each file's inode, size, mtime and ctime,
-    so listing 1,000 buttons costs 1,000 ``stat`` calls and one read instead of 1,000 reads. The
-    cache is only an optimisation: a missing, stale or corrupt index is rebuilt from the files.
+
+def list_specs_json(layout: Layout) -> list[str]:
+    """The same specs as ``list_specs``, each already rendered as indented JSON (``jsonfmt.dumps``).
+
+    Specs are cached, rendered, in ``buttons/.index.json`` keyed by each file's inode, size, mtime
+    and ctime, so listing 1,000 buttons costs 1,000 ``stat`` calls and one read instead of 1,000
+    reads, parses and renders. The cache is only an optimisation: a missing, stale or corrupt
+    index is rebuilt from the files, and an entry is used only when its file's stat matches.
+
+    Index format: one line of compact JSON ``{"version": 3, "entries": {dir: [ino, size, mtime_ns,
+    ctime_ns, kind, name, offset, length]}}``, then the rendered specs back to back; ``offset`` and
+    ``length`` count characters of that tail.
     """
+    base = layout.buttons_dir
     try:
-        names = sorted(os.listdir(layout.buttons_dir))
+        names = sorted(os.listdir(base))
     except FileNotFoundError:
         return []
-    index_path = os.path.join(layout.buttons_dir, INDEX_FILE)
-    cached = _load_index(index_path)
-    fresh: dict[str, Any] = {}
+    index_path = f"{base}/{INDEX_FILE}"
+    cached, blob = _load_index(index_path)
+    fresh: dict[str, tuple[list[Any], str]] = {}
     dirty = False
-    out: list[dict[str, Any]] = []
+    out: list[tuple[str, str]] = []
     for name in names:
-        if name.startswith("."):
+        if name[0] == ".":
             continue
-        path = os.path.join(layout.buttons_dir, name, SPEC_FILE)
+        path = f"{base}/{name}/{SPEC_FILE}"
         try:
             st = os.stat(path, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
@@ -80,10 +91,19 @@ def list_specs(layout: Layout) -> list[dict[str, Any]]:
         except OSError as exc:
             print(f"warning: skipping {name}: {exc.strerror}", file=sys.stderr)
             continue
-        key = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-        entry = cached.get(name)
-        if isinstance(entry, dict) and entry.get("stat") == key and isinstance(entry.get("spec"), dict):
-            spec: Any = entry["spec"]
+        meta = cached.get(name)
+        if (
+            type(meta) is list
+            and len(meta) == 8
+            and meta[0] == st.st_ino
+            and meta[1] == st.st_size
+            and meta[2] == st.st_mtime_ns
+            and meta[3] == st.st_ctime_ns
+            and type(meta[6]) is int
+            and type(meta[7]) is int
+            and 0 <= meta[6] <= meta[6] + meta[7] <= len(blob)
+        ):
+            kind, spec_name, text = str(meta[4]), str(meta[5]), blob[meta[6] : meta[6] + meta[7]]
         else:
             dirty = True
             try:
@@ -96,35 +116,45 @@ def list_specs(layout: Layout) -> list[dict[str, Any]]:
             if not isinstance(spec, dict):
                 print(f"warning: skipping {name}: button.json is not a JSON object", file=sys.stderr)
                 continue
-        fresh[name] = {"stat": key, "spec": spec}
-        if spec.get("kind", "") in ("", "button"):
-            out.append(spec)
+            kind, spec_name, text = str(spec.get("kind", "")), str(spec.get("name", "")), jsonfmt.dumps(spec)
+        fresh[name] = ([st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, kind, spec_name], text)
+        if kind in ("", "button"):
+            out.append((spec_name, text))
     if dirty or len(fresh) != len(cached):
         _save_index(index_path, fresh)
-    out.sort(key=lambda s: str(s.get("name", "")))
-    return out
+    out.sort(key=lambda item: item[0])
+    return [text for _name, text in out]
 
 
-def _load_index(path: str) -> dict[str, Any]:
+def _load_index(path: str) -> tuple[dict[str, Any], str]:
     try:
-        data = json.loads(read_bytes(path))
+        data = read_bytes(path).decode("utf-8")
+        head, _nl, blob = data.partition("\n")
+        header = jsonfmt.loads(head)
     except (OSError, ValueError, UnicodeDecodeError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-        return {}
-    entries = data.get("entries")
-    return entries if isinstance(entries, dict) else {}
+        return {}, ""
+    if not isinstance(header, dict) or header.get("version") != INDEX_VERSION:
+        return {}, ""
+    entries = header.get("entries")
+    return (entries, blob) if isinstance(entries, dict) else ({}, "")
 
 
-def _save_index(path: str, entries: dict[str, Any]) -> None:
+def _save_index(path: str, entries: dict[str, tuple[list[Any], str]]) -> None:
     import time
 
     now = time.time_ns()
-    stable = {
-        k: v for k, v in entries.items() if now - v["stat"][2] > _RACY_NS and now - v["stat"][3] > _RACY_NS
-    }
+    header: dict[str, list[Any]] = {}
+    texts: list[str] = []
+    offset = 0
+    for name, (meta, text) in entries.items():
+        if now - meta[2] <= _RACY_NS or now - meta[3] <= _RACY_NS:
+            continue
+        header[name] = [*meta, offset, len(text)]
+        texts.append(text)
+        offset += len(text)
+    data = jsonfmt.dumps_compact({"version": INDEX_VERSION, "entries": header}) + "\n" + "".join(texts)
     try:
-        write_atomic(path, json.dumps({"version": INDEX_VERSION, "entries": stable}).encode(), durable=False)
+        write_atomic(path, data.encode(), durable=False)
     except OSError:
         pass  # a cache that cannot be written is simply not used
 

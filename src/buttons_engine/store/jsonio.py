@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from .. import jsonfmt
 from ..errors import StorageError
 from .atomic import read_bytes
@@ -22,6 +20,6 @@ def load_file(path: str, *, follow_symlinks: bool = False) -> Any:
     """Parse a JSON file; ``FileNotFoundError`` passes through, bad JSON becomes StorageError."""
     data = read_bytes(path, follow_symlinks=follow_symlinks)
     try:
-        return json.loads(data)
+        return jsonfmt.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise StorageError(f"{path} is not valid JSON: {exc}") from exc

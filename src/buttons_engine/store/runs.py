@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import heapq
-import json
 import os
-from collections.abc import Iterable
 
+from .. import jsonfmt
 from ..ids import random_hex
 from ..timefmt import record_stem
 from .atomic import create_empty, create_exclusive
@@ -21,6 +20,7 @@ from .jsonio import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 RECORD_SUFFIX = ".json"
@@ -92,7 +92,7 @@ def _read(path: str) -> dict[str, Any] | None:
         return None
     try:
         with os.fdopen(fd, "rb") as fh:
-            value = json.loads(fh.read())
+            value = jsonfmt.loads(fh.read())
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None
