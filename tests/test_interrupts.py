@@ -60,3 +60,26 @@ def test_signal_to_press_records_the_interrupted_run(bt: Buttons, tmp_path: Path
     assert not _alive(int(pidfile.read_text()))
     runs = bt("history", "long", "--json").data
     assert [r["error_type"] for r in runs] == ["CANCELLED"]
+
+
+def test_the_engine_becomes_a_child_subreaper() -> None:
+    """D3 rests on PR_SET_CHILD_SUBREAPER: an orphaned grandchild must be re-parented to the engine."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, time\n"
+        "from buttons_engine.engine import supervisor\n"
+        "assert supervisor.become_subreaper()\n"
+        "r, w = os.pipe()\n"
+        "if os.fork() == 0:\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(0.3)\n"
+        "        os.write(w, str(os.getppid()).encode())\n"
+        "        os._exit(0)\n"
+        "    os._exit(0)\n"
+        "os.close(w)\n"
+        "print(int(os.read(r, 64)) == os.getpid())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert proc.stdout.strip() == "True", proc.stderr

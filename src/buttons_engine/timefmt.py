@@ -1,14 +1,50 @@
-"""Timestamps in the shape of Go's ``time.Time`` JSON (RFC 3339, up to 9 fractional digits)."""
+"""Timestamps in the shape of Go's ``time.Time`` JSON (RFC 3339, up to 9 fractional digits).
+
+The press path works in integer microseconds since the epoch (``now_us``, ``format_us``,
+``record_stem_us``) with the ``time`` module; ``datetime`` is imported only by the functions
+that take or return ``datetime`` objects (history queries, summaries, idempotency), since
+importing it costs a shell press milliseconds.
+"""
 
 from __future__ import annotations
 
-import datetime as _dt
+import time as _time
 
-UTC = _dt.UTC
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime as _dt
+
+
+def now_us() -> int:
+    """Now, in microseconds since the epoch."""
+    return _time.time_ns() // 1000
+
+
+def format_us(us: int, *, local: bool = False) -> str:
+    """RFC 3339 for an epoch-microsecond stamp: ``Z`` in UTC, or the local offset when ``local``."""
+    secs, micro = divmod(us, 1_000_000)
+    tm = _time.localtime(secs) if local else _time.gmtime(secs)
+    base = _time.strftime("%Y-%m-%dT%H:%M:%S", tm)
+    if micro:
+        base += "." + f"{micro:06d}".rstrip("0")
+    off = tm.tm_gmtoff if local else 0
+    if not off:
+        return base + "Z"
+    sign = "+" if off >= 0 else "-"
+    off = abs(off)
+    return f"{base}{sign}{off // 3600:02d}:{(off % 3600) // 60:02d}"
+
+
+def record_stem_us(us: int, suffix: str) -> str:
+    """File stem of a run record: sorts by start time, unique per press (DEVIATIONS D1)."""
+    secs, micro = divmod(us, 1_000_000)
+    return _time.strftime("%Y-%m-%dT%H-%M-%S", _time.gmtime(secs)) + f".{micro:06d}Z-{suffix}"
 
 
 def now_utc() -> _dt.datetime:
-    return _dt.datetime.now(UTC)
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.UTC)
 
 
 def format_ts(ts: _dt.datetime) -> str:
@@ -17,7 +53,7 @@ def format_ts(ts: _dt.datetime) -> str:
     if ts.microsecond:
         base += "." + f"{ts.microsecond:06d}".rstrip("0")
     off = ts.utcoffset()
-    if off is None or off == _dt.timedelta(0):
+    if off is None or not off:
         return base + "Z"
     total = int(off.total_seconds())
     sign = "+" if total >= 0 else "-"
@@ -32,6 +68,8 @@ def format_local(ts: _dt.datetime) -> str:
 
 def parse_ts(text: str) -> _dt.datetime:
     """Parse an RFC 3339 timestamp with up to 9 fractional digits (Go writes nanoseconds)."""
+    import datetime as _dt
+
     s = text.strip()
     if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
@@ -44,14 +82,8 @@ def parse_ts(text: str) -> _dt.datetime:
         s = s[:dot] + ("." + frac if frac else "") + s[end:]
     parsed = _dt.datetime.fromisoformat(s)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=_dt.UTC)
     return parsed
-
-
-def record_stem(ts: _dt.datetime, suffix: str) -> str:
-    """File stem of a run record: sorts by start time, unique per press (DEVIATIONS D1)."""
-    u = ts.astimezone(UTC)
-    return u.strftime("%Y-%m-%dT%H-%M-%S") + f".{u.microsecond:06d}Z-{suffix}"
 
 
 def ago(ts: _dt.datetime, now: _dt.datetime | None = None) -> str:

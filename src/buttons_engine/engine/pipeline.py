@@ -19,7 +19,6 @@ and failed returns a result whose ``status`` is not ``ok`` and an error carrying
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import time
 
@@ -191,7 +190,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
 
         retention = _retention(settings)
         button_dir = layout.button_dir(slug)
-        started = timefmt.now_utc()
+        started = timefmt.now_us()
         is_code = not spec.get("url") and spec.get("runtime") != "prompt"
 
         pressed = store_buttons.ensure_pressed_dir(layout, slug)
@@ -225,7 +224,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         outcome = runner_for(spec).run(inv)
         if masked_stream is not None:
             masked_stream.flush()
-        duration_ms = int((timefmt.now_utc() - started).total_seconds() * 1000)
+        duration_ms = (timefmt.now_us() - started) // 1000
         shown_args = inv.args
         if masker is not None:
             _mask_outcome(outcome, masker)
@@ -241,7 +240,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         if policy.record:
             record = _record(slug, outcome, shown_args, started, duration_ms)
             if stem is None:
-                stem = timefmt.record_stem(started, random_hex(2))
+                stem = timefmt.record_stem_us(started, random_hex(2))
             try:
                 store_runs.write_record(pressed, stem, record, retention)
             except OSError as exc:
@@ -322,9 +321,7 @@ def _dry_run(slug: str, spec: dict[str, Any], values: dict[str, str], timeout: f
     return data
 
 
-def _result(
-    slug: str, o: Outcome, inv: Invocation, started: _dt.datetime, duration_ms: int
-) -> dict[str, Any]:
+def _result(slug: str, o: Outcome, inv: Invocation, started: int, duration_ms: int) -> dict[str, Any]:
     r: dict[str, Any] = {"status": o.status, "exit_code": o.exit_code}
     if o.http_status_code is not None:
         r["http_status_code"] = o.http_status_code
@@ -336,7 +333,7 @@ def _result(
     r["button"] = slug
     if inv.args:
         r["args"] = dict(inv.args)
-    r["started_at"] = timefmt.format_local(started)
+    r["started_at"] = timefmt.format_us(started, local=True)
     if inv.progress_path:
         r["progress_path"] = inv.progress_path
     _add_truncation(r, o)
@@ -355,14 +352,11 @@ def _add_truncation(r: dict[str, Any], o: Outcome) -> None:
             r["stderr_dropped_bytes"] = o.stderr_dropped
 
 
-def _record(
-    slug: str, o: Outcome, values: dict[str, str], started: _dt.datetime, duration_ms: int
-) -> dict[str, Any]:
-    finished = started + _dt.timedelta(milliseconds=duration_ms)
+def _record(slug: str, o: Outcome, values: dict[str, str], started: int, duration_ms: int) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "button_name": slug,
-        "started_at": timefmt.format_ts(started),
-        "finished_at": timefmt.format_ts(finished),
+        "started_at": timefmt.format_us(started),
+        "finished_at": timefmt.format_us(started + duration_ms * 1000),
         "exit_code": o.exit_code,
     }
     if o.http_status_code is not None:

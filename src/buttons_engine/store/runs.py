@@ -8,13 +8,11 @@ removes each pruned record's progress file with it.
 
 from __future__ import annotations
 
-import datetime as _dt
-import heapq
 import os
 
 from .. import jsonfmt
 from ..ids import random_hex
-from ..timefmt import record_stem
+from ..timefmt import record_stem_us
 from .atomic import create_empty, create_exclusive
 from .jsonio import dumps
 
@@ -27,10 +25,10 @@ RECORD_SUFFIX = ".json"
 PROGRESS_SUFFIX = ".progress.jsonl"
 
 
-def new_stem(pressed_dir: str, started: _dt.datetime) -> str:
+def new_stem(pressed_dir: str, started_us: int) -> str:
     """Reserve a unique stem for a press by creating its (empty) progress file."""
     for _ in range(100):
-        stem = record_stem(started, random_hex(2))
+        stem = record_stem_us(started_us, random_hex(2))
         try:
             create_empty(os.path.join(pressed_dir, stem + PROGRESS_SUFFIX))
         except FileExistsError:
@@ -107,6 +105,8 @@ def newest(pressed_dirs: Iterable[str], limit: int) -> list[dict[str, Any]]:
     for d in pressed_dirs:
         names = _record_names(d)
         if limit > 0 and len(names) > limit:
+            import heapq
+
             names = heapq.nlargest(limit, names)
         candidates.extend((n, d) for n in names)
     candidates.sort(reverse=True)
