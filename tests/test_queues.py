@@ -132,8 +132,8 @@ def test_a_sigkilled_holder_never_leaks_its_slot(bt: Buttons, tmp_path: Path) ->
         out, _ = quick.communicate(timeout=30)
         assert json.loads(out)["error"]["code"] == "TIMEOUT"  # it ran (30 s script, 2 s budget)
     finally:
-        try:
-            os.kill(script_pid, signal.SIGKILL)  # the orphaned script of the killed press
+        try:  # the orphaned script of the killed press, and its children: it leads its own group
+            os.killpg(script_pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
