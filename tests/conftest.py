@@ -10,11 +10,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from http_support import RecordingServer
 
 BUTTONS = str(Path(sys.executable).with_name("buttons"))
 
@@ -116,3 +120,13 @@ def bt(buttons_home: Path, tmp_path: Path) -> Buttons:
     work = tmp_path / "work"
     work.mkdir()
     return Buttons(buttons_home, work)
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    """A recording HTTP server on 127.0.0.1 (tests/http_support.py), stopped after the test."""
+    from http_support import RecordingServer
+
+    srv = RecordingServer().start()
+    yield srv
+    srv.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -135,13 +134,6 @@ def test_placeholder_in_host_writes_nothing_even_with_other_flags(bt: Buttons) -
 
 
 # ----------------------------------------------------------------------------- dry run
-
-
-@pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    srv = RecordingServer().start()
-    yield srv
-    srv.stop()
 
 
 def test_dry_run_shows_the_exact_request_and_sends_nothing(

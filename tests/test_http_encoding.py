@@ -7,7 +7,6 @@ template put it: a path segment, a query value, a JSON string, a form field.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,6 @@ from conftest import Buttons
 from http_support import RecordingServer, write_resolver
 
 PRIVATE_OK = {"BUTTONS_ALLOW_PRIVATE_NETWORKS": "1"}
-
-
-@pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    srv = RecordingServer().start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(autouse=True)

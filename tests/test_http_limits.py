@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,6 @@ from http_support import RecordingServer, write_resolver
 
 MIB = 1024 * 1024
 PRIVATE_OK = {"BUTTONS_ALLOW_PRIVATE_NETWORKS": "1"}
-
-
-@pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    srv = RecordingServer().start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ where a non-private address can exist without any traffic leaving the machine.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,13 +18,6 @@ from conftest import Buttons
 from http_support import RecordingServer, write_resolver
 
 PRIVATE_OK = {"BUTTONS_ALLOW_PRIVATE_NETWORKS": "1"}
-
-
-@pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    srv = RecordingServer().start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(autouse=True)

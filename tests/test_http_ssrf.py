@@ -9,7 +9,6 @@ BUTTONS_TEST_RESOLVER_FILE hook, never from the network.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from conftest import Buttons
 from http_support import RecordingServer, write_resolver
 
 PRIVATE_OK = {"BUTTONS_ALLOW_PRIVATE_NETWORKS": "1"}
-
-
-@pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    srv = RecordingServer().start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

@@ -56,12 +56,8 @@ def check_within(path: str, root: str) -> str:
     return path
 
 
-def write_atomic(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, rename.
-
-    ``rename`` replaces a symlink at ``path`` instead of following it, so a planted link
-    can never redirect the write.
-    """
+def _write_temp(path: str, data: bytes, mode: int, durable: bool) -> str:
+    """Write ``data`` to a fresh private temporary file beside ``path``; return its name."""
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{random_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
@@ -75,13 +71,23 @@ def write_atomic(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool
         _unlink_quiet(tmp)
         raise
     os.close(fd)
+    return tmp
+
+
+def write_atomic(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, rename.
+
+    ``rename`` replaces a symlink at ``path`` instead of following it, so a planted link
+    can never redirect the write.
+    """
+    tmp = _write_temp(path, data, mode, durable)
     try:
         os.replace(tmp, path)
     except BaseException:
         _unlink_quiet(tmp)
         raise
     if durable:
-        fsync_dir(directory)
+        fsync_dir(os.path.dirname(path) or ".")
 
 
 def create_exclusive(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> bool:
@@ -90,16 +96,7 @@ def create_exclusive(path: str, data: bytes, mode: int = FILE_MODE, *, durable: 
     The data is written to a temp file first and linked into place, so a reader never
     sees a half-written file and an existing file (or symlink) is never touched.
     """
-    directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{random_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    try:
-        os.fchmod(fd, mode)
-        _write_all(fd, data)
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    tmp = _write_temp(path, data, mode, durable)
     try:
         os.link(tmp, path, follow_symlinks=False)
     except FileExistsError:
@@ -107,7 +104,7 @@ def create_exclusive(path: str, data: bytes, mode: int = FILE_MODE, *, durable: 
     finally:
         _unlink_quiet(tmp)
     if durable:
-        fsync_dir(directory)
+        fsync_dir(os.path.dirname(path) or ".")
     return True
 
 
