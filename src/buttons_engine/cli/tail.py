@@ -52,7 +52,10 @@ def run(ctx: Any, target: str, *, follow: bool) -> int:
             time.sleep(POLL_SECONDS)
             sink.write(tail.read())
     except KeyboardInterrupt:
-        pass
+        try:  # what was held back in case it began a secret: the stream is over, give it out masked
+            sink.write(tail.read(final=True))
+        except (KeyboardInterrupt, OSError):
+            pass
     except BrokenPipeError:
         return 0
     finally:

@@ -102,6 +102,15 @@ class Masker:
         self._text = re.compile("|".join(re.escape(p) for p in ordered)) if ordered else None
         self._bytes = re.compile(b"|".join(re.escape(p.encode()) for p in ordered)) if ordered else None
         self.hold = max((len(p.encode()) for p in ordered), default=1) - 1
+        self._encoded = tuple(p.encode() for p in ordered)
+
+    def partial_start(self, b: bytes) -> int:
+        """Index of the earliest suffix of ``b`` that could still grow into a secret (``len(b)`` if none)."""
+        for i in range(max(0, len(b) - self.hold), len(b)):
+            tail = b[i:]
+            if any(p.startswith(tail) for p in self._encoded):
+                return i
+        return len(b)
 
     def text(self, s: str) -> str:
         if self._text is None or not s:
@@ -190,3 +199,16 @@ class MaskingFilter:
     def flush(self) -> bytes:
         buf, self._pending = self._pending, b""
         return self._masker.data(buf)
+
+    def release(self) -> bytes:
+        """While the stream is idle: give out what is held back except a tail that may start a secret.
+
+        Whole values in the held bytes are masked; only a suffix that is the beginning of some
+        value stays held, so a value split across two writes is still caught when its rest comes.
+        """
+        if not self._pending:
+            return b""
+        masked = self._masker.data(self._pending)
+        cut = self._masker.partial_start(masked)
+        self._pending = masked[cut:]
+        return masked[:cut]

@@ -3,8 +3,9 @@
 TARGET is a file path when it contains ``/`` or ``\\`` or ends in ``.jsonl`` (it must exist);
 otherwise a button, whose newest ``pressed/*.progress.jsonl`` is read. Content is passed on
 as written by the script (never parsed here), except that battery values are masked
-(DEVIATIONS D5): the script wrote the file itself, so the stream is masked line by line as it
-is read. Following a button switches to the next press's stream when a newer one appears.
+(DEVIATIONS D5): the script wrote the file itself, so the stream goes through the same
+streaming masking filter as a press's output. Following a button switches to the next
+press's stream when a newer one appears.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from ..store.layout import Layout
 
 NO_PROGRESS = "no progress files yet — press the button first"
-MAX_PENDING = 64 * 1024
 
 
 def is_path(target: str) -> bool:
@@ -49,8 +49,8 @@ class ProgressTail:
                 raise NotFound(NO_PROGRESS, hint=f"buttons press {spec.get('name') or target}")
             path = found
         self._reader = self._open(path)
-        self._masker = _masker(layout, spec)
-        self._pending = b""
+        masker = _masker(layout, spec)
+        self._filter = masker.filter() if masker is not None else None
 
     @property
     def path(self) -> str:
@@ -87,17 +87,14 @@ class ProgressTail:
         return self._mask(b"".join(chunks), final=final)
 
     def _mask(self, data: bytes, *, final: bool) -> bytes:
-        if self._masker is None:
+        """Mask with the same streaming filter as a press: a value split across reads, lines or a
+        very long line is still caught; while the stream is idle only a possible value prefix is held."""
+        if self._filter is None:
             return data
-        buf = self._pending + data
+        out = self._filter.feed(data) if data else self._filter.release()
         if final:
-            self._pending = b""
-            return self._masker.data(buf)
-        cut = buf.rfind(b"\n") + 1
-        if cut == 0 and len(buf) > MAX_PENDING:  # a very long line: release all but a possible split value
-            cut = len(buf) - self._masker.hold
-        self._pending = buf[cut:]
-        return self._masker.data(buf[:cut])
+            out += self._filter.flush()
+        return out
 
     def close(self) -> None:
         self._reader.close()
