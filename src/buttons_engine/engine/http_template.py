@@ -121,6 +121,30 @@ def validate_method(method: str) -> str:
     return m
 
 
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as a header value, as ``the value must ...`` (None if it can).
+
+    Printable ASCII, space and tab only: CR, LF and NUL would split or end the header, other
+    control characters are not allowed on the wire, and the HTTP client encodes values as ASCII.
+    """
+    if any(c in value for c in "\r\n\0"):
+        return "the value must not contain line breaks or NUL"
+    bad = next((c for c in value if c != "\t" and not " " <= c <= "~"), None)
+    if bad is not None:
+        return f"the value must be printable ASCII (it contains {bad!r}, U+{ord(bad):04X})"
+    return None
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why ``name: value`` (from button.json) cannot be sent, to follow ``header 'Name'`` (None if it can)."""
+    if not _TOKEN_RE.fullmatch(name):
+        return "is not a valid header name (ASCII letters, digits and !#$%&'*+-.^_`|~ only)"
+    problem = header_value_problem(value)
+    return (
+        None if problem is None else "has a value that cannot be sent: " + problem.removeprefix("the value ")
+    )
+
+
 def parse_headers(lines: list[str]) -> dict[str, str]:
     """``Name: value`` lines -> ordered dict (later duplicates win)."""
     out: dict[str, str] = {}
@@ -129,10 +153,14 @@ def parse_headers(lines: list[str]) -> dict[str, str]:
             raise ValidationError(f"--header {line!r} must look like 'Name: value'")
         name, value = line.split(":", 1)
         name, value = name.strip(), value.strip()
-        if not _TOKEN_RE.match(name):
-            raise ValidationError(f"--header {line!r}: {name!r} is not a valid header name")
-        if any(c in value for c in "\r\n\0"):
-            raise ValidationError(f"--header {name}: the value must not contain line breaks or NUL")
+        if not _TOKEN_RE.fullmatch(name):
+            raise ValidationError(
+                f"--header {line!r}: {name!r} is not a valid header name "
+                "(ASCII letters, digits and !#$%&'*+-.^_`|~ only)"
+            )
+        problem = header_value_problem(value)
+        if problem:
+            raise ValidationError(f"--header {name}: {problem}")
         if name.lower() in MANAGED_HEADERS:
             raise ValidationError(f"--header {name}: this header is set by buttons from the URL and body")
         out[name] = value

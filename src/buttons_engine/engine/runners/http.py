@@ -9,8 +9,10 @@ pay for httpx. Steps of a press::
     send    per hop (at most 10 redirects, every hop re-checked against lock and blocklist):
             resolve the name once, check every A/AAAA answer (engine.ssrf), connect to a
             checked address through a pinned httpcore backend; TLS SNI, certificate checks
-            and the Host header keep using the name
-    read    stream the body up to max_response_bytes, mark truncation, stop reading
+            and the Host header keep using the name; a hop to another origin (only possible
+            with allowed_host "*") loses Authorization, Proxy-Authorization and Cookie
+    read    stream the body through the press's masking filter (batteries), keep the
+            first max_response_bytes of what it lets out, mark truncation, stop reading
 
 Every foreign error (httpcore, httpx, ssl, socket) is translated in :func:`_translate`, the one
 place where transport failures become Buttons error codes.
@@ -34,6 +36,10 @@ from ...errors import ButtonsError, Cancelled, PressTimeout, ScriptError, Valida
 from .. import http_template as tpl
 from .. import ssrf
 from ..outcome import Invocation, Outcome
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..capture import ChunkFilter
 
 MAX_REDIRECTS = 10
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -111,6 +117,9 @@ def _headers(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
         for name, value in raw.items():
             if str(name).strip().lower() in tpl.MANAGED_HEADERS:
                 continue  # Host and framing headers come from the URL and body, as upstream does
+            problem = tpl.header_problem(str(name), str(value))
+            if problem:  # create refuses these; button.json was edited by hand
+                raise ValidationError(f"refusing request: header {str(name)!r} {problem}")
             out.append((str(name), str(value)))
     if not any(n.lower() == "user-agent" for n, _ in out):
         out.append(("User-Agent", USER_AGENT))
@@ -210,6 +219,15 @@ def _literal_message(exc: ssrf.AddressBlocked) -> str:
     if exc.label == "loopback name":
         return f"{exc.host} resolves to a blocked private range (loopback; {ssrf.OVERRIDE_HINT})"
     return f"{shown} resolves to a blocked private range ({exc.label}; {ssrf.OVERRIDE_HINT})"
+
+
+_FRAMING_HEADERS = (b"host", b"content-length", b"transfer-encoding")
+CREDENTIAL_HEADERS = (b"authorization", b"proxy-authorization", b"cookie")
+
+
+def same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    """Same scheme, host and (effective) port."""
+    return a.scheme == b.scheme and _host(a).lower() == _host(b).lower() and _port(a) == _port(b)
 
 
 def _host(url: httpx.URL) -> str:
@@ -458,7 +476,7 @@ class HttpRunner:
             plan = build_plan(inv.spec, inv.args, policy)
             if plan.refusal:
                 raise ValidationError(plan.refusal)
-            return _Press(plan, policy, deadline).run()
+            return _Press(plan, policy, deadline, inv.filter_factory()).run()
         except ButtonsError as exc:
             return _failure(exc)
 
@@ -470,10 +488,19 @@ def _failure(exc: ButtonsError) -> Outcome:
 
 
 class _Press:
-    def __init__(self, plan: RequestPlan, policy: HttpPolicy, deadline: _Deadline) -> None:
+    def __init__(
+        self,
+        plan: RequestPlan,
+        policy: HttpPolicy,
+        deadline: _Deadline,
+        chunk_filter: ChunkFilter | None = None,
+    ) -> None:
         self.plan = plan
         self.policy = policy
         self.deadline = deadline
+        # Secret masking (the pipeline's MaskingFilter when the press has batteries): the body
+        # goes through it *before* the cap, so a value straddling the cap is never cut in half.
+        self.chunk_filter = chunk_filter
         # One answer per name for the whole press: a same-host redirect cannot be rebound.
         self.pins: dict[tuple[str, int], list[ssrf.IPAddress]] = {}
         self._ssl: ssl.SSLContext | None = None
@@ -560,30 +587,37 @@ class _Press:
         method, content = request.method, request.content
         if response.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
             method, content = "GET", b""
+        # Credentials are for the origin they were given for: a hop to another scheme, host or
+        # port (possible only with allowed_host "*") does not get them, as in curl and httpx.
+        # Once dropped they stay dropped, also if a later hop comes back.
+        dropped = _FRAMING_HEADERS if same_origin(request.url, url) else _FRAMING_HEADERS + CREDENTIAL_HEADERS
         headers = [
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in request.headers.raw
-            if k.lower() not in (b"host", b"content-length", b"transfer-encoding")
+            if k.lower() not in dropped
         ]
         return httpx.Request(method, url, headers=headers, content=content or None)
 
     # -- response ---------------------------------------------------------------
 
     def _read(self, response: httpx.Response) -> Outcome:
+        """Keep the first ``cap`` bytes of the (masked) body.
+
+        The cap applies to what the filter lets out: the filter emits only bytes that can no
+        longer become part of a secret, so cutting its output leaves no partial value behind.
+        """
         cap = self.plan.cap
+        flt = self.chunk_filter
         body = bytearray()
         beyond = 0
         status = response.status_code
         timed_out = False
         try:
             for chunk in response.iter_raw():
-                room = cap - len(body)
-                if len(chunk) <= room:
-                    body += chunk
-                    continue
-                body += chunk[:room]
-                beyond = len(chunk) - room
-                break
+                body += flt.feed(chunk) if flt is not None else chunk
+                if len(body) > cap:
+                    beyond = len(body) - cap
+                    break
         except Exception as exc:
             err = _translate(exc, response.request.url, 0)
             if err.code != "TIMEOUT":
@@ -593,6 +627,14 @@ class _Press:
             timed_out = True
         finally:
             response.close()
+        if flt is not None:
+            rest = flt.flush()  # the held-back tail, masked
+            if beyond:
+                beyond += len(rest)
+            else:
+                body += rest
+                beyond = max(len(body) - cap, 0)
+        del body[cap:]
 
         text = body.decode("utf-8", "replace")
         del body  # the cap bounds memory: hold the bytes and the text no longer than needed
