@@ -75,7 +75,9 @@ def test_entry_file_is_scoped_per_button(bt: Buttons, tmp_path: Path) -> None:
     entry = bt.home / "idempotency" / (hashlib.sha256(b"alpha\0same").hexdigest() + ".json")
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
     data = json.loads(entry.read_text())
-    assert set(data) == {"key", "button", "stored_at", "expires_at", "result"}
+    assert set(data) == {"key", "button", "stored_at", "expires_at", "result", "button_created_at"}
+    spec = json.loads((bt.home / "buttons" / "alpha" / "button.json").read_text())
+    assert data["button_created_at"] == spec["created_at"]  # a re-created button's presses miss
     assert data["key"] == "same" and data["button"] == "alpha" and data["result"]["status"] == "ok"
     assert sorted(p.name for p in (bt.home / "idempotency").iterdir()) == sorted(
         [entry.name, hashlib.sha256(b"beta\0same").hexdigest() + ".json"]

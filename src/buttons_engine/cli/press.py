@@ -109,12 +109,19 @@ def build_press(p: argparse.ArgumentParser) -> Any:
     return handle
 
 
+MAX_IDEMPOTENCY_TTL = 100 * 365 * 24 * 3600.0  # 100 years, in seconds
+
+
 def _duration(text: str) -> float:
     """``--idempotency-ttl``: a Go duration (``30s``, ``1h30m``), in seconds."""
     from ..timefmt import parse_duration
 
     try:
-        return parse_duration(text)
+        seconds = parse_duration(text)
+        if seconds > MAX_IDEMPOTENCY_TTL:
+            # Beyond any calendar: the expiry date could not even be written down.
+            raise ValueError(f"duration {text!r} is too long (at most 100 years, e.g. 876000h)")
+        return seconds
     except ValueError as exc:
         import argparse
 

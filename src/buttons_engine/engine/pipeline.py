@@ -160,7 +160,9 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         if key:
             from ..store import idempotency as store_idempotency
 
-            cached = store_idempotency.lookup(layout, slug, key)
+            created_at = spec.get("created_at")
+            created_at = created_at if isinstance(created_at, str) else None
+            cached = store_idempotency.lookup(layout, slug, key, created_at=created_at)
             if cached is None:
                 # A press of the same key may be running: wait for it, then look again.
                 key_lock = store_idempotency.lock(layout, slug, key, deadline, stop)
@@ -168,7 +170,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
                     _raise_if_cancelled(cancel)
                     raise PressTimeout("timed out waiting for another press with the same idempotency key")
                 held.append(key_lock)
-                cached = store_idempotency.lookup(layout, slug, key)
+                cached = store_idempotency.lookup(layout, slug, key, created_at=created_at)
             if cached is not None:
                 return PressResult({**cached, "cached": True}, cached=True)
 
@@ -221,7 +223,17 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
             inv.filter_factory = masker.filter
             if opts.on_output is not None:
                 inv.on_output = masked_stream = masker.stream(opts.on_output)
-        outcome = runner_for(spec).run(inv)
+        try:
+            outcome = runner_for(spec).run(inv)
+        except Exception:
+            # The runner failed instead of returning an outcome (e.g. the child could not be
+            # spawned): no run record will name the progress file, so it must not stay behind.
+            if progress_path is not None:
+                try:
+                    os.unlink(progress_path)
+                except OSError:
+                    pass
+            raise
         if masked_stream is not None:
             masked_stream.flush()
         duration_ms = (timefmt.now_us() - started) // 1000
@@ -249,8 +261,8 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         if key and outcome.status == "ok":
             ttl = opts.idempotency_ttl if opts.idempotency_ttl > 0 else DEFAULT_IDEMPOTENCY_TTL
             try:
-                store_idempotency.store(layout, slug, key, ttl, result)
-            except (OSError, StorageError):
+                store_idempotency.store(layout, slug, key, ttl, result, created_at=created_at)
+            except (OSError, StorageError, OverflowError, ValueError):
                 pass  # the cache is an optimisation: losing an entry must not fail a press that ran
 
         error: ButtonsError | None = None

@@ -246,6 +246,10 @@ def delete(layout: Layout, name: str) -> dict[str, Any]:
     if not store.exists(layout, slug):
         raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
     store.delete_button(layout, slug)
+    from ..store import idempotency as store_idempotency
+
+    # A button created later under the same name must not be answered with this one's results.
+    store_idempotency.forget_button(layout, slug)
     out: dict[str, Any] = {"name": slug, "deleted": True}
     _note_agents_list(layout, out)
     return out

@@ -36,6 +36,17 @@ def valid_key(key: str) -> bool:
     return bool(key) and key[0] in _KEY_FIRST and all(c in _KEY_REST for c in key)
 
 
+def value_problem(value: str) -> str:
+    """Why ``value`` cannot be a battery ("" when it can): it must fit in an environment variable."""
+    if "\0" in value:
+        return "contains a NUL byte"
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return "is not valid UTF-8 text"
+    return ""
+
+
 def global_path(layout: Layout) -> str:
     return os.path.join(layout.global_dir, FILE_NAME)
 
@@ -66,7 +77,18 @@ def load(path: str) -> dict[str, str]:
         return {}
     if not isinstance(bats, dict) or not all(isinstance(v, str) for v in bats.values()):
         raise StorageError(f"{path} is not a valid batteries file ('batteries' must map names to strings)")
-    return {str(k): v for k, v in bats.items()}
+    for k, v in bats.items():
+        # Every value becomes an environment variable of every press: a key or value the
+        # environment cannot carry would fail each press. Name the key, never the value.
+        if not valid_key(k):
+            raise StorageError(
+                f"{path} is not a valid batteries file (invalid key {k!r}: use upper-case letters, "
+                "digits and _, starting with a letter)"
+            )
+        problem = value_problem(v)
+        if problem:
+            raise StorageError(f"{path} is not a valid batteries file (the value of {k} {problem})")
+    return dict(bats)
 
 
 def load_merged(layout: Layout) -> dict[str, str]:

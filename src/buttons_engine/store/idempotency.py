@@ -1,9 +1,11 @@
 """Idempotency entries (CONTRACT 7.7, DEVIATIONS D7).
 
 ``idempotency/<sha256 hex of (button NUL key)>.json`` =
-``{"key", "button", "stored_at", "expires_at", "result"}``, mode 0600. Keys are scoped per
-button: the same key on two buttons names two entries. An expired or unparsable entry is
-deleted and reads as a miss.
+``{"key", "button", "stored_at", "expires_at", "result", "button_created_at"?}``, mode 0600.
+Keys are scoped per button: the same key on two buttons names two entries. An expired or
+unparsable entry is deleted and reads as a miss, and so is one whose ``button_created_at`` is
+not the button's ``created_at`` (an earlier button of the same name). Deleting a button removes
+its entries (:func:`forget_button`).
 
 ``<hash>.lock`` next to an entry serialises presses of one key: the first press holds it while
 it runs, the others wait and then find its result. It is removed on release; a holder that
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 DIR_NAME = "idempotency"
 SWEEP_AFTER_SECONDS = 3600  # entries untouched this long are checked for expiry on store
 SWEEP_MAX = 200
+MAX_TTL_SECONDS = 100 * 365 * 24 * 3600.0  # a longer TTL is stored as 100 years
 
 
 def _dir(layout: Layout) -> str:
@@ -61,8 +64,12 @@ def _expired(entry: dict[str, Any], now: _dt.datetime) -> bool:
         return True
 
 
-def lookup(layout: Layout, button: str, key: str) -> dict[str, Any] | None:
-    """The cached result for ``key`` on ``button``, or None (expired/unparsable entries are removed)."""
+def lookup(layout: Layout, button: str, key: str, *, created_at: str | None = None) -> dict[str, Any] | None:
+    """The cached result for ``key`` on ``button``, or None (expired/unparsable entries are removed).
+
+    ``created_at`` is the button's creation time: an entry stored for an earlier button of the
+    same name (deleted, then created again) is a miss.
+    """
     path = entry_path(layout, button, key)
     try:
         raw = read_bytes(path)
@@ -81,6 +88,7 @@ def lookup(layout: Layout, button: str, key: str) -> dict[str, Any] | None:
         or not isinstance(entry.get("result"), dict)
         or entry.get("key") != key
         or entry.get("button", button) != button
+        or (created_at is not None and entry.get("button_created_at", created_at) != created_at)
         or _expired(entry, timefmt.now_utc())
     ):
         _unlink_quiet(path)
@@ -89,19 +97,66 @@ def lookup(layout: Layout, button: str, key: str) -> dict[str, Any] | None:
     return result
 
 
-def store(layout: Layout, button: str, key: str, ttl_seconds: float, result: dict[str, Any]) -> None:
+def _expiry(now: _dt.datetime, ttl_seconds: float) -> _dt.datetime:
+    """``now + ttl``, the TTL clamped to ``MAX_TTL_SECONDS`` (a NaN counts as zero)."""
+    ttl = float(ttl_seconds)
+    if not ttl >= 0:  # NaN
+        ttl = 0.0
+    try:
+        return now + _dt.timedelta(seconds=min(ttl, MAX_TTL_SECONDS))
+    except OverflowError:  # near the end of the calendar
+        return _dt.datetime.max.replace(tzinfo=now.tzinfo)
+
+
+def store(
+    layout: Layout,
+    button: str,
+    key: str,
+    ttl_seconds: float,
+    result: dict[str, Any],
+    *,
+    created_at: str | None = None,
+) -> None:
     directory = _dir(layout)
     ensure_dir(directory, root=layout.root)
     now = timefmt.now_utc()
-    entry = {
+    entry: dict[str, Any] = {
         "key": key,
         "button": button,
         "stored_at": timefmt.format_ts(now),
-        "expires_at": timefmt.format_ts(now + _dt.timedelta(seconds=ttl_seconds)),
+        "expires_at": timefmt.format_ts(_expiry(now, ttl_seconds)),
         "result": result,
     }
+    if created_at is not None:
+        entry["button_created_at"] = created_at
     write_atomic(entry_path(layout, button, key), dumps(entry))
     _sweep(directory, now)
+
+
+def forget_button(layout: Layout, button: str) -> int:
+    """Remove every entry stored for ``button`` (its deletion); returns how many were removed.
+
+    Entries are named by a digest of button and key, so each one is read to find its button.
+    Unreadable entries are left to the lookup and the sweep.
+    """
+    removed = 0
+    try:
+        with os.scandir(_dir(layout)) as it:
+            for e in it:
+                if not e.name.endswith(".json") or e.name.startswith("."):
+                    continue
+                try:
+                    if not e.is_file(follow_symlinks=False):
+                        continue
+                    entry = json.loads(read_bytes(e.path))
+                except (OSError, ValueError, UnicodeDecodeError):
+                    continue
+                if isinstance(entry, dict) and entry.get("button") == button:
+                    _unlink_quiet(e.path)
+                    removed += 1
+    except OSError:
+        pass
+    return removed
 
 
 def lock(

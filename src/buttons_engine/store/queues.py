@@ -3,6 +3,7 @@
 A press holds one slot, an exclusive ``flock`` on its file, for as long as it runs. Slots are
 plain files shared by every button and every process that names the queue; the kernel drops
 a dead holder's lock, so a press killed with SIGKILL never leaks its slot. Slot files persist.
+A queue has at most ``MAX_CONCURRENCY`` slots, whatever ``concurrency`` says.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 DIR_NAME = "queues"
 POLL_SECONDS = 0.1
 MAX_DIR_NAME = 200
+MAX_CONCURRENCY = 1024  # a larger queue.concurrency is clamped to this many slots
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -51,10 +53,10 @@ def acquire(
     """Lock the first free slot, retrying every 100 ms; None once the deadline passes (or on stop)."""
     directory = os.path.join(layout.root, DIR_NAME, queue_dir)
     ensure_dir(directory, root=layout.root)
-    paths = [os.path.join(directory, f"slot-{i}.lock") for i in range(max(1, concurrency))]
+    slots = min(max(1, concurrency), MAX_CONCURRENCY)
     while True:
-        for path in paths:
-            held = try_lock(path)
+        for i in range(slots):  # slot paths are built as tried: the first free one ends the scan
+            held = try_lock(os.path.join(directory, f"slot-{i}.lock"))
             if held is not None:
                 return held
         if should_stop is not None and should_stop():
