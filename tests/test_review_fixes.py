@@ -83,14 +83,15 @@ def test_hand_edited_batteries_file_is_a_storage_error_before_any_run(
     assert path.read_text() == text  # never replaced
 
 
-def test_a_runner_that_fails_before_running_leaves_no_progress_file(bt: Buttons) -> None:
-    # An environment value the kernel cannot carry: the child cannot be spawned at all.
+def test_a_press_refused_before_spawning_leaves_no_orphan_progress_file(bt: Buttons) -> None:
+    # An environment value the kernel cannot carry: refused before spawning, recorded like any
+    # other refusal, and the progress file is never left without its record.
     bt.create("x", "--code", "echo hi")
     edit_spec(bt, "x", env={"BAD": "a\0b"})
-    r = bt("press", "x")
-    assert r.returncode != 0
-    assert progress_files(bt, "x") == []
-    assert records(bt, "x") == []
+    r = bt("press", "x", "--json")
+    assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR"
+    assert "Traceback" not in r.stderr
+    assert len(progress_files(bt, "x")) == len(records(bt, "x")) == 1
 
 
 # --- 2. idempotency TTL ---------------------------------------------------------------------
@@ -171,3 +172,26 @@ def test_huge_queue_concurrency_is_capped_not_materialised(bt: Buttons) -> None:
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     assert json.loads(proc.stdout)["data"]["stdout"] == "hi\n"
     assert sorted(p.name for p in (bt.home / "queues" / "big").iterdir()) == ["slot-0.lock"]
+
+
+def test_bad_env_entry_in_button_json_is_a_validation_error(bt: Buttons) -> None:
+    import json as _json
+
+    bt.create("envy", "--code", "echo hi")
+    spec_path = bt.home / "buttons" / "envy" / "button.json"
+    for env in ({"A=B": "x"}, {"OK": "a\u0000b"}, {"": "x"}):
+        spec = _json.loads(spec_path.read_text())
+        spec["env"] = env
+        spec_path.write_text(_json.dumps(spec))
+        r = bt("press", "envy", "--json")
+        assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR", (env, r.stdout, r.stderr)
+
+
+def test_undeclared_arg_names_are_masked(bt: Buttons) -> None:
+    secret = "hunter2secret"  # noqa: S105 - test value  # pragma: allowlist secret
+    assert bt("batteries", "set", "TOKEN", secret, "--json").returncode == 0
+    bt.create("argy", "--code", "echo hi")
+    r = bt("press", "argy", "--arg", f"{secret}=1", "--json")
+    assert r.returncode == 0 and secret not in r.stdout
+    runs = bt("history", "argy", "--json").stdout
+    assert secret not in runs and "***" in runs

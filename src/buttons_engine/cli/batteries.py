@@ -103,7 +103,8 @@ def _read_value(ctx: Any) -> str:
         import getpass
 
         return getpass.getpass("Value (hidden): ")
-    text: str = sys.stdin.read()
+    # Bytes, decoded leniently: whatever the locale, bad input reaches the service's check, not a crash.
+    text: str = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
     if text.endswith("\n"):
         text = text[:-1]
         if text.endswith("\r"):

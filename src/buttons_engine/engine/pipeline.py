@@ -240,7 +240,8 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         shown_args = inv.args
         if masker is not None:
             _mask_outcome(outcome, masker)
-            shown_args = {k: masker.text(v) for k, v in inv.args.items()}
+            # Names too: an undeclared --arg may carry a secret in its name.
+            shown_args = {masker.text(k): masker.text(v) for k, v in inv.args.items()}
 
         result = _result(slug, outcome, inv, started, duration_ms)
         if shown_args:

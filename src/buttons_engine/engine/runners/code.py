@@ -29,8 +29,14 @@ class CodeRunner:
 
         env = dict(os.environ)
         env.update(inv.env_extra)
-        for k, v in (inv.spec.get("env") or {}).items():
-            env[str(k)] = str(v)
+        for raw_key, raw_value in (inv.spec.get("env") or {}).items():
+            key, value = str(raw_key), str(raw_value)
+            if not key or "=" in key or "\0" in key or "\0" in value:
+                return Outcome.failure(
+                    "VALIDATION_ERROR",
+                    f"button.json env entry {key!r} cannot be passed to a process (empty name, '=' or NUL)",
+                )
+            env[key] = value
         for k, v in inv.args.items():
             env[env_name(k)] = v
         if inv.progress_path:
