@@ -20,19 +20,22 @@ def now_us() -> int:
     return _time.time_ns() // 1000
 
 
+def _rfc3339(base: str, micro: int, offset_seconds: int) -> str:
+    """``base`` (date and time to the second), trimmed fraction, then ``Z`` or ``±HH:MM``."""
+    if micro:
+        base += "." + f"{micro:06d}".rstrip("0")
+    if not offset_seconds:
+        return base + "Z"
+    sign = "+" if offset_seconds >= 0 else "-"
+    off = abs(offset_seconds)
+    return f"{base}{sign}{off // 3600:02d}:{(off % 3600) // 60:02d}"
+
+
 def format_us(us: int, *, local: bool = False) -> str:
     """RFC 3339 for an epoch-microsecond stamp: ``Z`` in UTC, or the local offset when ``local``."""
     secs, micro = divmod(us, 1_000_000)
     tm = _time.localtime(secs) if local else _time.gmtime(secs)
-    base = _time.strftime("%Y-%m-%dT%H:%M:%S", tm)
-    if micro:
-        base += "." + f"{micro:06d}".rstrip("0")
-    off = tm.tm_gmtoff if local else 0
-    if not off:
-        return base + "Z"
-    sign = "+" if off >= 0 else "-"
-    off = abs(off)
-    return f"{base}{sign}{off // 3600:02d}:{(off % 3600) // 60:02d}"
+    return _rfc3339(_time.strftime("%Y-%m-%dT%H:%M:%S", tm), micro, tm.tm_gmtoff if local else 0)
 
 
 def record_stem_us(us: int, suffix: str) -> str:
@@ -49,21 +52,9 @@ def now_utc() -> _dt.datetime:
 
 def format_ts(ts: _dt.datetime) -> str:
     """RFC 3339 with trailing fractional zeros dropped and ``Z`` for UTC."""
-    base = ts.strftime("%Y-%m-%dT%H:%M:%S")
-    if ts.microsecond:
-        base += "." + f"{ts.microsecond:06d}".rstrip("0")
     off = ts.utcoffset()
-    if off is None or not off:
-        return base + "Z"
-    total = int(off.total_seconds())
-    sign = "+" if total >= 0 else "-"
-    total = abs(total)
-    return f"{base}{sign}{total // 3600:02d}:{(total % 3600) // 60:02d}"
-
-
-def format_local(ts: _dt.datetime) -> str:
-    """The press ``started_at`` carries the local offset (CONTRACT 7.5)."""
-    return format_ts(ts.astimezone())
+    seconds = int(off.total_seconds()) if off is not None else 0
+    return _rfc3339(ts.strftime("%Y-%m-%dT%H:%M:%S"), ts.microsecond, seconds)
 
 
 def parse_ts(text: str) -> _dt.datetime:

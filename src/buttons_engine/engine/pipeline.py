@@ -243,9 +243,14 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
             # Names too: an undeclared --arg may carry a secret in its name.
             shown_args = {masker.text(k): masker.text(v) for k, v in inv.args.items()}
 
-        result = _result(slug, outcome, inv, started, duration_ms)
-        if shown_args:
-            result["args"] = dict(shown_args)
+        result = _result(
+            slug,
+            outcome,
+            shown_args=shown_args,
+            progress_path=inv.progress_path,
+            started=started,
+            duration_ms=duration_ms,
+        )
         if policy.attach_prompt:
             prompt = _prompt_for(layout, slug)
             if prompt:
@@ -334,7 +339,15 @@ def _dry_run(slug: str, spec: dict[str, Any], values: dict[str, str], timeout: f
     return data
 
 
-def _result(slug: str, o: Outcome, inv: Invocation, started: int, duration_ms: int) -> dict[str, Any]:
+def _result(
+    slug: str,
+    o: Outcome,
+    *,
+    shown_args: dict[str, str],
+    progress_path: str | None,
+    started: int,
+    duration_ms: int,
+) -> dict[str, Any]:
     r: dict[str, Any] = {"status": o.status, "exit_code": o.exit_code}
     if o.http_status_code is not None:
         r["http_status_code"] = o.http_status_code
@@ -344,11 +357,11 @@ def _result(slug: str, o: Outcome, inv: Invocation, started: int, duration_ms: i
     if o.error_type:
         r["error_type"] = o.error_type
     r["button"] = slug
-    if inv.args:
-        r["args"] = dict(inv.args)
+    if shown_args:
+        r["args"] = dict(shown_args)
     r["started_at"] = timefmt.format_us(started, local=True)
-    if inv.progress_path:
-        r["progress_path"] = inv.progress_path
+    if progress_path:
+        r["progress_path"] = progress_path
     _add_truncation(r, o)
     if o.limit_exceeded:
         r["limit_exceeded"] = o.limit_exceeded
