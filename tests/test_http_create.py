@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shlex
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import BUTTONS, Buttons
+from conftest import Buttons
+from core_helpers import run_tty
 from http_support import RecordingServer, write_resolver
 
 
@@ -206,18 +205,9 @@ def test_dry_run_human(bt: Buttons) -> None:
         "--body",
         "hi {{room}}",
     )
-    cmd = f"{shlex.quote(BUTTONS)} press hook --dry-run --arg 'room=a b'"
-    proc = subprocess.run(
-        ["script", "-qec", cmd, "/dev/null"],
-        env=bt.env,
-        cwd=str(bt.cwd),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if proc.returncode == 127 or "not found" in proc.stderr:
-        pytest.skip("script(1) is not available")
-    lines = proc.stdout.replace("\r\n", "\n").splitlines()
+    r = run_tty(bt, "press", "hook", "--dry-run", "--arg", "room=a b")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
     start = lines.index("POST https://hooks.example.com/a%20b")
     assert lines[start + 1 : start + 4] == [
         "Host: hooks.example.com",

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUTTONS, Buttons
+from core_helpers import run_tty
 from http_support import RecordingServer, write_resolver
 
 MIB = 1024 * 1024
@@ -181,18 +182,10 @@ def test_success_result_shape(bt: Buttons, server: RecordingServer) -> None:
 
 def test_human_output(bt: Buttons, server: RecordingServer) -> None:
     bt.create("ok", "--url", f"http://127.0.0.1:{server.port}/status/200")
-    proc = subprocess.run(
-        ["script", "-qec", f"{BUTTONS} press ok", "/dev/null"],
-        env=bt.env,
-        cwd=str(bt.cwd),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if proc.returncode == 127 or "not found" in proc.stderr:
-        pytest.skip("script(1) is not available")
-    assert "completed" in proc.stdout and "(exit 200)" in proc.stdout
-    assert "status 200 body" in proc.stdout
+    r = run_tty(bt, "press", "ok")
+    assert r.returncode == 0, r.stderr
+    assert "completed" in r.stderr and "(exit 200)" in r.stderr
+    assert "status 200 body" in r.stdout
 
 
 def _raw_server(reply: bytes) -> tuple[socket.socket, int]:

@@ -11,14 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Buttons
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+from core_helpers import alive
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -41,7 +34,7 @@ def test_signal_to_smash_ends_every_running_press(bt: Buttons, tmp_path: Path, s
     codes = {e["button"]: e["result"]["error_type"] for e in data["results"] if "result" in e}
     assert codes == {"a": "CANCELLED", "b": "CANCELLED", "c": "CANCELLED"}
     assert all("interrupted" in e["result"]["stderr"] for e in data["results"])
-    assert not [p for p in script_pids if _alive(p)]
+    assert not [p for p in script_pids if alive(p)]
 
 
 def test_signal_to_press_records_the_interrupted_run(bt: Buttons, tmp_path: Path) -> None:
@@ -57,7 +50,7 @@ def test_signal_to_press_records_the_interrupted_run(bt: Buttons, tmp_path: Path
     assert proc.returncode == 1
     err = json.loads(out)["error"]
     assert err["code"] == "CANCELLED" and "SIGHUP" in err["message"]
-    assert not _alive(int(pidfile.read_text()))
+    assert not alive(int(pidfile.read_text()))
     runs = bt("history", "long", "--json").data
     assert [r["error_type"] for r in runs] == ["CANCELLED"]
 
