@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, Protocol
 
+    from ..spec import ButtonSpec
     from .capture import ChunkFilter
 
 
@@ -42,7 +43,7 @@ class Invocation:
         self,
         *,
         button: str,
-        spec: dict[str, Any],
+        spec: ButtonSpec,
         button_dir: str,
         args: dict[str, str],
         timeout: float,

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ..spec import ButtonSpec
     from ..store.locks import FileLock
     from .masking import Masker
     from .outcome import Runner
@@ -109,13 +110,13 @@ class PressResult:
         return self.error is None
 
 
-def runner_for(spec: dict[str, Any]) -> Runner:
+def runner_for(spec: ButtonSpec) -> Runner:
     """Pick the runner by button kind; heavy runners are imported only when needed."""
-    if spec.get("url"):
+    if spec.runner_kind == "http":
         from .runners.http import HttpRunner  # httpx is imported only here, for HTTP buttons
 
         return HttpRunner()
-    if spec.get("runtime") == "prompt":
+    if spec.runner_kind == "prompt":
         from .runners.prompt import PromptRunner
 
         return PromptRunner()
@@ -127,8 +128,8 @@ def runner_for(spec: dict[str, Any]) -> Runner:
 def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | None = None) -> PressResult:
     policy = policy or PressPolicy()
     spec = store_buttons.read_spec(layout, name)
-    slug = str(spec.get("name") or name)
-    decls = list(spec.get("args") or [])
+    slug = spec.name
+    decls = [a.to_json() for a in spec.args]
     try:
         _args.validate(decls, opts.args)
     except ButtonsError as exc:
@@ -136,11 +137,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         exc.spec = decls
         raise
 
-    timeout = (
-        float(opts.timeout)
-        if opts.timeout and opts.timeout > 0
-        else float(spec.get("timeout_seconds") or 300)
-    )
+    timeout = float(opts.timeout) if opts.timeout and opts.timeout > 0 else float(spec.timeout_seconds)
     if policy.timeout_cap is not None:
         timeout = min(timeout, policy.timeout_cap)
 
@@ -149,7 +146,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
 
     # Checks that need no waiting come first: a bad ``limits`` fails before any queue or key wait.
     settings = store_settings.load(layout.settings_path)
-    limits = _limits.effective(spec.get("limits"), settings.get("limits") or {})
+    limits = _limits.effective(spec.limits, settings.get("limits") or {})
 
     deadline = time.monotonic() + timeout
     cancel = opts.cancel
@@ -160,8 +157,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         if key:
             from ..store import idempotency as store_idempotency
 
-            created_at = spec.get("created_at")
-            created_at = created_at if isinstance(created_at, str) else None
+            created_at = spec.created_at
             cached = store_idempotency.lookup(layout, slug, key, created_at=created_at)
             if cached is None:
                 # A press of the same key may be running: wait for it, then look again.
@@ -178,7 +174,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         env_extra = store_batteries.env_for(batteries)
         masker = _masker_for(spec, batteries)
 
-        queue = _queues.resolve(spec.get("queue"), opts.args)
+        queue = _queues.resolve(spec.queue, opts.args)
         if queue is not None:
             from ..store import queues as store_queues
 
@@ -193,7 +189,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
         retention = _retention(settings)
         button_dir = layout.button_dir(slug)
         started = timefmt.now_us()
-        is_code = not spec.get("url") and spec.get("runtime") != "prompt"
+        is_code = spec.runner_kind == "code"
 
         pressed = store_buttons.ensure_pressed_dir(layout, slug)
         stem: str | None = None
@@ -286,9 +282,9 @@ def _raise_if_cancelled(cancel: threading.Event | None) -> None:
         raise Cancelled("cancelled before it started")
 
 
-def _masker_for(spec: dict[str, Any], batteries: dict[str, str]) -> Masker | None:
+def _masker_for(spec: ButtonSpec, batteries: dict[str, str]) -> Masker | None:
     """The press's masker, or None: no batteries, ``"mask_secrets": false``, or only short values."""
-    if not batteries or spec.get("mask_secrets") is False:
+    if not batteries or not spec.mask_secrets:
         return None
     from .masking import Masker  # only presses that have secrets pay for base64/re/urllib
 
@@ -319,20 +315,20 @@ def _error_message(outcome: Outcome) -> str:
     return f"exit code {outcome.exit_code}"
 
 
-def _dry_run(slug: str, spec: dict[str, Any], values: dict[str, str], timeout: float) -> dict[str, Any]:
+def _dry_run(slug: str, spec: ButtonSpec, values: dict[str, str], timeout: float) -> dict[str, Any]:
     data: dict[str, Any] = {
         "button": slug,
-        "runtime": spec.get("runtime", "shell"),
+        "runtime": spec.runtime,
         "timeout": int(timeout),
         "args": dict(values),
     }
-    if spec.get("url"):
+    if spec.runner_kind == "http":
         from .runners.http import dry_run_view
 
         # The request exactly as it would be sent: templated and encoded URL, headers, body.
         data.update(dry_run_view(spec, values))
     else:
-        env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+        env = dict(spec.env)
         for k, v in values.items():
             env[_args.env_name(k)] = v
         data["env"] = env

@@ -221,8 +221,8 @@ def _refuse_http_only_flags(req: CreateRequest) -> None:
 
 def detail(layout: Layout, name: str) -> dict[str, Any]:
     spec = store.read_spec(layout, name)
-    slug = str(spec.get("name") or name)
-    out: dict[str, Any] = {"button": spec}
+    slug = spec.name
+    out: dict[str, Any] = {"button": spec.to_json()}
     last = store_runs.newest([layout.pressed_dir(slug)], 1)
     if last:
         out["last_run"] = last[0]

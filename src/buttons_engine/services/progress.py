@@ -19,9 +19,8 @@ from ..store.progress import ProgressReader, newest_progress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from ..engine.masking import Masker
+    from ..spec import ButtonSpec
     from ..store.layout import Layout
 
 NO_PROGRESS = "no progress files yet — press the button first"
@@ -36,17 +35,17 @@ class ProgressTail:
 
     def __init__(self, layout: Layout, target: str) -> None:
         self._pressed: str | None = None
-        spec: dict[str, Any] = {}
+        spec: ButtonSpec | None = None
         if is_path(target):
             path = os.path.abspath(target)
             if not os.path.isfile(path):
                 raise NotFound(f"no such progress file: {target}")
         else:
             spec = store_buttons.read_spec(layout, target)
-            self._pressed = layout.pressed_dir(str(spec.get("name") or target))
+            self._pressed = layout.pressed_dir(spec.name)
             found = newest_progress(self._pressed)
             if found is None:
-                raise NotFound(NO_PROGRESS, hint=f"buttons press {spec.get('name') or target}")
+                raise NotFound(NO_PROGRESS, hint=f"buttons press {spec.name}")
             path = found
         self._reader = self._open(path)
         masker = _masker(layout, spec)
@@ -100,8 +99,8 @@ class ProgressTail:
         self._reader.close()
 
 
-def _masker(layout: Layout, spec: dict[str, Any]) -> Masker | None:
-    if spec.get("mask_secrets") is False:
+def _masker(layout: Layout, spec: ButtonSpec | None) -> Masker | None:
+    if spec is not None and not spec.mask_secrets:
         return None
     batteries = store_batteries.load_merged(layout)
     if not batteries:

@@ -8,6 +8,7 @@ import sys
 from .. import jsonfmt
 from ..errors import NotFound, StorageError, ValidationError
 from ..ids import random_hex
+from ..spec import ButtonSpec
 from .atomic import DIR_MODE, EXEC_MODE, FILE_MODE, ensure_dir, read_bytes, write_atomic
 from .jsonio import dumps, load_file
 from .layout import Layout
@@ -30,20 +31,21 @@ def drawer_exists(layout: Layout, slug: str) -> bool:
     return os.path.isfile(os.path.join(layout.drawers_dir, slug, "drawer.json"))
 
 
-def read_spec(layout: Layout, raw_name: str) -> dict[str, Any]:
-    directory = layout.button_dir(raw_name)
+def read_spec(layout: Layout, raw_name: str) -> ButtonSpec:
+    """The button's typed spec; its name is the folder's (a folder renamed by hand wins)."""
+    slug = lookup_name(raw_name)
+    directory = layout.button_dir(slug)
+    path = os.path.join(directory, SPEC_FILE)
     try:
-        spec = load_file(os.path.join(directory, SPEC_FILE))
+        raw = load_file(path)
     except (FileNotFoundError, NotADirectoryError):
         raise NotFound(
-            f"button {lookup_name(raw_name)!r} not found",
+            f"button {slug!r} not found",
             hint="run 'buttons list --json' to see available buttons",
         ) from None
     except OSError as exc:
         raise StorageError(f"cannot read button {raw_name!r}: {exc.strerror}") from exc
-    if not isinstance(spec, dict):
-        raise StorageError(f"{directory}/{SPEC_FILE} is not a JSON object")
-    return spec
+    return ButtonSpec.from_json(raw, where=path, folder_name=slug)
 
 
 INDEX_FILE = ".index.json"

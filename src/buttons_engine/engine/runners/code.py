@@ -15,7 +15,7 @@ from ..runtimes import runtime_for
 
 class CodeRunner:
     def run(self, inv: Invocation) -> Outcome:
-        runtime = str(inv.spec.get("runtime", "shell"))
+        runtime = inv.spec.runtime
         rt = runtime_for(runtime)
         if rt is None:
             return Outcome.failure("RUNTIME_MISSING", f"unsupported runtime: {runtime}")
@@ -29,8 +29,7 @@ class CodeRunner:
 
         env = dict(os.environ)
         env.update(inv.env_extra)
-        for raw_key, raw_value in (inv.spec.get("env") or {}).items():
-            key, value = str(raw_key), str(raw_value)
+        for key, value in inv.spec.env.items():
             if not key or "=" in key or "\0" in key or "\0" in value:
                 return Outcome.failure(
                     "VALIDATION_ERROR",

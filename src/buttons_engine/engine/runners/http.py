@@ -39,6 +39,7 @@ from ..outcome import Invocation, Outcome
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ...spec import ButtonSpec
     from ..capture import ChunkFilter
 
 MAX_REDIRECTS = 10
@@ -103,39 +104,37 @@ class RequestPlan:
         self.refusal = refusal
 
 
-def response_cap(spec: Mapping[str, Any]) -> int:
-    value = spec.get("max_response_bytes")
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+def response_cap(spec: ButtonSpec) -> int:
+    value = spec.max_response_bytes
+    if value > 0:
         return min(value, tpl.MAX_RESPONSE_BYTES_CEILING)
     return tpl.DEFAULT_MAX_RESPONSE_BYTES
 
 
-def _headers(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
-    raw = spec.get("headers") or {}
+def _headers(spec: ButtonSpec) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    if isinstance(raw, Mapping):
-        for name, value in raw.items():
-            if str(name).strip().lower() in tpl.MANAGED_HEADERS:
-                continue  # Host and framing headers come from the URL and body, as upstream does
-            problem = tpl.header_problem(str(name), str(value))
-            if problem:  # create refuses these; button.json was edited by hand
-                raise ValidationError(f"refusing request: header {str(name)!r} {problem}")
-            out.append((str(name), str(value)))
+    for name, value in spec.headers.items():
+        if name.strip().lower() in tpl.MANAGED_HEADERS:
+            continue  # Host and framing headers come from the URL and body, as upstream does
+        problem = tpl.header_problem(name, value)
+        if problem:  # create refuses these; button.json was edited by hand
+            raise ValidationError(f"refusing request: header {name!r} {problem}")
+        out.append((name, value))
     if not any(n.lower() == "user-agent" for n, _ in out):
         out.append(("User-Agent", USER_AGENT))
     return out
 
 
-def build_plan(spec: Mapping[str, Any], args: Mapping[str, str], policy: HttpPolicy) -> RequestPlan:
+def build_plan(spec: ButtonSpec, args: Mapping[str, str], policy: HttpPolicy) -> RequestPlan:
     """Template the request and run every check that needs no network.
 
     Raises ``ValidationError`` only when no request can even be built; a request that can be
     built but must not be sent carries its reason in ``refusal``.
     """
-    template = str(spec.get("url") or "")
-    method = str(spec.get("method") or "GET").strip().upper() or "GET"
+    template = spec.url
+    method = spec.method
     headers = _headers(spec)
-    body_template = str(spec.get("body") or "")
+    body_template = spec.body
     header_map = {n: v for n, v in headers}
     body = tpl.render_body(body_template, header_map, args).encode("utf-8") if body_template else b""
     url_text = _canonical_dotted(tpl.render_url(template, args))
@@ -143,7 +142,7 @@ def build_plan(spec: Mapping[str, Any], args: Mapping[str, str], policy: HttpPol
         request = httpx.Request(method, url_text, headers=headers, content=body or None)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
         raise ValidationError(f"refusing request: invalid URL {url_text!r}: {exc}") from None
-    allow_private = spec.get("allow_private_networks") is True or policy.allow_private
+    allow_private = spec.allow_private_networks or policy.allow_private
     lock: _Lock | None = None
     try:
         lock = _lock_for(spec, template, policy)
@@ -169,8 +168,8 @@ def _canonical_dotted(url: str) -> str:
     return m.group(1) + str(ip) + url[m.end() :]
 
 
-def _lock_for(spec: Mapping[str, Any], template: str, policy: HttpPolicy) -> _Lock:
-    text = str(spec.get("allowed_host") or "").strip().lower() or tpl.authority_of(template).lower()
+def _lock_for(spec: ButtonSpec, template: str, policy: HttpPolicy) -> _Lock:
+    text = spec.allowed_host.strip().lower() or tpl.authority_of(template).lower()
     if not text:
         raise ValidationError("refusing request: button is missing allowed_host (recreate it with --url)")
     if text == "*":
@@ -252,15 +251,15 @@ def _target(url: httpx.URL) -> str:
 # ----------------------------------------------------------------------------- dry run
 
 
-def dry_run_view(spec: Mapping[str, Any], args: Mapping[str, str]) -> dict[str, Any]:
+def dry_run_view(spec: ButtonSpec, args: Mapping[str, str]) -> dict[str, Any]:
     """The exact request a press would send: method, URL, headers (as sent) and body."""
     policy = HttpPolicy.from_environ()
     try:
         plan = build_plan(spec, args, policy)
     except ValidationError as exc:
         return {
-            "url": tpl.render_url(str(spec.get("url") or ""), args),
-            "method": str(spec.get("method") or "GET").upper(),
+            "url": tpl.render_url(spec.url, args),
+            "method": spec.method,
             "refused": exc.message.removeprefix("refusing request: "),
         }
     req = plan.request
