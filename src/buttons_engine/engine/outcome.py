@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, Protocol
 
+    from ..errors import ButtonsError
     from ..spec import ButtonSpec
     from .capture import ChunkFilter
 
@@ -26,11 +27,13 @@ def _no_filter() -> ChunkFilter | None:
 class Invocation:
     __slots__ = (
         "args",
+        "batteries",
         "button",
         "button_dir",
         "cancel",
         "env_extra",
         "filter_factory",
+        "hold_fds",
         "limits",
         "on_output",
         "press_id",
@@ -54,6 +57,8 @@ class Invocation:
         limits: dict[str, int] | None = None,
         filter_factory: Callable[[], ChunkFilter | None] = _no_filter,
         cancel: threading.Event | None = None,
+        batteries: dict[str, str] | None = None,
+        hold_fds: tuple[int, ...] = (),
     ) -> None:
         self.button = button
         self.spec = spec
@@ -68,11 +73,19 @@ class Invocation:
         self.filter_factory = filter_factory
         # Set by another thread to end the press through the timeout kill chain (smash --on-failure stop).
         self.cancel = cancel
+        # The merged battery values (KEY -> value), for runners that template them (HTTP).
+        self.batteries = batteries if batteries is not None else {}
+        # Descriptors of the press's queue slot and idempotency lock: a code runner lets the child
+        # inherit them, so the lock stays held while any process of the press lives.
+        self.hold_fds = hold_fds
 
 
 class Outcome:
+    """What a runner returns. A failed press carries its typed error (the one error channel):
+    ``status`` is ``timeout`` for a ``PressTimeout``, ``error`` for any other error, else ``ok``."""
+
     __slots__ = (
-        "error_type",
+        "error",
         "exit_code",
         "extra",
         "http_status_code",
@@ -91,7 +104,7 @@ class Outcome:
         *,
         stdout: str = "",
         stderr: str = "",
-        error_type: str | None = None,
+        error: ButtonsError | None = None,
         http_status_code: int | None = None,
         stdout_dropped: int = 0,
         stderr_dropped: int = 0,
@@ -102,16 +115,29 @@ class Outcome:
         self.exit_code = exit_code
         self.stdout = stdout
         self.stderr = stderr
-        self.error_type = error_type
+        self.error = error
         self.http_status_code = http_status_code
         self.stdout_dropped = stdout_dropped
         self.stderr_dropped = stderr_dropped
         self.limit_exceeded = limit_exceeded
         self.extra: dict[str, Any] = extra if extra is not None else {}
 
+    @property
+    def error_type(self) -> str | None:
+        return self.error.code if self.error is not None else None
+
+    def fail(self, error: ButtonsError, *, exit_code: int | None = None) -> Outcome:
+        """Mark this outcome failed with ``error`` (output captured so far is kept)."""
+        self.error = error
+        self.status = "timeout" if error.code == "TIMEOUT" else "error"
+        if exit_code is not None:
+            self.exit_code = exit_code
+        return self
+
     @classmethod
-    def failure(cls, error_type: str, message: str) -> Outcome:
-        return cls(status="error", exit_code=-1, stderr=message, error_type=error_type)
+    def failure(cls, error: ButtonsError) -> Outcome:
+        """A press that produced no process exit status: ``exit_code`` -1, the message as stderr."""
+        return cls(status="error", exit_code=-1, stderr=error.message).fail(error)
 
     def __repr__(self) -> str:
         return f"Outcome({self.status!r}, {self.exit_code!r}, error_type={self.error_type!r})"

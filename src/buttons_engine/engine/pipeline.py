@@ -213,6 +213,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
             on_output=opts.on_output,
             limits=limits,
             cancel=cancel,
+            batteries=batteries,
         )
         masked_stream = None
         if masker is not None:

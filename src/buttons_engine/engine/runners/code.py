@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ...errors import RuntimeMissing
+from ...errors import Cancelled, PressTimeout, RuntimeMissing, ScriptError, ValidationError
 from .. import limits as _limits
 from .. import supervisor
 from ..args import env_name
@@ -18,23 +18,21 @@ class CodeRunner:
         runtime = inv.spec.runtime
         rt = runtime_for(runtime)
         if rt is None:
-            return Outcome.failure("RUNTIME_MISSING", f"unsupported runtime: {runtime}")
+            return Outcome.failure(RuntimeMissing(f"unsupported runtime: {runtime}"))
         try:
             interpreter = rt.interpreter()
         except RuntimeMissing as exc:
-            return Outcome.failure("RUNTIME_MISSING", exc.message)
+            return Outcome.failure(exc)
         script = os.path.join(inv.button_dir, rt.filename)
         if not os.path.isfile(script):
-            return Outcome.failure("SCRIPT_ERROR", f"code file not found: {script}")
+            return Outcome.failure(ScriptError(f"code file not found: {script}"))
 
         env = dict(os.environ)
         env.update(inv.env_extra)
         for key, value in inv.spec.env.items():
             if not key or "=" in key or "\0" in key or "\0" in value:
-                return Outcome.failure(
-                    "VALIDATION_ERROR",
-                    f"button.json env entry {key!r} cannot be passed to a process (empty name, '=' or NUL)",
-                )
+                problem = "cannot be passed to a process (empty name, '=' or NUL)"
+                return Outcome.failure(ValidationError(f"button.json env entry {key!r} {problem}"))
             env[key] = value
         for k, v in inv.args.items():
             env[env_name(k)] = v
@@ -54,7 +52,7 @@ class CodeRunner:
         )
         res = supervisor.run(req)
         if res.spawn_error is not None:
-            return Outcome.failure("SCRIPT_ERROR", res.spawn_error)
+            return Outcome.failure(ScriptError(res.spawn_error))
         out = Outcome(
             status="ok",
             exit_code=res.exit_code,
@@ -64,34 +62,37 @@ class CodeRunner:
             stderr_dropped=req.stderr.dropped,
         )
         if res.cancelled:
-            out.status, out.error_type, out.exit_code = "error", "CANCELLED", -1
             if res.interrupted_by:
                 import signal
 
                 note = f"interrupted: the engine received {signal.Signals(res.interrupted_by).name}"
             else:
                 note = "cancelled: the press was ended before it finished"
-            out.stderr = (out.stderr.rstrip("\n") + "\n" if out.stderr else "") + note
-            return out
+            out.stderr = _append(out.stderr, note)
+            return out.fail(Cancelled(note), exit_code=-1)
         if res.timed_out:
-            out.status, out.error_type, out.exit_code = "timeout", "TIMEOUT", -1
+            note = f"timed out after {_fmt_secs(inv.timeout)}"
             if not out.stderr.strip():
-                out.stderr = f"timed out after {_fmt_secs(inv.timeout)}"
-            return out
+                out.stderr = note
+            return out.fail(PressTimeout(note), exit_code=-1)
         if res.signal is not None:
             out.exit_code = -1
         if res.exit_code != 0 or res.signal is not None:
-            out.status, out.error_type = "error", "SCRIPT_ERROR"
+            note = f"exit code {res.exit_code}"
             hit = _limits.diagnose(inv.limits, res.signal, out.stderr[-4096:], res.exit_code)
             if hit:
                 out.limit_exceeded = hit
                 note = _limits.describe(hit, inv.limits)
-                out.stderr = (out.stderr.rstrip("\n") + "\n" if out.stderr else "") + note
+                out.stderr = _append(out.stderr, note)
             elif res.signal is not None:
-                out.stderr = (
-                    out.stderr.rstrip("\n") + "\n" if out.stderr else ""
-                ) + f"killed by signal {res.signal}"
+                note = f"killed by signal {res.signal}"
+                out.stderr = _append(out.stderr, note)
+            out.fail(ScriptError(note))
         return out
+
+
+def _append(text: str, note: str) -> str:
+    return (text.rstrip("\n") + "\n" if text else "") + note
 
 
 def _fmt_secs(t: float) -> str:

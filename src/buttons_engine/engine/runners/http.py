@@ -481,9 +481,7 @@ class HttpRunner:
 
 
 def _failure(exc: ButtonsError) -> Outcome:
-    if exc.code == "TIMEOUT":
-        return Outcome(status="timeout", exit_code=-1, stderr=exc.message, error_type="TIMEOUT")
-    return Outcome.failure(exc.code, exc.message)
+    return Outcome.failure(exc)
 
 
 class _Press:
@@ -645,12 +643,12 @@ class _Press:
             if declared is not None:
                 out.extra["response_content_length"] = declared
         if timed_out:
-            out.status, out.error_type, out.exit_code = "timeout", "TIMEOUT", -1
             out.stderr = "request timed out"
+            out.fail(PressTimeout(out.stderr), exit_code=-1)
         elif not 200 <= status < 400:
             reason = response.reason_phrase or ""
-            out.status, out.error_type = "error", "SCRIPT_ERROR"
             out.stderr = f"HTTP {status} {status} {reason}".rstrip()
+            out.fail(ScriptError(out.stderr))
         return out
 
 

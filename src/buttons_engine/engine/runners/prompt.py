@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ...errors import PromptError
 from ...store.atomic import read_bytes
 from ..outcome import Invocation, Outcome
 
@@ -17,8 +18,8 @@ class PromptRunner:
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                return Outcome.failure("PROMPT_ERROR", f"cannot read {path}: {exc.strerror}")
+                return Outcome.failure(PromptError(f"cannot read {path}: {exc.strerror}"))
             return Outcome(status="ok", exit_code=0, stdout=text)
         return Outcome.failure(
-            "PROMPT_ERROR", f"cannot read {os.path.join(inv.button_dir, 'AGENTS.md')}: no such file"
+            PromptError(f"cannot read {os.path.join(inv.button_dir, 'AGENTS.md')}: no such file")
         )
