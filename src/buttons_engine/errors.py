@@ -14,6 +14,7 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
     +-- QueueTimeout             QUEUE_TIMEOUT
     +-- StorageError             STORAGE_ERROR
     +-- Cancelled                CANCELLED (a press ended by its caller, e.g. smash --on-failure stop)
+    +-- HttpButtonBlocked        HTTP_BUTTON_BLOCKED (a surface that does not allow HTTP buttons)
 
 Foreign errors (OSError, json.JSONDecodeError, subprocess failures) are mapped to these
 at the boundary where they happen, never leaked to a surface as-is.
@@ -90,6 +91,10 @@ class Cancelled(ButtonsError):
     code = "CANCELLED"
 
 
+class HttpButtonBlocked(ButtonsError):
+    code = "HTTP_BUTTON_BLOCKED"
+
+
 _BY_CODE: dict[str, type[ButtonsError]] = {
     cls.code: cls
     for cls in (
@@ -103,6 +108,7 @@ _BY_CODE: dict[str, type[ButtonsError]] = {
         QueueTimeout,
         StorageError,
         Cancelled,
+        HttpButtonBlocked,
     )
 }
 

@@ -39,39 +39,38 @@ def build_press(p: argparse.ArgumentParser) -> Any:
     )
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from ..engine.args import parse_pairs
-        from ..engine.pipeline import PressOptions, press
+        from ..services import presses
 
-        values = parse_pairs(ns.arg)
-        opts = PressOptions(
-            args=values,
+        request = presses.PressRequest(
+            ns.name,
+            args=presses.parse_args(ns.arg),
             timeout=ns.timeout,
             dry_run=ns.dry_run or ctx.summary,
             on_output=_follower() if ns.follow else None,
             idempotency_key=ns.idempotency_key,
             idempotency_ttl=ns.idempotency_ttl,
         )
-        res = press(ctx.layout, ns.name, opts)
+        res = presses.press(ctx.layout, request, presses.CLI)
         out = ctx.out
-        if res.cached and not out.json:
+        if res.cached is not None and not out.json:
             mark = out.paint("✓", "green")
             out.status(
-                f"{mark} {res.result.get('button', ns.name)} (cached: idempotency key {ns.idempotency_key})"
+                f"{mark} {res.cached.get('button', ns.name)} (cached: idempotency key {ns.idempotency_key})"
             )
             return 0
-        if res.dry_run:
+        if res.plan is not None:
             if out.json:
-                out.success(res.result)
+                out.success(res.plan)
             else:
-                _print_dry_run(res.result)
+                _print_dry_run(res.plan)
             return 0
-        r = res.result
         if out.json:
             if res.error is None:
-                out.success(r)
+                out.success(res.data())
             else:
                 out.failure(res.error.to_error())
             return 0 if res.error is None else 1
+        r = res.data()
         name = r["button"]
         if r["status"] == "ok":
             out.status(
@@ -93,6 +92,8 @@ def build_press(p: argparse.ArgumentParser) -> Any:
                 out.status(f"stderr: {r['stderr'].rstrip()}")
             if r.get("stdout"):
                 sys.stdout.write(r["stdout"])
+        if res.error is not None and res.error.code == "STORAGE_ERROR":
+            out.status(out.paint(f"STORAGE_ERROR: {res.error.message}", "red"))
         if r.get("truncated"):
             out.status(
                 out.paint(

@@ -6,7 +6,10 @@ from ..errors import MissingArg, ValidationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
+
+    from ..spec import ArgDef
 
 TYPES = ("string", "int", "bool", "enum")
 BOOL_VALUES = frozenset({"true", "false", "1", "0"})
@@ -82,13 +85,38 @@ def _is_int64(value: str) -> bool:
     return INT64_MIN <= int(value) <= INT64_MAX
 
 
-def validate(decls: list[dict[str, Any]], values: dict[str, str]) -> None:
-    """Check values against declarations, in declaration order. Undeclared keys pass through."""
+def validate(decls: Sequence[ArgDef], values: dict[str, str]) -> None:
+    """Check values against declarations, in declaration order. Undeclared keys pass through.
+
+    Two names that reach the script as the same variable (``env`` and ``ENV``, ``dry-run`` and
+    ``dry_run``) are refused: otherwise an undeclared spelling would overwrite a checked value.
+    Every name and value must be storable (UTF-8) before anything runs.
+    """
+    for key, value in values.items():
+        for text, what in ((key, "name"), (value, "value")):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValidationError(
+                    f"argument {key.encode('utf-8', 'backslashreplace').decode()!r}: "
+                    f"the {what} is not valid UTF-8"
+                ) from None
+    by_env: dict[str, str] = {}
     for d in decls:
-        name = str(d.get("name", ""))
-        typ = str(d.get("type", "string"))
+        by_env.setdefault(env_name(d.name), d.name)
+    for key in values:
+        env = env_name(key)
+        owner = by_env.setdefault(env, key)
+        if owner != key:
+            raise ValidationError(
+                f"argument {key!r} and {owner!r} both reach the script as {env}; use the declared name"
+                if any(d.name == owner for d in decls)
+                else f"arguments {owner!r} and {key!r} both reach the script as {env}; give only one"
+            )
+    for d in decls:
+        name, typ = d.name, d.type
         if name not in values:
-            if d.get("required"):
+            if d.required:
                 raise MissingArg(f"required argument '{name}' ({typ}) not provided")
             continue
         v = values[name]
@@ -96,10 +124,8 @@ def validate(decls: list[dict[str, Any]], values: dict[str, str]) -> None:
             raise ValidationError(f"argument '{name}' must be an integer, got {v!r}")
         if typ == "bool" and v.lower() not in BOOL_VALUES:
             raise ValidationError(f"argument '{name}' must be a bool (true, false, 1, 0), got {v!r}")
-        if typ == "enum":
-            allowed = [str(x) for x in d.get("values") or []]
-            if v not in allowed:
-                raise ValidationError(f"argument '{name}' must be one of {', '.join(allowed)}, got {v!r}")
+        if typ == "enum" and v not in d.values:
+            raise ValidationError(f"argument '{name}' must be one of {', '.join(d.values)}, got {v!r}")
 
 
 def env_name(arg_name: str) -> str:

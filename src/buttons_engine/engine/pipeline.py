@@ -1,20 +1,21 @@
-"""The one press pipeline (DEVIATIONS D6).
+"""The one press pipeline (DEVIATIONS D6), reached through ``services.presses``.
 
-Every press, whatever surface it comes from, goes through :func:`press`::
+Every press, whatever surface it comes from, is these steps (one method each on ``_Press``)::
 
-    resolve spec -> validate args -> effective timeout -> dry-run?
-    -> idempotency (cached result, or the key's lock) -> batteries -> queue slot
-    -> runner (code | prompt | …) -> mask secrets -> attach prompt -> run record
-    -> idempotency entry -> result
+    resolve spec -> check args -> plan (timeout, dry run) -> idempotency (cached result, or the
+    key's lock) -> batteries and masking -> queue slot -> runner -> record (mask, run record,
+    idempotency entry) -> response
 
 The deadline clock starts after the dry-run check: waiting for another press of the same
 idempotency key, and for a queue slot, counts against the press's timeout. A ``cancel`` event
-(``smash --on-failure stop``) ends the press at any of those points, a running child through
-the same kill chain as a timeout.
+(``smash --on-failure stop``, a drawer ending its siblings) ends the press at any of those
+points, a running child through the same kill chain as a timeout.
 
-Surfaces pass a :class:`PressPolicy` (timeout cap, whether a prompt is attached, …), never
-their own copy of these steps. Pre-flight problems raise a ``ButtonsError``; a press that ran
-and failed returns a result whose ``status`` is not ``ok`` and an error carrying that result.
+Surfaces pass a ``PressPolicy`` (timeout cap, whether HTTP buttons may run, whether the prompt
+is attached, …), never their own copy of these steps. Problems found before anything runs raise
+a ``ButtonsError``; a press that ran and failed returns a response whose error carries the
+result. Everything that must be stored is checked before the runner starts, so a script never
+runs for a result that cannot be kept.
 """
 
 from __future__ import annotations
@@ -23,17 +24,27 @@ import os
 import time
 
 from .. import timefmt
-from ..errors import ButtonsError, Cancelled, PressTimeout, QueueTimeout, StorageError, error_for_code
+from ..errors import (
+    ButtonsError,
+    Cancelled,
+    HttpButtonBlocked,
+    PressTimeout,
+    QueueTimeout,
+    StorageError,
+    ValidationError,
+    error_for_code,
+)
 from ..ids import random_hex
+from ..results import PressResponse, PressResult, RunRecord
 from ..store import batteries as store_batteries
 from ..store import buttons as store_buttons
 from ..store import runs as store_runs
 from ..store import settings as store_settings
-from ..store.layout import Layout
 from . import args as _args
 from . import limits as _limits
 from . import queues as _queues
 from .outcome import Invocation, Outcome
+from .runners import runner_for
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,22 +53,32 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..spec import ButtonSpec
+    from ..store.layout import Layout
     from ..store.locks import FileLock
     from .masking import Masker
-    from .outcome import Runner
 
 DEFAULT_RETENTION = 100
 DEFAULT_IDEMPOTENCY_TTL = 24 * 3600.0
 PROMPT_MARKER = "_Add context about this button here"
 
 
-class PressOptions:
-    """What the caller asks of one press."""
+class PressRequest:
+    """What the caller asks of one press: the button, its argument values, and the press options."""
 
-    __slots__ = ("args", "cancel", "dry_run", "idempotency_key", "idempotency_ttl", "on_output", "timeout")
+    __slots__ = (
+        "args",
+        "cancel",
+        "dry_run",
+        "idempotency_key",
+        "idempotency_ttl",
+        "name",
+        "on_output",
+        "timeout",
+    )
 
     def __init__(
         self,
+        name: str,
         *,
         args: dict[str, str] | None = None,
         timeout: float = 0,
@@ -67,6 +88,7 @@ class PressOptions:
         idempotency_ttl: float = 0,  # seconds; <= 0 means 24h
         cancel: threading.Event | None = None,
     ) -> None:
+        self.name = name
         self.args = args if args is not None else {}
         self.timeout = timeout
         self.dry_run = dry_run
@@ -77,227 +99,320 @@ class PressOptions:
 
 
 class PressPolicy:
-    """What a surface declares about its presses; the steps stay the same."""
+    """What a surface declares about its presses; the steps stay the same.
 
-    __slots__ = ("attach_prompt", "record", "timeout_cap")
+    ``timeout_cap``: the longest a press may run (REST 300 s, MCP 120 s); ``allow_http``: whether
+    HTTP buttons may be pressed from this surface; ``attach_prompt``: whether the button's
+    AGENTS.md is returned as ``prompt`` (the CLI press only, as upstream); ``record``: whether a
+    run record is written.
+    """
+
+    __slots__ = ("allow_http", "attach_prompt", "record", "surface", "timeout_cap")
 
     def __init__(
-        self, *, timeout_cap: float | None = None, attach_prompt: bool = True, record: bool = True
+        self,
+        surface: str,
+        *,
+        timeout_cap: float | None = None,
+        allow_http: bool = True,
+        attach_prompt: bool = False,
+        record: bool = True,
     ) -> None:
+        self.surface = surface
         self.timeout_cap = timeout_cap
+        self.allow_http = allow_http
         self.attach_prompt = attach_prompt
         self.record = record
 
 
-class PressResult:
-    __slots__ = ("cached", "dry_run", "error", "result")
+class _Held:
+    """The locks a press holds (idempotency key, queue slot), released together, newest first."""
 
-    def __init__(
-        self,
-        result: dict[str, Any],
-        error: ButtonsError | None = None,
-        *,
-        dry_run: bool = False,
-        cached: bool = False,
-    ) -> None:
-        self.result = result
-        self.error = error
-        self.dry_run = dry_run
-        self.cached = cached
+    __slots__ = ("locks",)
 
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+    def __init__(self) -> None:
+        self.locks: list[FileLock] = []
+
+    def add(self, lock: FileLock) -> None:
+        self.locks.append(lock)
+
+    def fds(self) -> tuple[int, ...]:
+        return tuple(fd for fd in (lock.fileno() for lock in self.locks) if fd is not None)
+
+    def release(self) -> None:
+        while self.locks:
+            self.locks.pop().release()
 
 
-def runner_for(spec: ButtonSpec) -> Runner:
-    """Pick the runner by button kind; heavy runners are imported only when needed."""
-    if spec.runner_kind == "http":
-        from .runners.http import HttpRunner  # httpx is imported only here, for HTTP buttons
-
-        return HttpRunner()
-    if spec.runner_kind == "prompt":
-        from .runners.prompt import PromptRunner
-
-        return PromptRunner()
-    from .runners.code import CodeRunner
-
-    return CodeRunner()
+def press(layout: Layout, request: PressRequest, policy: PressPolicy) -> PressResponse:
+    return _Press(layout, request, policy).run()
 
 
-def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | None = None) -> PressResult:
-    policy = policy or PressPolicy()
-    spec = store_buttons.read_spec(layout, name)
-    slug = spec.name
-    decls = [a.to_json() for a in spec.args]
-    try:
-        _args.validate(decls, opts.args)
-    except ButtonsError as exc:
-        exc.hint = f"run 'buttons {slug} --json' to see the button's arguments"
-        exc.spec = decls
-        raise
+class _Press:
+    """One press, step by step. Attributes are filled in as the steps run."""
 
-    timeout = float(opts.timeout) if opts.timeout and opts.timeout > 0 else float(spec.timeout_seconds)
-    if policy.timeout_cap is not None:
-        timeout = min(timeout, policy.timeout_cap)
+    def __init__(self, layout: Layout, request: PressRequest, policy: PressPolicy) -> None:
+        self.layout = layout
+        self.request = request
+        self.policy = policy
+        self.held = _Held()
+        self.masker: Masker | None = None
+        self.batteries: dict[str, str] = {}
+        self.retention = DEFAULT_RETENTION
+        self.stem = ""
 
-    if opts.dry_run:
-        return PressResult(_dry_run(slug, spec, opts.args, timeout), dry_run=True)
-
-    # Checks that need no waiting come first: a bad ``limits`` fails before any queue or key wait.
-    settings = store_settings.load(layout.settings_path)
-    limits = _limits.effective(spec.limits, settings.get("limits") or {})
-
-    deadline = time.monotonic() + timeout
-    cancel = opts.cancel
-    stop = cancel.is_set if cancel is not None else None
-    held: list[FileLock] = []
-    try:
-        key = opts.idempotency_key
-        if key:
-            from ..store import idempotency as store_idempotency
-
-            created_at = spec.created_at
-            cached = store_idempotency.lookup(layout, slug, key, created_at=created_at)
-            if cached is None:
-                # A press of the same key may be running: wait for it, then look again.
-                key_lock = store_idempotency.lock(layout, slug, key, deadline, stop)
-                if key_lock is None:
-                    _raise_if_cancelled(cancel)
-                    raise PressTimeout("timed out waiting for another press with the same idempotency key")
-                held.append(key_lock)
-                cached = store_idempotency.lookup(layout, slug, key, created_at=created_at)
+    def run(self) -> PressResponse:
+        spec = self.resolve()
+        self.check_args(spec)
+        timeout = self.plan_timeout(spec)
+        if self.request.dry_run:
+            return PressResponse(plan=_dry_run(spec, self.request.args, timeout))
+        limits = self.check_settings(spec)
+        deadline = time.monotonic() + timeout
+        try:
+            cached = self.idempotency(spec, deadline)
             if cached is not None:
-                return PressResult({**cached, "cached": True}, cached=True)
+                return PressResponse(cached={**cached, "cached": True})
+            self.load_batteries(spec)
+            self.queue_slot(spec, deadline)
+            run_timeout = timeout if not self.held.locks else max(0.001, deadline - time.monotonic())
+            return self.execute(spec, run_timeout, limits)
+        finally:
+            self.held.release()
 
-        batteries = store_batteries.load_merged(layout)
-        env_extra = store_batteries.env_for(batteries)
-        masker = _masker_for(spec, batteries)
+    # 1 ---------------------------------------------------------------- resolve
+    def resolve(self) -> ButtonSpec:
+        spec = store_buttons.read_spec(self.layout, self.request.name)
+        if spec.runner_kind == "http" and not self.policy.allow_http:
+            raise HttpButtonBlocked(
+                f"{spec.name!r} is an HTTP button; {self.policy.surface} presses HTTP buttons only "
+                "when started with --allow-http-buttons"
+            )
+        return spec
 
-        queue = _queues.resolve(spec.queue, opts.args)
+    # 2 ---------------------------------------------------------------- arguments
+    def check_args(self, spec: ButtonSpec) -> None:
+        try:
+            _args.validate(spec.args, self.request.args)
+        except ButtonsError as exc:
+            exc.hint = f"run 'buttons {spec.name} --json' to see the button's arguments"
+            exc.spec = [a.to_json() for a in spec.args]
+            raise
+
+    # 3 ---------------------------------------------------------------- plan
+    def plan_timeout(self, spec: ButtonSpec) -> float:
+        asked = self.request.timeout
+        if not asked <= _MAX_TIMEOUT:  # NaN, inf, or beyond any deadline
+            raise ValidationError(f"timeout must be a number of seconds, at most {_MAX_TIMEOUT:g}")
+        timeout = float(asked) if asked > 0 else float(spec.timeout_seconds)
+        if self.policy.timeout_cap is not None:
+            timeout = min(timeout, self.policy.timeout_cap)
+        return timeout
+
+    def check_settings(self, spec: ButtonSpec) -> dict[str, int]:
+        """Checks that need no waiting come first: a bad ``limits`` fails before any queue or key wait."""
+        settings = store_settings.load(self.layout.settings_path)
+        self.retention = _retention(settings)
+        return _limits.effective(spec.limits, settings.get("limits") or {})
+
+    # 4 ---------------------------------------------------------------- idempotency
+    def idempotency(self, spec: ButtonSpec, deadline: float) -> dict[str, Any] | None:
+        key = self.request.idempotency_key
+        if not key:
+            return None
+        from ..store import idempotency as store_idempotency
+
+        cached = store_idempotency.lookup(self.layout, spec.name, key, created_at=spec.created_at)
+        if cached is not None:
+            return cached
+        # A press of the same key may be running: wait for it, then look again.
+        key_lock = store_idempotency.lock(self.layout, spec.name, key, deadline, self._stopped)
+        if key_lock is None:
+            self._raise_if_cancelled()
+            raise PressTimeout("timed out waiting for another press with the same idempotency key")
+        self.held.add(key_lock)
+        return store_idempotency.lookup(self.layout, spec.name, key, created_at=spec.created_at)
+
+    # 5 ---------------------------------------------------------------- batteries
+    def load_batteries(self, spec: ButtonSpec) -> None:
+        self.batteries = store_batteries.load_merged(self.layout)
+        self.masker = _masker_for(spec, self.batteries)
+
+    # 6 ---------------------------------------------------------------- queue
+    def queue_slot(self, spec: ButtonSpec, deadline: float) -> None:
+        queue = _queues.resolve(spec.queue, self.request.args)
         if queue is not None:
             from ..store import queues as store_queues
 
-            slot = store_queues.acquire(layout, queue[0], queue[1], deadline, stop)
+            slot = store_queues.acquire(self.layout, queue[0], queue[1], deadline, self._stopped)
             if slot is None:
-                _raise_if_cancelled(cancel)
+                self._raise_if_cancelled()
                 raise QueueTimeout("queue acquire timeout")
-            held.append(slot)
-        _raise_if_cancelled(cancel)
-        run_timeout = timeout if not held else max(0.001, deadline - time.monotonic())
+            self.held.add(slot)
+        self._raise_if_cancelled()
 
-        retention = _retention(settings)
-        button_dir = layout.button_dir(slug)
-        started = timefmt.now_us()
-        is_code = spec.runner_kind == "code"
-
-        pressed = store_buttons.ensure_pressed_dir(layout, slug)
-        stem: str | None = None
-        progress_path: str | None = None
-        if is_code:
-            try:
-                stem = store_runs.new_stem(pressed, started)
-            except OSError as exc:
-                raise StorageError(f"cannot create the run's progress file: {exc}") from exc
-            progress_path = os.path.join(pressed, stem + store_runs.PROGRESS_SUFFIX)
-
-        inv = Invocation(
-            button=slug,
-            spec=spec,
-            button_dir=button_dir,
-            args=dict(opts.args),
-            timeout=run_timeout,
-            press_id=random_hex(8),
-            env_extra=env_extra,
-            progress_path=progress_path,
-            on_output=opts.on_output,
-            limits=limits,
-            cancel=cancel,
-            batteries=batteries,
-        )
-        masked_stream = None
-        if masker is not None:
-            inv.filter_factory = masker.filter
-            if opts.on_output is not None:
-                inv.on_output = masked_stream = masker.stream(opts.on_output)
+    # 7 ---------------------------------------------------------------- runner
+    def execute(self, spec: ButtonSpec, timeout: float, limits: dict[str, int]) -> PressResponse:
+        request = self.request
+        pressed_fd = self._open_pressed(spec)
         try:
-            outcome = runner_for(spec).run(inv)
-        except Exception:
-            # The runner failed instead of returning an outcome (e.g. the child could not be
-            # spawned): no run record will name the progress file, so it must not stay behind.
-            if progress_path is not None:
-                try:
-                    os.unlink(progress_path)
-                except OSError:
-                    pass
-            raise
-        if masked_stream is not None:
-            masked_stream.flush()
-        duration_ms = (timefmt.now_us() - started) // 1000
-        shown_args = inv.args
-        if masker is not None:
-            _mask_outcome(outcome, masker)
-            # Names too: an undeclared --arg may carry a secret in its name.
-            shown_args = {masker.text(k): masker.text(v) for k, v in inv.args.items()}
-
-        result = _result(
-            slug,
-            outcome,
-            shown_args=shown_args,
-            progress_path=inv.progress_path,
-            started=started,
-            duration_ms=duration_ms,
-        )
-        if policy.attach_prompt:
-            prompt = _prompt_for(layout, slug)
-            if prompt:
-                result["prompt"] = masker.text(prompt) if masker is not None else prompt
-        if policy.record:
-            record = _record(slug, outcome, shown_args, started, duration_ms)
-            if stem is None:
-                stem = timefmt.record_stem_us(started, random_hex(2))
+            started = timefmt.now_us()
+            stem = self.stem = self._reserve_stem(pressed_fd, spec, started)
+            progress_path = (
+                os.path.join(self.layout.pressed_dir(spec.name), stem + store_runs.PROGRESS_SUFFIX)
+                if spec.runner_kind == "code"
+                else None
+            )
+            inv = Invocation(
+                button=spec.name,
+                spec=spec,
+                button_dir=self.layout.button_dir(spec.name),
+                args=dict(request.args),
+                timeout=timeout,
+                press_id=random_hex(8),
+                env_extra=store_batteries.env_for(self.batteries),
+                progress_path=progress_path,
+                on_output=request.on_output,
+                limits=limits,
+                cancel=request.cancel,
+                batteries=self.batteries,
+                hold_fds=self.held.fds(),
+            )
+            masked_stream = None
+            if self.masker is not None:
+                inv.filter_factory = self.masker.filter
+                if request.on_output is not None:
+                    inv.on_output = masked_stream = self.masker.stream(request.on_output)
             try:
-                store_runs.write_record(pressed, stem, record, retention)
-            except OSError as exc:
-                raise StorageError(f"cannot write the run record: {exc}") from exc
+                outcome = runner_for(spec).run(inv)
+            except BaseException:
+                # The runner failed instead of returning an outcome (e.g. the child could not be
+                # spawned): no run record will name the progress file, so it must not stay behind.
+                store_runs.discard_progress(pressed_fd, stem)
+                raise
+            if masked_stream is not None:
+                masked_stream.flush()
+            duration_ms = (timefmt.now_us() - started) // 1000
+            result = self.result(spec, outcome, inv, started=started, duration_ms=duration_ms)
+            return self.record(spec, pressed_fd, outcome, result, started)
+        finally:
+            os.close(pressed_fd)
 
-        if key and outcome.status == "ok":
-            ttl = opts.idempotency_ttl if opts.idempotency_ttl > 0 else DEFAULT_IDEMPOTENCY_TTL
-            try:
-                store_idempotency.store(layout, slug, key, ttl, result, created_at=created_at)
-            except (OSError, StorageError, OverflowError, ValueError):
-                pass  # the cache is an optimisation: losing an entry must not fail a press that ran
-
+    # 8 ---------------------------------------------------------------- record
+    def record(
+        self, spec: ButtonSpec, pressed_fd: int, outcome: Outcome, result: PressResult, started: int
+    ) -> PressResponse:
         error: ButtonsError | None = None
         if outcome.status != "ok":
             error = error_for_code(outcome.error_type or "SCRIPT_ERROR", _error_message(outcome))
-            error.result = result
-        return PressResult(result, error)
-    finally:
-        for lock in reversed(held):
-            lock.release()
+        if self.policy.record:
+            record = RunRecord(
+                result,
+                started_at=timefmt.format_us(started),
+                finished_at=timefmt.format_us(started + result.duration_ms * 1000),
+            )
+            try:
+                result.run_id = store_runs.write_record(
+                    pressed_fd, result.run_id, record.to_json(), self.retention
+                )
+            except OSError as exc:
+                # The script ran: return what it did, with the reason nothing was recorded.
+                error = StorageError(
+                    f"the press ran but its run record could not be written: {exc.strerror or exc}",
+                    hint="the result is attached; check the data dir's disk space and permissions",
+                )
+        # Stored even when the record could not be: a retry must not run the script again.
+        key = self.request.idempotency_key
+        if key and outcome.status == "ok":
+            from ..store import idempotency as store_idempotency
+
+            ttl = self.request.idempotency_ttl
+            try:
+                store_idempotency.store(
+                    self.layout,
+                    spec.name,
+                    key,
+                    ttl if ttl > 0 else DEFAULT_IDEMPOTENCY_TTL,
+                    result.to_json(),
+                    created_at=spec.created_at,
+                )
+            except (OSError, StorageError, OverflowError, ValueError):
+                pass  # the cache is an optimisation: losing an entry must not fail a press that ran
+        if error is not None:
+            error.result = result.to_json()
+        return PressResponse(result=result, error=error)
+
+    # -------------------------------------------------------------------- helpers
+    def result(
+        self, spec: ButtonSpec, o: Outcome, inv: Invocation, *, started: int, duration_ms: int
+    ) -> PressResult:
+        shown_args = inv.args
+        masker = self.masker
+        if masker is not None:
+            o.stdout = masker.text(o.stdout)
+            o.stderr = masker.text(o.stderr)
+            if o.extra:
+                o.extra = masker.value(o.extra)
+            # Names too: an undeclared --arg may carry a secret in its name.
+            shown_args = {masker.text(k): masker.text(v) for k, v in inv.args.items()}
+        prompt = _prompt_for(self.layout, spec.name) if self.policy.attach_prompt else None
+        if prompt and masker is not None:
+            prompt = masker.text(prompt)
+        return PressResult(
+            button=spec.name,
+            status=o.status,
+            exit_code=o.exit_code,
+            stdout=o.stdout,
+            stderr=o.stderr,
+            duration_ms=duration_ms,
+            started_at=timefmt.format_us(started, local=True),
+            error_type=o.error_type,
+            http_status_code=o.http_status_code,
+            args=shown_args,
+            progress_path=inv.progress_path,
+            stdout_dropped=o.stdout_dropped,
+            stderr_dropped=o.stderr_dropped,
+            limit_exceeded=o.limit_exceeded,
+            extra=o.extra,
+            run_id=self.stem,
+            prompt=prompt,
+        )
+
+    def _open_pressed(self, spec: ButtonSpec) -> int:
+        """An fd on the button's ``pressed/``: the record goes where the press started, even if
+        the button is deleted (then the write fails) or re-created (a new folder) meanwhile."""
+        try:
+            return store_buttons.open_pressed_dir(self.layout, spec.name)
+        except OSError as exc:
+            raise StorageError(f"cannot open the run history of {spec.name!r}: {exc.strerror}") from exc
+
+    def _reserve_stem(self, pressed_fd: int, spec: ButtonSpec, started: int) -> str:
+        """The run id: the record's file stem, reserved now (with the progress file for code buttons)."""
+        try:
+            return store_runs.new_stem(pressed_fd, started, progress=spec.runner_kind == "code")
+        except OSError as exc:
+            raise StorageError(f"cannot create the run's progress file: {exc.strerror or exc}") from exc
+
+    def _stopped(self) -> bool:
+        cancel = self.request.cancel
+        return cancel is not None and cancel.is_set()
+
+    def _raise_if_cancelled(self) -> None:
+        if self._stopped():
+            raise Cancelled("cancelled before it started")
 
 
-def _raise_if_cancelled(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("cancelled before it started")
+_MAX_TIMEOUT = 1e9  # seconds (about 31 years): beyond it no deadline or date can be computed
 
 
 def _masker_for(spec: ButtonSpec, batteries: dict[str, str]) -> Masker | None:
     """The press's masker, or None: no batteries, ``"mask_secrets": false``, or only short values."""
     if not batteries or not spec.mask_secrets:
         return None
-    from .masking import Masker  # only presses that have secrets pay for base64/re/urllib
+    from .masking import Masker  # only presses that have secrets pay for it
 
     masker = Masker(batteries.values())
     return masker if masker.active else None
-
-
-def _mask_outcome(outcome: Outcome, masker: Masker) -> None:
-    outcome.stdout = masker.text(outcome.stdout)
-    outcome.stderr = masker.text(outcome.stderr)
-    if outcome.extra:
-        outcome.extra = masker.value(outcome.extra)
 
 
 def _retention(settings: dict[str, Any]) -> int:
@@ -311,14 +426,14 @@ def _error_message(outcome: Outcome) -> str:
     msg = outcome.stderr.strip()
     if msg:
         return msg if len(msg) <= 2000 else "…" + msg[-2000:]
-    if outcome.status == "timeout":
-        return "timed out"
+    if outcome.error is not None and outcome.error.message:
+        return outcome.error.message
     return f"exit code {outcome.exit_code}"
 
 
-def _dry_run(slug: str, spec: ButtonSpec, values: dict[str, str], timeout: float) -> dict[str, Any]:
+def _dry_run(spec: ButtonSpec, values: dict[str, str], timeout: float) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "button": slug,
+        "button": spec.name,
         "runtime": spec.runtime,
         "timeout": int(timeout),
         "args": dict(values),
@@ -334,68 +449,6 @@ def _dry_run(slug: str, spec: ButtonSpec, values: dict[str, str], timeout: float
             env[_args.env_name(k)] = v
         data["env"] = env
     return data
-
-
-def _result(
-    slug: str,
-    o: Outcome,
-    *,
-    shown_args: dict[str, str],
-    progress_path: str | None,
-    started: int,
-    duration_ms: int,
-) -> dict[str, Any]:
-    r: dict[str, Any] = {"status": o.status, "exit_code": o.exit_code}
-    if o.http_status_code is not None:
-        r["http_status_code"] = o.http_status_code
-    r["stdout"] = o.stdout
-    r["stderr"] = o.stderr
-    r["duration_ms"] = duration_ms
-    if o.error_type:
-        r["error_type"] = o.error_type
-    r["button"] = slug
-    if shown_args:
-        r["args"] = dict(shown_args)
-    r["started_at"] = timefmt.format_us(started, local=True)
-    if progress_path:
-        r["progress_path"] = progress_path
-    _add_truncation(r, o)
-    if o.limit_exceeded:
-        r["limit_exceeded"] = o.limit_exceeded
-    r.update(o.extra)
-    return r
-
-
-def _add_truncation(r: dict[str, Any], o: Outcome) -> None:
-    if o.stdout_dropped or o.stderr_dropped:
-        r["truncated"] = True
-        if o.stdout_dropped:
-            r["stdout_dropped_bytes"] = o.stdout_dropped
-        if o.stderr_dropped:
-            r["stderr_dropped_bytes"] = o.stderr_dropped
-
-
-def _record(slug: str, o: Outcome, values: dict[str, str], started: int, duration_ms: int) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "button_name": slug,
-        "started_at": timefmt.format_us(started),
-        "finished_at": timefmt.format_us(started + duration_ms * 1000),
-        "exit_code": o.exit_code,
-    }
-    if o.http_status_code is not None:
-        rec["http_status_code"] = o.http_status_code
-    rec["status"] = o.status
-    if o.error_type:
-        rec["error_type"] = o.error_type
-    rec["stdout"] = o.stdout
-    rec["stderr"] = o.stderr
-    rec["duration_ms"] = duration_ms
-    if values:
-        rec["args"] = dict(values)
-    _add_truncation(rec, o)
-    if o.limit_exceeded:
-        rec["limit_exceeded"] = o.limit_exceeded
-    return rec
 
 
 def _prompt_for(layout: Layout, slug: str) -> str | None:

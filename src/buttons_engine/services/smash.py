@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import threading
 
-from ..engine import pipeline
 from ..errors import ButtonsError, Cancelled, ValidationError
+from . import presses
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,22 +53,21 @@ def smash(
         raise ValidationError("smash needs at least one button name")
     cancel = threading.Event()
     stop_on_failure = on_failure == "stop"
-    policy = pipeline.PressPolicy(attach_prompt=False)
     results: list[dict[str, Any] | None] = [None] * len(targets)
     next_index = [0]
     index_lock = threading.Lock()
 
     def press_one(name: str) -> dict[str, Any]:
-        opts = pipeline.PressOptions(timeout=timeout, cancel=cancel)
+        request = presses.PressRequest(name, timeout=timeout, cancel=cancel)
         try:
-            res = pipeline.press(layout, name, opts, policy)
+            res = presses.press(layout, request, presses.SMASH)
         except Cancelled:
             return {"button": name, "skipped": True}
         except ButtonsError as exc:
             return {"button": name, "error": exc.message, "error_code": exc.code}
         except Exception as exc:  # a worker must never die silently; report it in the slot
             return {"button": name, "error": f"unexpected error: {exc}", "error_code": "INTERNAL_ERROR"}
-        return {"button": name, "result": res.result}
+        return {"button": name, "result": res.data()}
 
     def worker() -> None:
         while True:

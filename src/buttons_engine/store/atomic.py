@@ -56,11 +56,12 @@ def check_within(path: str, root: str) -> str:
     return path
 
 
-def _write_temp(path: str, data: bytes, mode: int, durable: bool) -> str:
+def _write_temp(path: str, data: bytes, mode: int, durable: bool, dir_fd: int | None = None) -> str:
     """Write ``data`` to a fresh private temporary file beside ``path``; return its name."""
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{random_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, mode, dir_fd=dir_fd)
     try:
         os.fchmod(fd, mode)
         _write_all(fd, data)
@@ -68,7 +69,7 @@ def _write_temp(path: str, data: bytes, mode: int, durable: bool) -> str:
             os.fsync(fd)
     except BaseException:
         os.close(fd)
-        _unlink_quiet(tmp)
+        _unlink_quiet(tmp, dir_fd)
         raise
     os.close(fd)
     return tmp
@@ -90,27 +91,34 @@ def write_atomic(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool
         fsync_dir(os.path.dirname(path) or ".")
 
 
-def create_exclusive(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> bool:
+def create_exclusive(
+    path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True, dir_fd: int | None = None
+) -> bool:
     """Create a new file holding ``data``; return False if the name is already taken.
 
     The data is written to a temp file first and linked into place, so a reader never
-    sees a half-written file and an existing file (or symlink) is never touched.
+    sees a half-written file and an existing file (or symlink) is never touched. With
+    ``dir_fd``, ``path`` is relative to that open directory.
     """
-    tmp = _write_temp(path, data, mode, durable)
+    tmp = _write_temp(path, data, mode, durable, dir_fd)
     try:
-        os.link(tmp, path, follow_symlinks=False)
+        os.link(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
     except FileExistsError:
         return False
     finally:
-        _unlink_quiet(tmp)
+        _unlink_quiet(tmp, dir_fd)
     if durable:
-        fsync_dir(os.path.dirname(path) or ".")
+        if dir_fd is not None:
+            os.fsync(dir_fd)
+        else:
+            fsync_dir(os.path.dirname(path) or ".")
     return True
 
 
-def create_empty(path: str, mode: int = FILE_MODE) -> None:
+def create_empty(path: str, mode: int = FILE_MODE, *, dir_fd: int | None = None) -> None:
     """Create an empty private file (fails if anything exists at ``path``)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, mode, dir_fd=dir_fd)
     try:
         os.fchmod(fd, mode)
     finally:
@@ -153,8 +161,8 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _unlink_quiet(path: str) -> None:
+def _unlink_quiet(path: str, dir_fd: int | None = None) -> None:
     try:
-        os.unlink(path)
+        os.unlink(path, dir_fd=dir_fd)
     except FileNotFoundError:
         pass

@@ -230,6 +230,12 @@ def read_agents_md(layout: Layout, slug: str) -> str | None:
     return None
 
 
+def open_pressed_dir(layout: Layout, slug: str) -> int:
+    """An open descriptor on the button's ``pressed/`` (created if missing); OSError if impossible."""
+    path = ensure_pressed_dir(layout, slug)
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
 def ensure_pressed_dir(layout: Layout, slug: str) -> str:
     button_dir = layout.button_dir(slug)
     if os.path.islink(button_dir):

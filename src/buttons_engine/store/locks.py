@@ -34,6 +34,10 @@ class FileLock:
         self._fd: int | None = fd
         self._unlink = unlink
 
+    def fileno(self) -> int | None:
+        """The lock's descriptor while held (a child that inherits it keeps the lock alive)."""
+        return self._fd
+
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is None:

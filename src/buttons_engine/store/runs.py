@@ -25,35 +25,60 @@ RECORD_SUFFIX = ".json"
 PROGRESS_SUFFIX = ".progress.jsonl"
 
 
-def new_stem(pressed_dir: str, started_us: int) -> str:
-    """Reserve a unique stem for a press by creating its (empty) progress file."""
+def new_stem(pressed_fd: int, started_us: int, *, progress: bool) -> str:
+    """A unique stem (the run id) for a press; with ``progress``, reserve it by creating the
+    press's (empty) progress file, otherwise only the record's name (tried when it is written)."""
     for _ in range(100):
         stem = record_stem_us(started_us, random_hex(2))
+        if not progress:
+            if not _exists(pressed_fd, stem + RECORD_SUFFIX):
+                return stem
+            continue
         try:
-            create_empty(os.path.join(pressed_dir, stem + PROGRESS_SUFFIX))
+            create_empty(stem + PROGRESS_SUFFIX, dir_fd=pressed_fd)
         except FileExistsError:
             continue
         return stem
     raise OSError("could not reserve a unique run record name")
 
 
-def write_record(pressed_dir: str, stem: str, record: dict[str, Any], retention: int) -> str:
-    """Write the record for ``stem``; the name is guaranteed unused. Then apply retention."""
-    data = dumps(record)
-    path = os.path.join(pressed_dir, stem + RECORD_SUFFIX)
+def discard_progress(pressed_fd: int, stem: str) -> None:
+    """Remove a press's progress file when no record will ever name it."""
+    try:
+        os.unlink(stem + PROGRESS_SUFFIX, dir_fd=pressed_fd)
+    except OSError:
+        pass
+
+
+def write_record(pressed_fd: int, stem: str, record: dict[str, Any], retention: int) -> str:
+    """Write the record named ``stem`` into the directory ``pressed_fd``; then apply retention.
+
+    The directory is the one the press started in, held open: if the button is deleted meanwhile
+    the write fails, and if a button of the same name is created meanwhile its history (another
+    directory) is never touched. The name is never reused: if it is taken (something planted
+    it), the record gets a new stem and its ``run_id`` says so. Returns the stem used.
+    """
     # No fsync: a record is linked into place only once fully written, so no reader (and no
     # crash of this process, even SIGKILL) can ever see half of one; only a kernel crash or power
     # loss in the next few seconds could lose it. fsync here cost more than the rest of a press.
-    while not create_exclusive(path, data, durable=False):
-        # Only possible if something else planted this exact name: never overwrite it.
+    while not create_exclusive(stem + RECORD_SUFFIX, dumps(record), durable=False, dir_fd=pressed_fd):
         stem = stem + "-" + random_hex(2)
-        path = os.path.join(pressed_dir, stem + RECORD_SUFFIX)
+        if "run_id" in record:
+            record = {**record, "run_id": stem}
     if retention > 0:
-        prune(pressed_dir, retention)
-    return path
+        prune(pressed_fd, retention)
+    return stem
 
 
-def _record_names(pressed_dir: str) -> list[str]:
+def _exists(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _record_names(pressed_dir: str | int) -> list[str]:
     try:
         with os.scandir(pressed_dir) as it:
             return [
@@ -65,8 +90,8 @@ def _record_names(pressed_dir: str) -> list[str]:
         return []
 
 
-def prune(pressed_dir: str, keep: int) -> int:
-    """Delete all but the ``keep`` newest records, each with its progress file."""
+def prune(pressed_dir: str | int, keep: int) -> int:
+    """Delete all but the ``keep`` newest records, each with its progress file (a path or a dir fd)."""
     names = _record_names(pressed_dir)
     if len(names) <= keep:
         return 0
@@ -76,7 +101,10 @@ def prune(pressed_dir: str, keep: int) -> int:
         stem = name[: -len(RECORD_SUFFIX)]
         for victim in (name, stem + PROGRESS_SUFFIX):
             try:
-                os.unlink(os.path.join(pressed_dir, victim))
+                if isinstance(pressed_dir, int):
+                    os.unlink(victim, dir_fd=pressed_dir)
+                else:
+                    os.unlink(os.path.join(pressed_dir, victim))
                 removed += 1
             except FileNotFoundError:
                 pass
