@@ -20,6 +20,8 @@ import pytest
 if TYPE_CHECKING:
     from http_support import RecordingServer
 
+pytest_plugins = ["buttons_engine.testing"]
+
 BUTTONS = str(Path(sys.executable).with_name("buttons"))
 
 

@@ -30,9 +30,18 @@ def _runs_table(ctx: Any, runs: list[dict[str, Any]]) -> None:
 def build_history(p: argparse.ArgumentParser) -> Any:
     p.add_argument("name", nargs="?", help="button (default: all buttons)")
     p.add_argument("--last", type=int, default=20, help="how many runs (default 20; 0 or less = all)")
+    p.add_argument("--run", metavar="RUN_ID", help="show one run: the run_id a press returned")
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from ..services.history import history
+        from ..services.history import get_run, history
+
+        if ns.run is not None:
+            run = get_run(ctx.layout, ns.run, ns.name)
+            if ctx.out.json:
+                ctx.out.success(run)
+            else:
+                _print_run(ctx, run)
+            return 0
 
         runs = history(ctx.layout, ns.name, ns.last)
         if ctx.out.json:
@@ -45,6 +54,25 @@ def build_history(p: argparse.ArgumentParser) -> Any:
         return 0
 
     return handle
+
+
+def _print_run(ctx: Any, r: dict[str, Any]) -> None:
+    out = ctx.out
+    ok = r.get("status") == "ok"
+    mark = out.paint("✓", "green") if ok else out.paint("✗", "red")
+    print(f"{mark} {r.get('button_name', '')} {r.get('status', '')}  run {r.get('run_id', '')}")
+    print(f"  started  {r.get('started_at', '')}")
+    print(f"  duration {r.get('duration_ms', '')}ms  exit {r.get('exit_code', '')}")
+    if r.get("error_type"):
+        print(f"  error    {r['error_type']}")
+    if r.get("args"):
+        print("  args     " + " ".join(f"{k}={v}" for k, v in r["args"].items()))
+    for label, key in (("stdout", "stdout"), ("stderr", "stderr")):
+        text = str(r.get(key) or "")
+        if text:
+            print(f"  {label}:")
+            for line in text.splitlines():
+                print(f"    {line}")
 
 
 def build_logs(p: argparse.ArgumentParser) -> Any:

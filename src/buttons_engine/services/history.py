@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from ..errors import StorageError
+from ..errors import NotFound, StorageError, ValidationError
+from ..store import buttons as store_buttons
 from ..store import runs as store_runs
 from ..store.layout import Layout
 from ..store.names import lookup_name
@@ -31,6 +32,27 @@ def history(layout: Layout, name: str | None, last: int = 20) -> list[dict[str, 
         return store_runs.newest(dirs, last)
     except OSError as exc:
         raise StorageError(f"cannot read run records: {exc}") from exc
+
+
+_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def get_run(layout: Layout, run_id: str, name: str | None = None) -> dict[str, Any]:
+    """One run record by the ``run_id`` a press returned (in ``name``'s history, or any button's)."""
+    if not run_id or not set(run_id) <= _RUN_ID_CHARS or run_id.startswith(".") or ".." in run_id:
+        raise ValidationError(f"{run_id!r} is not a run id (they look like 2026-11-30T15-30-00.123456Z-1a2b)")
+    if name:
+        slug = lookup_name(name)
+        if not store_buttons.exists(layout, slug):
+            raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
+        dirs = [layout.pressed_dir(slug)]
+    else:
+        dirs = _all_pressed_dirs(layout)
+    found = store_runs.find(dirs, run_id)
+    if found is None:
+        where = f"in the history of {lookup_name(name)!r}" if name else "in any button's history"
+        raise NotFound(f"no run {run_id!r} {where}", hint="run 'buttons history' to see recent run ids")
+    return found
 
 
 def logs(layout: Layout, name: str | None, failed: bool = False, limit: int = 20) -> list[dict[str, Any]]:

@@ -143,10 +143,24 @@ def newest(pressed_dirs: Iterable[str], limit: int) -> list[dict[str, Any]]:
         rec = _read(os.path.join(d, name))
         if rec is None:
             continue
+        rec.setdefault("run_id", name[: -len(RECORD_SUFFIX)])  # records written before run ids
         out.append(rec)
         if 0 < limit <= len(out):
             break
     return out
+
+
+def find(pressed_dirs: Iterable[str], run_id: str) -> dict[str, Any] | None:
+    """The record whose run id (file stem) is ``run_id`` in one of ``pressed_dirs``, or None.
+
+    ``run_id`` must already be a safe file stem (``services.history`` checks it).
+    """
+    for d in pressed_dirs:
+        rec = _read(os.path.join(d, run_id + RECORD_SUFFIX))
+        if rec is not None:
+            rec.setdefault("run_id", run_id)
+            return rec
+    return None
 
 
 def count(pressed_dir: str) -> int:
