@@ -16,6 +16,7 @@ from .names import lookup_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 SPEC_FILE = "button.json"
@@ -141,10 +142,18 @@ def _load_index(path: str) -> tuple[dict[str, Any], str]:
     return (entries, blob) if isinstance(entries, dict) else ({}, "")
 
 
-def _save_index(path: str, entries: dict[str, tuple[list[Any], str]]) -> None:
+def _wall_clock_ns() -> int:
     import time
 
-    now = time.time_ns()
+    return time.time_ns()
+
+
+# The index's clock; the test seam replaces it to age entries without sleeping.
+clock_ns: Callable[[], int] = _wall_clock_ns
+
+
+def _save_index(path: str, entries: dict[str, tuple[list[Any], str]]) -> None:
+    now = clock_ns()
     header: dict[str, list[Any]] = {}
     texts: list[str] = []
     offset = 0
