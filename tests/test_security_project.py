@@ -146,7 +146,7 @@ def test_own_project_folders_still_work_without_a_warning(tmp_path: Path) -> Non
     # A group-writable project (umask 002) whose group is the user's own private group.
     if IS_ROOT:
         os.chown(proj, 0, os.getegid())
-    os.chmod(proj, 0o775)
+    os.chmod(proj, 0o775)  # noqa: S103 - the umask 002 case under test
     r = run("press", "hi", "--json", cwd=proj / "sub", home=home)
     assert r.data["stdout"] == "hi\n" and r.stderr == ""
 
@@ -186,7 +186,7 @@ def test_buttons_home_owned_by_another_user_is_refused(tmp_path: Path) -> None:
     assert r.data["stdout"] == "hi\n"
 
     os.chown(data, 0, 0)
-    os.chmod(data, 0o777)  # ours, but anyone can plant a button in it
+    os.chmod(data, 0o777)  # noqa: S103 - ours, but anyone can plant a button in it
     r = run("list", "--json", cwd=tmp_path, home=tmp_path, env={"BUTTONS_HOME": str(data)})
     assert r.error["code"] == "STORAGE_ERROR" and "writable by every user" in r.error["message"]
 
@@ -224,7 +224,7 @@ def test_data_dir_not_writable_by_this_user_is_a_storage_error_naming_uid_and_fi
     data = Path(os.environ.get("TMPDIR", "/tmp")) / f"buttons-ro-{os.getpid()}-{populated}"
     data.mkdir(mode=0o755)
     try:
-        os.chmod(data, 0o755)
+        os.chmod(data, 0o755)  # noqa: S103 - a root-owned, world-readable bind mount
         if populated:
             r = run(
                 "create",
@@ -239,7 +239,7 @@ def test_data_dir_not_writable_by_this_user_is_a_storage_error_naming_uid_and_fi
             chown_tree(data, 0)
             for p in [data, *data.rglob("*")]:
                 if p.is_dir():
-                    os.chmod(p, 0o755)
+                    os.chmod(p, 0o755)  # noqa: S103
                 else:
                     os.chmod(p, 0o644)
         for args in (("list", "--json"), ("press", "hi", "--json"), ("batteries", "set", "K", "v", "--json")):

@@ -52,7 +52,7 @@ def set_battery(
     layout: Layout, key: str, value: str, *, force_global: bool = False, force_local: bool = False
 ) -> dict[str, Any]:
     check_key(key)
-    problem = store.value_problem(value)
+    problem = store.value_problem(value, key)
     if problem:
         # An environment variable cannot carry it: every later press would fail.
         raise ValidationError(f"the value of battery {key} {problem}")
