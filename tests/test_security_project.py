@@ -254,3 +254,23 @@ def test_data_dir_not_writable_by_this_user_is_a_storage_error_naming_uid_and_fi
             assert f"chown -R 65534 {data}" in err["hint"] and "volume" in err["hint"]
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+def test_init_in_a_folder_others_can_write_says_it_will_be_ignored(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)  # noqa: S103 - a /tmp-like folder is the case under test
+    r = run("init", "--json", cwd=shared, home=home)
+    assert r.returncode == 0
+    assert f"buttons will ignore {shared / '.buttons'} until you trust it" in r.stderr
+    assert f"buttons config set safe-directories {shared}" in r.stderr
+    r = run("create", "x", "--code", "echo hi", "--json", cwd=shared, home=home)
+    assert r.returncode == 0 and "ignoring the project folder" in r.stderr
+    assert (home / ".buttons" / "buttons" / "x").is_dir()
+    assert not (shared / ".buttons" / "buttons" / "x").exists()
+
+    os.chmod(shared, 0o755)  # noqa: S103
+    r = run("init", "--json", cwd=shared, home=home)
+    assert r.returncode == 0 and r.stderr == ""

@@ -171,7 +171,7 @@ def safe_directories(env: Mapping[str, str], global_dir: str) -> list[str]:
     return [p if p == "*" else os.path.realpath(os.path.expanduser(p)) for p in raw]
 
 
-def _is_safe(paths: tuple[str, ...], safe: list[str]) -> bool:
+def is_safe(paths: tuple[str, ...], safe: list[str]) -> bool:
     return "*" in safe or any(os.path.realpath(p) in safe for p in paths)
 
 
@@ -204,7 +204,7 @@ def find_project(start: str, env: Mapping[str, str] | None = None, global_dir: s
                 return cur
             if safe is None:
                 safe = safe_directories(environ, global_dir)
-            if _is_safe((cur, cand), safe):
+            if is_safe((cur, cand), safe):
                 return cur
             _warn(
                 f"ignoring the project folder {cand}: {reason}. Buttons uses a project folder only "
@@ -224,7 +224,7 @@ def check_home(root: str, env: Mapping[str, str]) -> None:
         return  # created by us, 0700
     reason = untrusted_reason(root)
     home_global = os.path.join(os.path.expanduser("~"), PROJECT_DIR_NAME)
-    if not reason or _is_safe((root,), safe_directories(env, home_global)):
+    if not reason or is_safe((root,), safe_directories(env, home_global)):
         return
     raise StorageError(
         f"refusing to use BUTTONS_HOME={root}: {reason}",
