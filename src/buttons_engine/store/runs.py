@@ -68,7 +68,7 @@ def release(progress_path: str) -> None:
 
 def _forget_gone() -> None:
     """Close the locks of progress files that were removed (a press that failed to start)."""
-    for path in [p for p in _live if not os.path.lexists(p)]:
+    for path in [p for p in list(_live) if not os.path.lexists(p)]:  # list(): smash runs threads
         release(path)
 
 
