@@ -488,3 +488,21 @@ def test_oversized_battery_already_in_the_file_is_a_storage_error_at_press(
     assert "Argument list too long" not in r.stdout
     assert not marker.exists()
     assert progress_files(bt, "x") == []
+
+
+def test_batteries_that_together_would_overflow_the_environment_are_refused(bt: Buttons) -> None:
+    bt.create("x", "--code", 'printf %s "${#BUTTONS_BAT_K1}${#BUTTONS_BAT_K8}"')
+    value = "v" * 127_000
+    for i in range(1, 9):  # 8 large values: about 1 MB of environment, still fine
+        r = bt("batteries", "set", f"K{i}", "--json", input=value)
+        assert r.returncode == 0, r.stdout
+    r = bt("batteries", "set", "K9", "--json", input=value)
+    assert r.returncode == 1
+    assert r.error["code"] == "VALIDATION_ERROR"
+    assert "K9" in r.error["message"] and "at most 1048576 bytes" in r.error["message"]
+    assert "vvvv" not in r.stdout + r.stderr
+    r = bt("press", "x", "--json")
+    assert r.data["stdout"] == "127000127000"  # every stored battery still reaches the script
+    r = bt("batteries", "set", "K8", "--json", input="short")  # replacing one makes room again
+    assert r.returncode == 0
+    assert bt("batteries", "set", "K9", "--json", input=value).returncode == 0

@@ -41,6 +41,18 @@ def valid_key(key: str) -> bool:
 MAX_ARG_STRLEN = 128 * 1024
 
 
+# Linux also caps a program's whole argument list and environment together (ARG_MAX, a quarter
+# of the stack limit: 2 MiB by default). Batteries may take half of that.
+MAX_TOTAL_BYTES = 1024 * 1024
+
+
+def env_size(values: dict[str, str]) -> int:
+    """Bytes ``values`` take in an environment as ``BUTTONS_BAT_KEY=value`` strings and pointers."""
+    return sum(
+        len(ENV_PREFIX) + len(k) + len(v.encode("utf-8", "replace")) + 2 + 8 for k, v in values.items()
+    )
+
+
 def max_value_bytes(key: str) -> int:
     """The longest value (in UTF-8 bytes) battery ``key`` can carry into a script's environment."""
     return MAX_ARG_STRLEN - len(ENV_PREFIX) - len(key.encode()) - 2  # "=" and the NUL
