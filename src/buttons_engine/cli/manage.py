@@ -64,6 +64,8 @@ def build_config(p: argparse.ArgumentParser) -> Any:
     p.add_argument("value", nargs="?", help="new value (for set)")
 
     def shown(value: object) -> str:
+        if value == "":
+            return "none"
         return str(value).lower() if isinstance(value, bool) else str(value)
 
     p.epilog = "Settings:\n" + "\n".join(
