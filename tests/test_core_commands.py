@@ -18,6 +18,12 @@ from core_helpers import assert_envelope, fail, ok
 # ----------------------------------------------------------------------------- create
 
 
+@pytest.fixture(name="bt")
+def _bt_in_process(bt_inproc: Buttons) -> Buttons:
+    """Logic tests of this module run the CLI in process (the console script is covered elsewhere)."""
+    return bt_inproc
+
+
 def test_create_output_and_button_json(bt: Buttons) -> None:
     data = bt.create(
         "Deploy_App",
