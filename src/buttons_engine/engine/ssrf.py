@@ -12,6 +12,11 @@ Three questions, answered without touching the network:
 * :func:`is_loopback_name` -- ``localhost`` and ``*.localhost`` (RFC 6761) are loopback by
   definition and never looked up.
 
+The machine's own interface addresses are blocked too (a public address of this host reaches
+its services as surely as 127.0.0.1 does): :func:`own_addresses` reads them, without any
+network traffic, from ``/proc/net/fib_trie`` (IPv4: every ``/32 host LOCAL`` entry, secondary
+addresses included) and ``/proc/net/if_inet6`` (IPv6). The caller reads them once per press.
+
 Name resolution is injectable: a :data:`Resolver` is ``(host, port) -> [address, ...]``. The
 default asks the system (``getaddrinfo``). The test hook ``BUTTONS_TEST_RESOLVER_FILE`` names a
 JSON file ``{"name": ["address", ...]}`` whose answers replace the system's, so tests never
@@ -46,6 +51,11 @@ _V4_BLOCKED: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
         ("0.0.0.0/8", "this-network"),
         ("224.0.0.0/4", "multicast"),
         ("240.0.0.0/4", "reserved"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("192.0.2.0/24", "documentation (TEST-NET-1)"),
+        ("198.51.100.0/24", "documentation (TEST-NET-2)"),
+        ("203.0.113.0/24", "documentation (TEST-NET-3)"),
     )
 )
 _V6_BLOCKED: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
@@ -63,6 +73,11 @@ _V6_BLOCKED: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
 _V4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 _V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
+
+OWN_LABEL = "this machine's own address"
+FIB_TRIE_PATH = "/proc/net/fib_trie"
+IF_INET6_PATH = "/proc/net/if_inet6"
+NO_ADDRESSES: frozenset[IPAddress] = frozenset()
 
 OVERRIDE_HINT = "set --allow-private-networks on the button or BUTTONS_ALLOW_PRIVATE_NETWORKS=1 to override"
 
@@ -181,27 +196,78 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def blocked_range(ip: IPAddress) -> str | None:
-    """A short label of the blocked range ``ip`` falls in, or None when it may be reached."""
+def blocked_range(ip: IPAddress, own: frozenset[IPAddress] = NO_ADDRESSES) -> str | None:
+    """A short label of the blocked range ``ip`` falls in, or None when it may be reached.
+
+    ``own`` is the machine's own interface addresses (:func:`own_addresses`), blocked as well.
+    """
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id:
             ip = ipaddress.IPv6Address(str(ip).split("%", 1)[0])
         for net6, label in _V6_BLOCKED:
             if ip in net6:
                 return label
+        if ip in own:
+            return OWN_LABEL
         inner = embedded_ipv4(ip)
         if inner is None:
             return None
-        label4 = _v4_label(inner)
+        label4 = _v4_label(inner, own)
         return f"{label4} (embedded in {ip})" if label4 else None
-    return _v4_label(ip)
+    return _v4_label(ip, own)
 
 
-def _v4_label(ip: ipaddress.IPv4Address) -> str | None:
+def _v4_label(ip: ipaddress.IPv4Address, own: frozenset[IPAddress]) -> str | None:
     for net, label in _V4_BLOCKED:
         if ip in net:
             return label
-    return None
+    return OWN_LABEL if ip in own else None
+
+
+# ----------------------------------------------------------------------------- own addresses
+
+
+def parse_fib_trie(text: str) -> set[IPAddress]:
+    """The local IPv4 addresses in ``/proc/net/fib_trie``: each ``|-- a.b.c.d`` leaf followed by
+    a ``/32 host LOCAL`` line (one per address on an interface; the trie is listed per table,
+    so addresses repeat)."""
+    out: set[IPAddress] = set()
+    leaf: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|-- "):
+            leaf = stripped[4:].strip()
+        elif leaf is not None and stripped.startswith("/32 ") and stripped.split()[1:3] == ["host", "LOCAL"]:
+            try:
+                out.add(ipaddress.IPv4Address(leaf))
+            except ValueError:
+                pass
+    return out
+
+
+def parse_if_inet6(text: str) -> set[IPAddress]:
+    """The IPv6 addresses in ``/proc/net/if_inet6`` (32 hex digits first on each line)."""
+    out: set[IPAddress] = set()
+    for line in text.splitlines():
+        field = line.split(maxsplit=1)[0] if line.strip() else ""
+        if len(field) == 32:
+            try:
+                out.add(ipaddress.IPv6Address(int(field, 16)))
+            except ValueError:
+                pass
+    return out
+
+
+def own_addresses(fib_trie: str = FIB_TRIE_PATH, if_inet6: str = IF_INET6_PATH) -> frozenset[IPAddress]:
+    """The addresses of this machine's interfaces (empty where ``/proc`` does not have them)."""
+    out: set[IPAddress] = set()
+    for path, parse in ((fib_trie, parse_fib_trie), (if_inet6, parse_if_inet6)):
+        try:
+            with open(path, encoding="ascii", errors="replace") as fh:
+                out |= parse(fh.read())
+        except OSError:
+            continue
+    return frozenset(out)
 
 
 def connect_address(ip: IPAddress) -> IPAddress:
@@ -211,14 +277,16 @@ def connect_address(ip: IPAddress) -> IPAddress:
     return ip
 
 
-def check_literal(host: str, *, allow_private: bool) -> IPAddress | None:
+def check_literal(
+    host: str, *, allow_private: bool, own: frozenset[IPAddress] = NO_ADDRESSES
+) -> IPAddress | None:
     """Enforcement point 1: the literal address of ``host`` (None for a name); raise if blocked."""
     ip = parse_literal(host)
     if ip is None:
         if is_loopback_name(host) and not allow_private:
             raise AddressBlocked(host, ipaddress.IPv4Address("127.0.0.1"), "loopback name", literal=True)
         return None
-    label = blocked_range(ip)
+    label = blocked_range(ip, own)
     if label and not allow_private:
         raise AddressBlocked(host, ip, label, literal=True)
     return ip
@@ -268,6 +336,7 @@ def resolve_checked(
     *,
     allow_private: bool,
     timeout: float,
+    own: frozenset[IPAddress] = NO_ADDRESSES,
 ) -> list[IPAddress]:
     """Enforcement point 2: resolve ``host`` once and check *every* answer.
 
@@ -286,7 +355,7 @@ def resolve_checked(
             raise ResolutionFailed(
                 f"cannot resolve host {host}: invalid address {text!r} in the answer"
             ) from None
-        label = blocked_range(ip)
+        label = blocked_range(ip, own)
         if label and not allow_private:
             raise AddressBlocked(host, ip, label, literal=False)
         if ip not in addresses:
