@@ -241,7 +241,14 @@ OWN = frozenset({ipaddress.ip_address("45.33.32.156"), ipaddress.ip_address("200
 
 @pytest.mark.parametrize(
     "host",
-    ["45.33.32.156", "0x2d21209c", "757145756", "[::ffff:45.33.32.156]", "[::ffff:2d21:209c]", "[2001:4860::42]"],
+    [
+        "45.33.32.156",
+        "0x2d21209c",
+        "757145756",
+        "[::ffff:45.33.32.156]",
+        "[::ffff:2d21:209c]",
+        "[2001:4860::42]",
+    ],
 )
 def test_own_addresses_are_blocked_in_every_literal_form(host: str) -> None:
     with pytest.raises(ssrf.AddressBlocked) as info:

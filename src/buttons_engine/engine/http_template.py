@@ -235,11 +235,12 @@ def battery_refs(text: str) -> list[str]:
 
 
 def missing_battery(names: list[str]) -> MissingBattery:
-    shown = ", ".join(names)
     noun = "battery" if len(names) == 1 else "batteries"
+    verb = "is" if len(names) == 1 else "are"
     return MissingBattery(
-        f"{noun} {shown} not set: the button's request references {{{{batteries.{names[0]}}}}}",
-        hint=f"set it with 'buttons batteries set {names[0]} VALUE' (names are upper case)",
+        f"{noun} {', '.join(names)} {verb} not set, but the button's request references "
+        f"{{{{batteries.{names[0]}}}}}: set it with 'buttons batteries set {names[0]} VALUE' "
+        "(battery names are upper case)"
     )
 
 

@@ -195,7 +195,16 @@ def _secrets(bats: tpl.Batteries, headers: Mapping[str, str]) -> tuple[str, ...]
     for name in bats.used:
         value = bats.values[name]
         spellings.update(escape(value) for escape in escapes)
+        spellings.add(_httpx_path_spelling(value))
     return tuple(sorted((s for s in spellings if s), key=len, reverse=True))
+
+
+def _httpx_path_spelling(value: str) -> str:
+    """``value`` as httpx normalises it in a URL path (a redirect URL is shown that way)."""
+    try:
+        return httpx.URL("http://h/").copy_with(path="/" + value).raw_path[1:].decode("ascii")
+    except (httpx.InvalidURL, ValueError):
+        return ""
 
 
 def _check_placeholders(spec: ButtonSpec, args: Mapping[str, str]) -> None:
@@ -321,7 +330,7 @@ def dry_run_view(spec: ButtonSpec, args: Mapping[str, str]) -> dict[str, Any]:
         }
     req = plan.request
     view: dict[str, Any] = {
-        "url": _unmask_url(str(req.url)),
+        "url": str(req.url),
         "method": req.method,
         "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in req.headers.raw},
         "body": req.content.decode("utf-8", "replace"),
@@ -330,8 +339,3 @@ def dry_run_view(spec: ButtonSpec, args: Mapping[str, str]) -> dict[str, Any]:
     if plan.refusal:
         view["refused"] = plan.refusal.removeprefix("refusing request: ")
     return view
-
-
-def _unmask_url(url: str) -> str:
-    """httpx percent-encodes the ``*`` of a masked battery in a path; show it as ``***``."""
-    return url.replace("%2A%2A%2A", tpl.MASK)
