@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import struct
 from pathlib import Path
 
 import pytest
@@ -219,21 +220,52 @@ def test_interface_addresses_are_read_from_proc_files() -> None:
     }
 
 
-def test_own_addresses_reads_both_files_and_tolerates_missing_ones(tmp_path: Path) -> None:
+def test_proc_fallback_reads_both_files_and_tolerates_missing_ones(tmp_path: Path) -> None:
     fib, inet6 = tmp_path / "fib_trie", tmp_path / "if_inet6"
     fib.write_text(FIB_TRIE)
     inet6.write_text(IF_INET6)
-    own = ssrf.own_addresses(str(fib), str(inet6))
+    own = ssrf.proc_addresses(str(fib), str(inet6))
     assert ipaddress.ip_address("45.33.32.156") in own
     assert ipaddress.ip_address("2001:db8::42") in own
-    assert ssrf.own_addresses(str(tmp_path / "none"), str(inet6)) == ssrf.parse_if_inet6(IF_INET6)
+    assert ssrf.proc_addresses(str(tmp_path / "none"), str(inet6)) == ssrf.parse_if_inet6(IF_INET6)
+
+
+def _rtm_newaddr(family: int, attrs: list[tuple[int, bytes]]) -> bytes:
+    body = struct.pack("=BBBBI", family, 32, 0, 0, 1)
+    for kind, raw in attrs:
+        attr = struct.pack("=HH", 4 + len(raw), kind) + raw
+        body += attr + b"\0" * (-len(attr) % 4)
+    return struct.pack("=IHHII", 16 + len(body), 20, 2, 1, 0) + body
+
+
+def test_netlink_dump_gives_the_local_address_not_the_peer() -> None:
+    dump = (
+        _rtm_newaddr(
+            socket.AF_INET, [(1, bytes([10, 9, 9, 9])), (2, bytes([45, 33, 32, 156]))]
+        )  # ppp: peer, local
+        + _rtm_newaddr(socket.AF_INET, [(1, bytes([127, 0, 0, 1])), (2, bytes([127, 0, 0, 1]))])
+        + _rtm_newaddr(socket.AF_INET6, [(1, ipaddress.IPv6Address("2001:db8::42").packed)])
+    )
+    found, done = ssrf.parse_rtm_newaddr(dump)
+    assert found == {
+        ipaddress.ip_address("45.33.32.156"),
+        ipaddress.ip_address("127.0.0.1"),
+        ipaddress.ip_address("2001:db8::42"),
+    }
+    assert done is False
+    _, done = ssrf.parse_rtm_newaddr(struct.pack("=IHHII", 20, 3, 2, 1, 0) + b"\0" * 4)  # NLMSG_DONE
+    assert done is True
 
 
 def test_this_machines_real_addresses_are_found() -> None:
-    """On Linux the loopback address is always among them (the files are read for real)."""
+    """Asked of the kernel for real: loopback is always there, and netlink agrees with /proc."""
     if not Path(ssrf.FIB_TRIE_PATH).exists():
-        pytest.skip("no /proc/net/fib_trie")
-    assert ipaddress.IPv4Address("127.0.0.1") in ssrf.own_addresses()
+        pytest.skip("not Linux")
+    own = ssrf.own_addresses()
+    assert ipaddress.IPv4Address("127.0.0.1") in own
+    from_netlink = ssrf.netlink_addresses()
+    if from_netlink is not None:
+        assert ssrf.proc_addresses() <= from_netlink
 
 
 OWN = frozenset({ipaddress.ip_address("45.33.32.156"), ipaddress.ip_address("2001:4860::42")})

@@ -13,9 +13,11 @@ Three questions, answered without touching the network:
   definition and never looked up.
 
 The machine's own interface addresses are blocked too (a public address of this host reaches
-its services as surely as 127.0.0.1 does): :func:`own_addresses` reads them, without any
-network traffic, from ``/proc/net/fib_trie`` (IPv4: every ``/32 host LOCAL`` entry, secondary
-addresses included) and ``/proc/net/if_inet6`` (IPv6). The caller reads them once per press.
+its services as surely as 127.0.0.1 does): :func:`own_addresses` asks the kernel for them, as
+``getifaddrs`` does, with one rtnetlink ``RTM_GETADDR`` dump (no network traffic; secondary
+addresses included), and falls back to ``/proc/net/fib_trie`` (IPv4: every ``/32 host LOCAL``
+entry) and ``/proc/net/if_inet6`` (IPv6) where netlink is not available. The caller reads them
+once per press.
 
 Name resolution is injectable: a :data:`Resolver` is ``(host, port) -> [address, ...]``. The
 default asks the system (``getaddrinfo``). The test hook ``BUTTONS_TEST_RESOLVER_FILE`` names a
@@ -29,6 +31,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import struct
 import threading
 from collections.abc import Callable, Mapping
 
@@ -258,8 +261,88 @@ def parse_if_inet6(text: str) -> set[IPAddress]:
     return out
 
 
+# rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h)
+_RTM_NEWADDR, _RTM_GETADDR = 20, 22
+_NLMSG_ERROR, _NLMSG_DONE = 2, 3
+_NLM_F_REQUEST_DUMP = 0x1 | 0x300
+_IFA_ADDRESS, _IFA_LOCAL = 1, 2
+_NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+_IFADDRMSG = struct.Struct("=BBBBI")  # family, prefix length, flags, scope, interface index
+_RTATTR = struct.Struct("=HH")  # length, type
+
+
+def _align4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def parse_rtm_newaddr(data: bytes) -> tuple[set[IPAddress], bool]:
+    """The addresses in a chunk of an ``RTM_GETADDR`` dump, and whether the dump ended.
+
+    For IPv4 ``IFA_LOCAL`` is the interface's own address (``IFA_ADDRESS`` is the peer on a
+    point-to-point link); IPv6 has only ``IFA_ADDRESS``.
+    """
+    out: set[IPAddress] = set()
+    off = 0
+    while off + _NLMSG_HEADER.size <= len(data):
+        length, kind, _flags, _seq, _pid = _NLMSG_HEADER.unpack_from(data, off)
+        if length < _NLMSG_HEADER.size or kind in (_NLMSG_DONE, _NLMSG_ERROR):
+            return out, True
+        end = min(off + length, len(data))
+        if kind == _RTM_NEWADDR and off + _NLMSG_HEADER.size + _IFADDRMSG.size <= end:
+            family = _IFADDRMSG.unpack_from(data, off + _NLMSG_HEADER.size)[0]
+            attrs: dict[int, bytes] = {}
+            at = off + _NLMSG_HEADER.size + _IFADDRMSG.size
+            while at + _RTATTR.size <= end:
+                alen, atype = _RTATTR.unpack_from(data, at)
+                if alen < _RTATTR.size:
+                    break
+                attrs[atype] = data[at + _RTATTR.size : at + alen]
+                at += _align4(alen)
+            raw = attrs.get(_IFA_LOCAL) or attrs.get(_IFA_ADDRESS)
+            if family == socket.AF_INET and raw is not None and len(raw) == 4:
+                out.add(ipaddress.IPv4Address(raw))
+            elif family == socket.AF_INET6 and raw is not None and len(raw) == 16:
+                out.add(ipaddress.IPv6Address(raw))
+        off += _align4(length)
+    return out, False
+
+
+def netlink_addresses() -> set[IPAddress] | None:
+    """Every address on this machine's interfaces, from the kernel; None where netlink fails."""
+    family = getattr(socket, "AF_NETLINK", None)
+    if family is None:
+        return None
+    out: set[IPAddress] = set()
+    try:
+        with socket.socket(family, socket.SOCK_RAW, getattr(socket, "NETLINK_ROUTE", 0)) as sock:
+            sock.settimeout(2.0)
+            sock.bind((0, 0))
+            request = _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+            header = _NLMSG_HEADER.pack(
+                _NLMSG_HEADER.size + len(request), _RTM_GETADDR, _NLM_F_REQUEST_DUMP, 1, 0
+            )
+            sock.send(header + request)
+            for _ in range(10_000):  # a dump is a few messages; bounded in any case
+                found, done = parse_rtm_newaddr(sock.recv(65536))
+                out |= found
+                if done:
+                    return out
+    except OSError:
+        return None
+    return None
+
+
 def own_addresses(fib_trie: str = FIB_TRIE_PATH, if_inet6: str = IF_INET6_PATH) -> frozenset[IPAddress]:
-    """The addresses of this machine's interfaces (empty where ``/proc`` does not have them)."""
+    """The addresses of this machine's interfaces: from netlink, else from ``/proc`` (empty
+    where neither exists)."""
+    found = netlink_addresses()
+    if found is not None:
+        return frozenset(found)
+    return proc_addresses(fib_trie, if_inet6)
+
+
+def proc_addresses(fib_trie: str = FIB_TRIE_PATH, if_inet6: str = IF_INET6_PATH) -> frozenset[IPAddress]:
+    """The interface addresses listed in ``/proc/net/fib_trie`` and ``/proc/net/if_inet6``."""
     out: set[IPAddress] = set()
     for path, parse in ((fib_trie, parse_fib_trie), (if_inet6, parse_if_inet6)):
         try:

@@ -53,10 +53,10 @@ def _blocked(exc: ssrf.AddressBlocked, at: Failure) -> ButtonsError:
 def _connect(exc: httpcore.ConnectError, at: Failure) -> ButtonsError:
     cause = origin_of(exc)
     if isinstance(cause, ssl.SSLCertVerificationError):
-        detail = cause.verify_message or cause.reason or str(cause)
+        detail = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or str(cause)
         return at.failed(f"TLS certificate of {at.target} could not be verified: {detail}")
     if isinstance(cause, ssl.SSLError):
-        return at.failed(f"TLS handshake with {at.target} failed: {cause.reason or cause}")
+        return at.failed(f"TLS handshake with {at.target} failed: {getattr(cause, 'reason', None) or cause}")
     return at.failed(str(exc))
 
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ...spec import ButtonSpec
 
 USER_AGENT = f"buttons/{__version__}"
+# As engine.masking.MIN_SECRET_LENGTH (not imported: that module is for presses with batteries):
+# replacing every "a1" in a message would hide more than it protects.
+MIN_SECRET_LENGTH = 4
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -104,9 +107,14 @@ class RequestPlan:
         self.secrets = secrets
 
     def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, tpl.MASK)
-        return text
+        return scrub(text, self.secrets)
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every one of ``secrets`` (longest first) shown as ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, tpl.MASK)
+    return text
 
 
 def response_cap(spec: ButtonSpec) -> int:
@@ -161,10 +169,7 @@ def build_plan(
     try:
         request = httpx.Request(spec.method, url_text, headers=headers, content=body or None)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
-        message = f"refusing request: invalid URL {url_text!r}: {exc}"
-        for secret in secrets:
-            message = message.replace(secret, tpl.MASK)
-        raise ValidationError(message) from None
+        raise ValidationError(scrub(f"refusing request: invalid URL {url_text!r}: {exc}", secrets)) from None
     allow_private = spec.allow_private_networks or policy.allow_private
     own = ssrf.NO_ADDRESSES if allow_private else policy.own_addresses()
     lock: HostLock | None = None
@@ -196,7 +201,7 @@ def _secrets(bats: tpl.Batteries, headers: Mapping[str, str]) -> tuple[str, ...]
         value = bats.values[name]
         spellings.update(escape(value) for escape in escapes)
         spellings.add(_httpx_path_spelling(value))
-    return tuple(sorted((s for s in spellings if s), key=len, reverse=True))
+    return tuple(sorted((s for s in spellings if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True))
 
 
 def _httpx_path_spelling(value: str) -> str:
