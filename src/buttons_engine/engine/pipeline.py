@@ -307,7 +307,10 @@ class _Press:
     ) -> PressResponse:
         error: ButtonsError | None = None
         if outcome.status != "ok":
-            error = error_for_code(outcome.error_type or "SCRIPT_ERROR", _error_message(outcome))
+            # The runner's typed error (its hint kept), with the masked stderr as its message.
+            error = outcome.error or error_for_code("SCRIPT_ERROR", "")
+            error.message = _error_message(outcome)
+            error.args = (error.message,)
         if self.policy.record:
             record = RunRecord(
                 result,
