@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import random
+import sys
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -351,3 +352,54 @@ def test_decoding_does_not_mask_what_only_looks_encoded() -> None:
     masker = Masker(["hunter2!@x"])
     text = "hunter2!%4 hunter2!%40 x hunter2\\u0021@ hunter%zz2!@x 100% \\q"
     assert masker.text(text) == text
+
+
+def test_follow_shows_each_masked_line_while_the_script_runs(bt: Buttons, tmp_path: Path) -> None:
+    """The streaming filter holds back bytes that may begin a value, but a finished line can
+    never continue into one (no value holds a newline): ``--follow`` shows it at once. The
+    script waits for the test to have seen the line, so a held line fails the test instead of
+    arriving late."""
+    import select
+
+    assert bt("batteries", "set", "URL_SECRET", URL_SECRET).returncode == 0
+    seen = tmp_path / "seen"
+    code = (
+        'echo "first $BUTTONS_BAT_URL_SECRET"\n'
+        f'for i in $(seq 300); do [ -e "{seen}" ] && break; sleep 0.1; done\n'
+        'echo "last $BUTTONS_BAT_URL_SECRET"\n'
+    )
+    bt.create("live", "--code", code)
+    proc = bt.popen("press", "live", "--follow", "--json")
+    assert proc.stderr is not None
+    ready, _, _ = select.select([proc.stderr], [], [], 20)
+    assert ready, "the first line was held back while the script ran"
+    first = proc.stderr.readline()
+    seen.touch()
+    out, err = proc.communicate(timeout=60)
+    assert first.rstrip("\n").endswith("first ***"), first
+    assert "hunter2" not in first + out + err
+    assert json.loads(out)["data"]["stdout"] == "first ***\nlast ***\n"
+
+
+def test_automaton_and_find_agree() -> None:
+    """Many values go through the Aho-Corasick automaton, few through ``bytes.find``: the same spans."""
+    from buttons_engine.engine import masking
+
+    rnd = random.Random(5)
+    values = ["".join(rnd.choice("abcdef@/ %") for _ in range(rnd.randint(4, 9))) for _ in range(40)]
+    text = "".join(rnd.choice([*values, "x", "a", "%40", "\\u0040", " "]) for _ in range(3000)).encode()
+    finder = masking._Finder(masking.literal_forms(values[0]) | {v.encode() for v in values})
+    assert len(finder.patterns) > masking._AUTOMATON_MIN_PATTERNS
+    by_find: list[tuple[int, int]] = []
+    saved = masking._AUTOMATON_WORK, sys.modules.pop("ahocorasick_rs", None)
+    try:
+        masking._AUTOMATON_WORK = 1 << 62  # and the module not loaded: bytes.find
+        finder.spans(text, by_find)
+        masking._AUTOMATON_WORK = 0
+        by_automaton = finder.spans_of(text)
+    finally:
+        masking._AUTOMATON_WORK = saved[0]
+        if saved[1] is not None:
+            sys.modules["ahocorasick_rs"] = saved[1]
+    assert finder._automaton is not None  # the automaton really ran
+    assert sorted(by_find) == sorted(by_automaton) and by_find

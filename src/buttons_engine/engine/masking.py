@@ -429,6 +429,9 @@ class Masker:
         self._percent = _Finder(decoded | plus)
         self._escaped = _Finder(decoded)
         self.hold = max(longest, 1) - 1
+        # No value holds a newline (so neither does any spelling): a chunk that ends a line can
+        # be given out whole instead of holding back its last ``hold`` bytes.
+        self.line_safe = not any(b"\n" in p for p in decoded)
         starts = {p[0] for p in literal | decoded | plus}
         if decoded:
             starts |= {ord("%"), ord("\\")}
@@ -611,6 +614,11 @@ class MaskingFilter:
         if not masker.active:
             return chunk
         buf = self._pending + chunk if self._pending else chunk
+        if masker.line_safe and buf.endswith(b"\n"):
+            # No spelling of any value holds a newline, so none continues past this one: give
+            # out everything now (a live ``--follow`` shows each line as it is written).
+            self._pending = b""
+            return masker.data(buf)
         hold = masker.hold
         safe = len(buf) - hold  # a spelling that starts before ``safe`` ends inside ``buf``
         if safe <= 0:
