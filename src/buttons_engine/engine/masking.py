@@ -10,36 +10,35 @@ a value in three ways:
    mix in neighbouring bytes and stay); and the body of Python's ``repr()`` of its UTF-8 bytes
    (``b'P\\xc3\\xa4ss'``), with ``'`` escaped or not.
 2. **Percent-decoded text**: every ``%XX`` (either hex case) is decoded and the value is looked
-   for in the result, also with ``+`` for each space (form encoding). This covers *every*
-   RFC 3986 and WHATWG percent-encoding of the value, whichever characters an encoder chose to
-   escape: ``encodeURIComponent`` (``hunter2!%40x``), a URL's userinfo, httpx's normalised
-   URLs (``hunter2!@x%20y``), ``quote``, ``quote_plus``, lower-case hex.
+   for in the result, also with ``+`` for each space (form encoding). This covers the RFC 3986
+   and WHATWG percent-encodings of the value whichever characters an encoder chose to escape:
+   ``encodeURIComponent`` (``hunter2!%40x``), a URL's userinfo, httpx's normalised URLs
+   (``hunter2!@x%20y``), ``quote``, ``quote_plus``, lower-case hex.
 3. **Backslash-decoded text**: the escapes of JSON, Python ``repr()`` and Go (``\\uXXXX`` in
    either case with surrogate pairs, ``\\UXXXXXXXX``, ``\\xNN`` as a code point, ``\\n``,
-   ``\\t``, ``\\"``, ``\\'``, ``\\/``, ``\\\\`` …) are decoded and the value is looked for in
-   the result. This covers every JSON string spelling (Go's ``\\u003c``, ``P\\u00e4ss``), and
-   Python's ``repr()``/``ascii()`` of a ``str``.
+   ``\\t``, ``\\"``, ``\\'``, ``\\/``, ``\\\\`` …) are decoded and the value is looked for
+   in the result: every JSON string spelling (Go's ``\\u003c``, ``P\\u00e4ss``) and Python's
+   ``repr()``/``ascii()`` of a ``str``.
 
-A match in decoded text masks the whole stretch of original text it came from. Decoding is one
-layer deep: a percent-encoded value inside JSON escapes (``\\/`` between ``%40``s) is caught only
-when the escape does not fall inside the value. Decoded views are built only when the text
-contains a ``%`` or ``\\``, so ordinary output pays for the literal search alone.
+Decoding goes two layers deep (``%2540``, JSON in a JSON string, a URL in JSON with ``\\/``), and
+a match in decoded text masks the whole stretch of original text it came from. Decoding happens
+only where it can matter: in text holding a ``%`` or ``\\``, and there only near an occurrence of
+some value's *anchor*, its longest run of 4+ ASCII letters and digits (encoders leave those
+alone, so every real spelling keeps it); a value without an anchor is decoded for everywhere.
 
 Values shorter than ``MIN_SECRET_LENGTH`` characters are not masked: replacing every ``a1``
 or ``yes`` in a script's output would destroy it while protecting nothing worth protecting
 (a two-character secret is not a secret). Literal forms shorter than that are skipped too.
 
-Cost: the literal forms (about 15 a value) and the decoded values are found with repeated
-``bytes.find`` while ``patterns x bytes`` is small, and with one Aho-Corasick automaton
-(``ahocorasick_rs``) above that, so the cost of masking a large output does not grow with the
-number of batteries. Nothing here imports ``re``, ``json``, ``base64``, ``enum`` or ``urllib``:
-a press with batteries pays only for what it masks.
+Cost: the patterns (about 5 to 15 a value) are found with repeated ``bytes.find`` while they are
+few, and with one Aho-Corasick automaton (``ahocorasick_rs``) when they are many, so masking a
+large output does not slow down with the number of batteries. Nothing here imports ``re``,
+``json``, ``base64``, ``enum`` or ``urllib``: a press with batteries pays for what it masks.
 
 Streaming: :class:`MaskingFilter` is a ``ChunkFilter`` for the capture of a child's output.
-A value split across two reads of the pipe is still masked, because the filter holds back
-enough of each chunk to hold the longest spelling of any value (12 bytes a character: a
-4-byte character percent-encoded, or a surrogate pair as two ``\\uXXXX``) until the next
-chunk (or the end) arrives.
+A value split across two reads of the pipe is still masked, because the filter holds back as
+many bytes as the longest spelling of a value can take (72 a character) until the next chunk
+(or the end) arrives; a chunk that ends a line is given out whole when no value holds a newline.
 """
 
 from __future__ import annotations
