@@ -403,3 +403,21 @@ def test_automaton_and_find_agree() -> None:
             sys.modules["ahocorasick_rs"] = saved[1]
     assert finder._automaton is not None  # the automaton really ran
     assert sorted(by_find) == sorted(by_automaton) and by_find
+
+
+def test_two_layers_of_encoding() -> None:
+    """A URL inside a URL, JSON inside a JSON string, a repr inside JSON, PHP's ``\\/`` in a URL."""
+    from buttons_engine.engine.masking import Masker
+
+    v = "p@ss/w\u00f6rd x1234"
+    masker = Masker([v])
+    inner_json = json.dumps({"token": v})
+    for spelled in (
+        quote(quote(v, safe=""), safe=""),  # %2540 ...
+        json.dumps(inner_json),  # "{\"token\": \"p@ss/w\\u00f6rd x1234\"}"
+        json.dumps({"msg": repr(v)}),
+        "https:\\/\\/u:" + quote(v, safe="/").replace("/", "\\/") + "@h\\/",
+    ):
+        masked = masker.text(spelled)
+        assert "***" in masked and "1234" not in masked, (spelled, masked)
+    assert masker.text(json.dumps(inner_json)) == json.dumps(json.dumps({"token": "***"}))
