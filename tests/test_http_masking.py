@@ -78,7 +78,7 @@ def test_value_within_the_cap_is_masked_whole(bt: Buttons, server: RecordingServ
 def test_refused_redirect_message_is_masked(bt: Buttons, server: RecordingServer) -> None:
     """The engine's own error names the refused URL as httpx normalised it (the space escaped,
     ``!`` and ``@`` kept): that spelling is masked in the error, the result and the record."""
-    secret = "hunter2!@x y"  # noqa: S105 - a test value
+    secret = "hunter2!@x y"  # noqa: S105 - a test value  # pragma: allowlist secret
     assert bt("batteries", "set", "TOKEN", secret).returncode == 0
     target = "http://evil.test/" + secret
     bt.create("hop", "--url", f"http://127.0.0.1:{server.port}/redirect?to={quote(target, safe='')}")
