@@ -44,7 +44,7 @@ many bytes as the longest spelling of a value can take (72 a character) until th
 from __future__ import annotations
 
 # ``binascii`` is the C module under ``base64``; ``import base64`` also pulls ``re`` and
-# ``struct`` (about 6 ms of a press with batteries, measured with ``-X importtime``).
+# ``struct`` (7 ms at best, up to 40 ms, of a press with batteries: ``-X importtime``, 5 runs).
 import sys
 from binascii import b2a_base64
 
@@ -234,7 +234,12 @@ def _hex_table() -> dict[bytes, bytes]:
 
 
 def _percent_view(buf: bytes) -> _View | None:
-    """``buf`` with every ``%XX`` decoded (None if there is none)."""
+    """``buf`` with every ``%XX`` decoded (None if there is none).
+
+    Hand-rolled on ``bytes.split`` rather than ``re``: importing ``re`` costs a press that prints
+    one ``%`` or ``\\`` 10 ms at best (``-X importtime``, 5 runs), and this, maps included, is
+    about as fast as ``re.sub`` decoding alone (107 ms against 93 ms for 1 MB of URLs).
+    """
     parts = buf.split(b"%")
     if len(parts) == 1:
         return None
