@@ -17,7 +17,7 @@ import pytest
 from conftest import Buttons
 from http_support import RecordingServer, write_resolver
 
-SECRET = "s3cr3tT0kenValue42"  # noqa: S105 - the same in every encoding: the masker sees it wherever it lands
+SECRET = "s3cr3tT0kenValue42"  # noqa: S105  # pragma: allowlist secret - a test fixture, masked everywhere
 ODD = 'p@ss word/&=?"<x>'  # a value each place must escape differently
 
 

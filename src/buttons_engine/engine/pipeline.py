@@ -419,7 +419,7 @@ def _masker_for(spec: ButtonSpec, batteries: dict[str, str]) -> Masker | None:
     """The press's masker, or None: no batteries, ``"mask_secrets": false``, or only short values."""
     if not batteries or not spec.mask_secrets:
         return None
-    from .masking import Masker  # only presses that have secrets pay for it
+    from .masking import Masker  # only presses that have batteries load the masker
 
     masker = Masker(batteries.values())
     return masker if masker.active else None
