@@ -214,6 +214,7 @@ def press(layout: Layout, name: str, opts: PressOptions, policy: PressPolicy | N
             limits=limits,
             cancel=cancel,
             batteries=batteries,
+            hold_fds=tuple(fd for lock in held if (fd := lock._fd) is not None),
         )
         masked_stream = None
         if masker is not None:
