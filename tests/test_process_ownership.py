@@ -151,3 +151,69 @@ def test_idempotency_key_stays_held_while_a_process_of_a_killed_engine_lives(
     finally:
         if sleeper:
             kill_quiet(sleeper)
+
+
+LIST_FDS = 'sleep "${BUTTONS_ARG_PAUSE:-0}"\nfor f in /proc/$$/fd/*; do readlink "$f" || true; done\n'
+
+
+def _fd_links(stdout: str) -> list[str]:
+    return [ln for ln in stdout.splitlines() if ln]
+
+
+@pytest.mark.parametrize("path", ["posix_spawn", "popen", "engine-stdin-closed"])
+def test_press_processes_inherit_their_own_locks(bt: Buttons, path: str) -> None:
+    """The script holds its queue slot and key lock as open descriptors, whichever way it was started.
+
+    ``popen``: resource limits start the child through ``subprocess.Popen`` (``pass_fds``);
+    ``engine-stdin-closed``: the engine starts with fd 0 closed, so a lock may get a descriptor
+    below 3, which must not clobber the script's stdin.
+    """
+    import subprocess
+
+    from conftest import BUTTONS
+
+    bt.create("lister", "--code", LIST_FDS)
+    changes: dict[str, object] = {"queue": {"name": "solo"}}
+    if path == "popen":
+        changes["limits"] = {"open_files": 256}
+    path_json = bt.home / "buttons" / "lister" / "button.json"
+    spec = json.loads(path_json.read_text())
+    spec.update(changes)
+    path_json.write_text(json.dumps(spec))
+    args = [BUTTONS, "press", "lister", "--idempotency-key", "k1", "--json"]
+    proc = subprocess.run(
+        args,
+        capture_output=path != "engine-stdin-closed",
+        stdout=subprocess.PIPE if path == "engine-stdin-closed" else None,
+        text=True,
+        env=bt.env,
+        cwd=str(bt.cwd),
+        stdin=subprocess.DEVNULL if path != "engine-stdin-closed" else None,
+        preexec_fn=(lambda: os.close(0)) if path == "engine-stdin-closed" else None,
+        timeout=60,
+    )
+    data = ok(proc)
+    links = _fd_links(data["stdout"])
+    assert links[0] == "/dev/null", links  # stdin
+    assert sum(ln.endswith("/queues/solo/slot-0.lock") for ln in links) == 1, links
+    assert sum(ln.startswith(str(bt.home / "idempotency")) and ln.endswith(".lock") for ln in links) == 1, (
+        links
+    )
+
+
+def test_a_press_never_inherits_another_press_locks(bt: Buttons) -> None:
+    """Lock descriptors stay close-on-exec in the engine: a sibling press started later in the same
+    smash does not hold the first press's slot."""
+    for name in ("first", "second"):
+        bt.create(name, "--code", LIST_FDS)
+        path_json = bt.home / "buttons" / name / "button.json"
+        spec = json.loads(path_json.read_text())
+        spec["queue"] = {"name": f"q-{name}"}
+        if name == "first":
+            spec["env"] = {"BUTTONS_ARG_PAUSE": "1"}
+        path_json.write_text(json.dumps(spec))
+    data = ok(bt("smash", "first", "second", "--concurrency", "2", "--json"))
+    out = {e["button"]: _fd_links(e["result"]["stdout"]) for e in data["results"]}
+    for name, other in (("first", "second"), ("second", "first")):
+        assert any(ln.endswith(f"/queues/q-{name}/slot-0.lock") for ln in out[name]), out
+        assert not any(f"/queues/q-{other}/" in ln for ln in out[name]), out

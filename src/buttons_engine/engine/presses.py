@@ -86,11 +86,11 @@ class ActivePresses:
 
     def owns(self, entry: PressEntry, pid: int) -> bool:
         """Whether the adopted orphan ``pid`` belongs to ``entry``'s press."""
+        if self.running() <= 1:
+            return True
         if entry.tag is not None and proctree.holds(pid, entry.tag):
             return True
-        if proctree.has_env(pid, entry.marker):
-            return True
-        return self.running() <= 1
+        return proctree.has_env(pid, entry.marker)
 
     def adopted(self, entry: PressEntry) -> list[int]:
         """This process's children that belong to ``entry``'s press, other than its main child."""
