@@ -5,11 +5,12 @@ belong to the press (``engine/presses.py`` decides which). Killing them one scan
 does not work against a process that keeps forking: ``fork(); parent exits; child setsid()``
 has a new pid and a new session every generation, and a fork bomb outruns any kill loop.
 
-So the sweep **freezes** first: every process found gets SIGSTOP (a stopped process cannot
-fork; a fork in progress when SIGSTOP arrives is restarted after the stop, so it never
-completes), and the press is scanned again until two scans in a row find nothing new. Only
-processes created before their parent stopped can still appear, and each scan catches them.
-Then every frozen process gets SIGKILL, and the adopted ones are reaped.
+So the sweep **freezes** first: every process found gets SIGSTOP, and a stopped process cannot
+fork. A fork already in progress when the signal arrives may still complete (since Linux 5.1 only
+a fatal signal restarts it), so the sweep waits until each frozen process is seen *stopped*
+(state ``T``) and only then trusts a scan: its children, created before it stopped, are in the
+process table by then. The press is scanned again until two such scans in a row find nothing
+new; then every frozen process gets SIGKILL, and the adopted ones are reaped.
 
 Orphans are looked at first in every round (they are this process's own children: one small
 file per thread to read), because that is where a hopping process spends the moment between
@@ -33,6 +34,7 @@ else:  # the C module: ``signal`` builds IntEnums at import, pulling ``enum`` on
 
 FREEZE_BUDGET = 10.0  # seconds one freeze may take before it kills what it has (never reached in tests)
 QUIET_ROUNDS = 2  # scans in a row that must find nothing new
+SETTLE_LIMIT = 0.25  # how long to wait for a frozen process to show as stopped
 
 
 def press_processes(registry: ActivePresses, entry: PressEntry) -> list[tuple[int, int, str]]:
@@ -74,8 +76,18 @@ def freeze_and_kill(registry: ActivePresses, entry: PressEntry, *, spare_group: 
     """
     frozen: set[int] = set()
     quiet = 0
+    settle_by = 0.0
     give_up = time.monotonic() + FREEZE_BUDGET
     while quiet < QUIET_ROUNDS and time.monotonic() < give_up:
+        # Observed before this round's scan: every frozen process has really stopped (or is gone).
+        # A vfork parent cannot stop while its (frozen) child holds its memory: wait a little, not more.
+        settled = all(_stopped_or_gone(pid) for pid in frozen)
+        if settled:
+            settle_by = 0.0
+        elif not settle_by:
+            settle_by = time.monotonic() + SETTLE_LIMIT
+        elif time.monotonic() >= settle_by:
+            settled = True
         new = 0
         for pid in registry.adopted(entry):
             if pid not in frozen and _stop(pid, spare_group):
@@ -93,7 +105,9 @@ def freeze_and_kill(registry: ActivePresses, entry: PressEntry, *, spare_group: 
             if _kill(pid, signal.SIGSTOP):
                 frozen.add(pid)
                 new += 1
-        quiet = 0 if new else quiet + 1
+        quiet = quiet + 1 if not new and settled else 0
+        if not new and not settled:
+            time.sleep(0.002)  # a frozen process is still on its way to the stop (finishing a fork)
     for pid in frozen:
         _kill(pid, signal.SIGKILL)
     _await_death(frozen)
@@ -134,6 +148,11 @@ def _stop(pid: int, spare_group: int) -> bool:
         if row is None or row[1] == spare_group:
             return False
     return _kill(pid, signal.SIGSTOP)
+
+
+def _stopped_or_gone(pid: int) -> bool:
+    row = proctree.stat(pid)
+    return row is None or row[2] in ("T", "t", "Z", "X")
 
 
 def _kill(pid: int, sig: int) -> bool:
