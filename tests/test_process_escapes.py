@@ -13,6 +13,7 @@ of at most 62 processes that sleep 60 s), because the tests run as root, where
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Buttons
-from core_helpers import assert_envelope, edit_spec, pids_with_marker
+from core_helpers import assert_envelope, edit_spec, pids_with_marker, records
 
 HOPPER = """import os, time
 d = os.environ["HOP_DIR"]
@@ -150,4 +151,33 @@ def test_bounded_fork_bomb_leaves_nothing_alive(bt: Buttons, tmp_path: Path, end
         time.sleep(2)
         assert pids_with_marker(marker) == []
     finally:
+        freeze_and_kill_marked(marker)
+
+
+def test_pid_hopper_in_a_smash_dies_with_its_own_press(bt: Buttons, tmp_path: Path) -> None:
+    """With a sibling press running, orphans are attributed by the press's marks, not by being alone."""
+    token = uuid.uuid4().hex
+    marker = f"BT_HOP_MARKER={token}"
+    gen = tmp_path / "gen"
+    bt.create("hopper", "--runtime", "python", "--code", HOPPER)
+    bt.create("slow", "--code", "sleep 6")
+    env = {"HOP_DIR": str(tmp_path), "BT_HOP_MARKER": token, "HOP_MAIN_SECONDS": "0.7"}
+    smash = bt.popen("smash", "hopper", "slow", "--concurrency", "2", "--json", env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not records(bt, "hopper"):
+            assert time.monotonic() < deadline, "the hopper's press never ended"
+            time.sleep(0.02)
+        assert smash.poll() is None and not records(bt, "slow"), "the sibling must still be running"
+        hopped = read_gen(gen)
+        assert hopped >= 10, f"the hopper never got going ({hopped} generations)"
+        time.sleep(1)
+        assert read_gen(gen) == hopped, "the hopper outlived its own press"
+        out, _err = smash.communicate(timeout=60)
+        assert [e["result"]["status"] for e in json.loads(out)["data"]["results"]] == ["ok", "ok"]
+        assert pids_with_marker(marker) == []
+    finally:
+        if smash.poll() is None:
+            smash.kill()
+            smash.communicate()
         freeze_and_kill_marked(marker)

@@ -51,10 +51,12 @@ class PressEntry:
 
 
 class ActivePresses:
-    __slots__ = ("_entries", "_lock", "_subreaper")
+    __slots__ = ("_entries", "_lock", "_subreaper", "freezing")
 
     def __init__(self) -> None:
         self._lock = _thread.allocate_lock()
+        # Held by a sweep while it freezes (engine/sweep.py): one freeze at a time in this process.
+        self.freezing = _thread.allocate_lock()
         self._entries: dict[int, PressEntry] = {}
         self._subreaper = False
 
@@ -91,14 +93,6 @@ class ActivePresses:
         if entry.tag is not None and proctree.holds(pid, entry.tag):
             return True
         return proctree.has_env(pid, entry.marker)
-
-    def adopted(self, entry: PressEntry) -> list[int]:
-        """This process's children that belong to ``entry``'s press, other than its main child."""
-        kids = proctree.own_children()
-        if not kids:
-            return []
-        others = self.main_children()
-        return [pid for pid in kids if pid not in others and self.owns(entry, pid)]
 
     def reap_adopted(self) -> None:
         """Reap exited children of this process that are not a press's main child."""

@@ -74,6 +74,11 @@ def freeze_and_kill(registry: ActivePresses, entry: PressEntry, *, spare_group: 
     ``spare_group``: leave the processes of this group alone (the main group, while it has its
     SIGTERM grace). Returns how many processes were killed.
     """
+    with registry.freezing:
+        return _freeze_and_kill(registry, entry, spare_group)
+
+
+def _freeze_and_kill(registry: ActivePresses, entry: PressEntry, spare_group: int) -> int:
     frozen: set[int] = set()
     quiet = 0
     settle_by = 0.0
@@ -88,11 +93,7 @@ def freeze_and_kill(registry: ActivePresses, entry: PressEntry, *, spare_group: 
             settle_by = time.monotonic() + SETTLE_LIMIT
         elif time.monotonic() >= settle_by:
             settled = True
-        new = 0
-        for pid in registry.adopted(entry):
-            if pid not in frozen and _stop(pid, spare_group):
-                frozen.add(pid)
-                new += 1
+        new = _freeze_adopted(registry, entry, frozen, spare_group)
         for pid, pgid, state in press_processes(registry, entry):
             # The main child is ended through its group (and reaped by the supervisor), not here.
             if (
@@ -142,12 +143,43 @@ def signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def _stop(pid: int, spare_group: int) -> bool:
-    if spare_group:
+def _freeze_adopted(registry: ActivePresses, entry: PressEntry, frozen: set[int], spare_group: int) -> int:
+    """Stop this process's unknown children first, ask whose they are afterwards; returns how
+    many were frozen, plus those seen exiting (their marks could not be read).
+
+    A hopping orphan can fork and exit in less time than it takes to read its environment and
+    descriptors; stopped, it stays put while it is looked at. One that belongs to another press
+    (or to the spared group) is continued at once; one that was already stopped is left stopped.
+    Only one freeze runs at a time in this process (``registry.freezing``), so a press never
+    continues a process that another press's sweep has just frozen.
+    """
+    registry.reap_adopted()  # a hopper leaves a zombie per generation: keep the list short
+    kids = proctree.own_children()
+    if not kids:
+        return 0
+    new = 0
+    for pid in kids - registry.main_children() - frozen:
         row = proctree.stat(pid)
-        if row is None or row[1] == spare_group:
-            return False
-    return _kill(pid, signal.SIGSTOP)
+        if row is None or row[2] == "Z":
+            new += 1  # it just exited: whatever it forked is becoming ours now
+            continue
+        was_stopped = row[2] in ("T", "t")
+        if not was_stopped and not _kill(pid, signal.SIGSTOP):
+            new += 1
+            continue
+        row = proctree.stat(pid) or row
+        if registry.owns(entry, pid) and not (spare_group and row[1] == spare_group):
+            frozen.add(pid)
+            new += 1
+            continue
+        if not was_stopped:
+            _kill(pid, signal.SIGCONT)
+        after = proctree.stat(pid)
+        if after is None or after[2] in ("Z", "X"):
+            # It was exiting: its marks were already gone, and a child it forked is only now
+            # becoming ours. Not a quiet round.
+            new += 1
+    return new
 
 
 def _stopped_or_gone(pid: int) -> bool:
