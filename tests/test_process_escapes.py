@@ -181,3 +181,45 @@ def test_pid_hopper_in_a_smash_dies_with_its_own_press(bt: Buttons, tmp_path: Pa
             smash.kill()
             smash.communicate()
         freeze_and_kill_marked(marker)
+
+
+def test_a_hopping_press_does_not_pile_up_zombies(bt: Buttons, tmp_path: Path) -> None:
+    """Each hopper generation exits as the engine's child (it is a subreaper): the engine reaps them
+    while the press runs, so a long press cannot fill the pid space with zombies.
+
+    Without reaping, nearly every generation so far is a zombie of the engine; with it, only those
+    of the last half second or so.
+    """
+    token = uuid.uuid4().hex
+    marker = f"BT_HOP_MARKER={token}"
+    bt.create("hopper", "--runtime", "python", "--code", HOPPER)
+    env = {"HOP_DIR": str(tmp_path), "BT_HOP_MARKER": token, "HOP_MAIN_SECONDS": "60"}
+    proc = bt.popen("press", "hopper", "--timeout", "5", "--json", env=env)
+    try:
+        most = 0
+        start = time.monotonic()
+        while proc.poll() is None and time.monotonic() - start < 4:
+            time.sleep(0.2)
+            if time.monotonic() - start > 2:
+                most = max(most, zombie_children(proc.pid))
+        generations = read_gen(tmp_path / "gen")
+        proc.communicate(timeout=60)
+        assert generations > 100, f"the hopper was too slow to tell ({generations} generations)"
+        assert most < 0.6 * generations, (most, generations)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        freeze_and_kill_marked(marker)
+
+
+def zombie_children(parent: int) -> int:
+    n = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                fields = Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            n += fields[0] == b"Z" and int(fields[1]) == parent
+    return n

@@ -60,6 +60,7 @@ DEFAULT_GRACE = 5.0
 LEFTOVER_GRACE = 1.0
 TICK = 0.1
 UNSEEN_HOLDER_WAIT = 2.0  # after a sweep, how long a pipe held by something we cannot see may stay open
+REAP_EVERY = 0.5  # seconds between reaps of adopted orphans that exited while the press runs
 
 
 def become_subreaper() -> bool:
@@ -185,6 +186,7 @@ class Supervision:
         self.term_deadline: float | None = None
         self.exited_at: float | None = None
         self.swept_at: float | None = None
+        self.next_reap = self.started + REAP_EVERY
 
     # ------------------------------------------------------------------ driver
 
@@ -206,6 +208,11 @@ class Supervision:
         """Notice an exit, advance the kill chain, wait for output. False once the press is over."""
         child = self._child
         now = time.monotonic()
+        if now >= self.next_reap:
+            # Orphans that exit while the press runs are this process's zombies: a process that
+            # forks and exits in a loop would otherwise fill the pid space before the press ends.
+            self.registry.reap_adopted()
+            self.next_reap = now + REAP_EVERY
         if child.returncode is None and child.poll() is not None:
             self.exited_at = now
             if child.exit_fd is not None:
