@@ -243,10 +243,12 @@ class Supervision:
             self.child = self.registry.start(
                 self.entry, lambda: spawn(req.argv, env, req.cwd, req.preexec, pass_fds=fds)
             )
-        except OSError as exc:
+        except BaseException as exc:
             os.close(self.tag_fd)
             self.tag_fd = -1
-            return f"{req.argv[0]}: {exc.strerror or exc}"
+            if isinstance(exc, OSError):
+                return f"{req.argv[0]}: {exc.strerror or exc}"
+            raise
         finally:
             os.close(tag_r)
         child = self.child
