@@ -11,7 +11,7 @@ orphan belongs to which press:
 3. or, when this is the only press running, any orphan at all.
 
 An orphan that dropped both marks while several presses run cannot be attributed; it is ended
-when the last running press ends (docs/presses.md, "Limits").
+when the last running press ends (docs/presses.md, "Process ownership").
 
 Spawning and reaping happen under one lock, so a sweep never reaps a child that a concurrent
 press has just started but not registered yet.
