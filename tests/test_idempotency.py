@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import Buttons
-from core_helpers import records, run_tty, strip_ansi
+from core_helpers import alive, records, run_tty, strip_ansi
 
 
 def counting_button(bt: Buttons, name: str, counter: Path, sleep: float = 0, fail: bool = False) -> None:
@@ -182,10 +182,14 @@ def test_a_killed_holder_releases_the_key(bt: Buttons, tmp_path: Path) -> None:
         time.sleep(0.02)
     first.send_signal(signal.SIGKILL)
     first.communicate()
-    try:
-        os.kill(int(pidfile.read_text()), signal.SIGKILL)  # the orphaned script itself
+    script_pid = int(pidfile.read_text())
+    try:  # the orphaned script and its sleep (its own group): they hold the key while they live
+        os.killpg(script_pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    deadline = time.monotonic() + 10
+    while alive(script_pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
     start = time.monotonic()
     r = bt("press", "holder", "--idempotency-key", "k", "--timeout", "1")
     assert time.monotonic() - start < 3

@@ -4,6 +4,13 @@
 button only needs ``posix_spawn`` with three file actions. When resource limits must be
 applied between fork and exec (``setrlimit`` in the child), ``subprocess.Popen`` with a
 ``preexec_fn`` is used instead, imported only then.
+
+``pass_fds`` are descriptors the child inherits under the same numbers (the press's tag pipe,
+its queue slot and idempotency lock: ``engine/presses.py``, docs/presses.md). They stay
+close-on-exec in the engine, so a child started by another thread never inherits them; the
+child gets them through a ``POSIX_SPAWN_DUP2`` of each descriptor onto itself, which clears
+``FD_CLOEXEC`` in the child since glibc 2.29 (older C libraries take the ``Popen`` path,
+whose ``pass_fds`` does the same).
 """
 
 from __future__ import annotations
@@ -82,27 +89,61 @@ class Child:
         self.exit_fd = None
 
 
+def _self_dup2_clears_cloexec() -> bool:
+    """glibc >= 2.29: ``posix_spawn_file_actions_adddup2(fd, fd)`` makes ``fd`` inheritable."""
+    try:
+        name, _, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").partition(" ")
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except (ValueError, OSError, AttributeError):
+        return False
+    return name == "glibc" and (major, minor) >= (2, 29)
+
+
+SELF_DUP2_CLEARS_CLOEXEC = _self_dup2_clears_cloexec()
+
+
 def spawn(
-    argv: list[str], env: dict[str, str], cwd: str | None = None, preexec: Callable[[], None] | None = None
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str | None = None,
+    preexec: Callable[[], None] | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> Child:
-    """Start ``argv`` in a new session: stdin ``/dev/null``, stdout and stderr on pipes. Raises OSError."""
-    if preexec is not None or cwd is not None:
-        return _spawn_popen(argv, env, cwd, preexec)
+    """Start ``argv`` in a new session: stdin ``/dev/null``, stdout and stderr on pipes. Raises OSError.
+
+    Every descriptor of ``pass_fds`` is inherited by the child under its own number; one below 3
+    (the engine started with a standard stream closed) is duplicated above 2 first.
+    """
+    moved: list[int] = []
+    if any(fd < 3 for fd in pass_fds):
+        import fcntl
+
+        fds = []
+        for fd in pass_fds:
+            if fd < 3:
+                moved.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3))
+            fds.append(moved[-1] if fd < 3 else fd)
+        pass_fds = tuple(fds)
+    try:
+        if preexec is not None or cwd is not None or (pass_fds and not SELF_DUP2_CLEARS_CLOEXEC):
+            return _spawn_popen(argv, env, cwd, preexec, pass_fds)
+        return _posix_spawn(argv, env, pass_fds)
+    finally:
+        for fd in moved:
+            os.close(fd)
+
+
+def _posix_spawn(argv: list[str], env: dict[str, str], pass_fds: tuple[int, ...]) -> Child:
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, out_w, 1),
+        (os.POSIX_SPAWN_DUP2, err_w, 2),
+    ]
+    actions.extend((os.POSIX_SPAWN_DUP2, fd, fd) for fd in pass_fds)
     try:
-        pid = os.posix_spawn(
-            argv[0],
-            argv,
-            env,
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, out_w, 1),
-                (os.POSIX_SPAWN_DUP2, err_w, 2),
-            ],
-            setsid=True,
-            setsigdef=_RESET_SIGNALS,
-        )
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigdef=_RESET_SIGNALS)
     except BaseException:
         for fd in (out_r, err_r):
             os.close(fd)
@@ -114,7 +155,11 @@ def spawn(
 
 
 def _spawn_popen(
-    argv: list[str], env: dict[str, str], cwd: str | None, preexec: Callable[[], None] | None
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str | None,
+    preexec: Callable[[], None] | None,
+    pass_fds: tuple[int, ...] = (),
 ) -> Child:
     import subprocess
 
@@ -126,6 +171,7 @@ def _spawn_popen(
         env=env,
         cwd=cwd,
         close_fds=True,
+        pass_fds=pass_fds,
         start_new_session=True,
         preexec_fn=preexec,  # noqa: PLW1509 - only used to apply resource limits in the child
     )

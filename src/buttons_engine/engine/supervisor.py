@@ -1,124 +1,71 @@
 """Process supervision for code buttons: one child's whole life, and every process it starts.
 
-Request -> run -> outcome, with an escalation per stage:
+``run(ProcessRequest) -> ProcessOutcome``. A :class:`Supervision` walks one press through its
+stages, one method each:
 
-1. spawn in a new session (own process group), stdin closed, stdout/stderr to pipes;
-2. read both pipes into bounded ``Capture`` objects until the child exits or the deadline;
-3. at the deadline, or when the request's ``cancel`` event is set (``smash --on-failure stop``
-   ending its siblings): processes that escaped the group (``setsid``, double fork) are killed
-   at once, the group gets SIGTERM and ``grace`` seconds, then SIGKILL;
-4. when the child has exited, whatever it left behind gets a short grace to finish writing,
-   then SIGTERM and SIGKILL; every descendant still alive (including orphans adopted by this
-   process as a child subreaper) is killed and reaped, so no process started by a press
-   outlives it (DEVIATIONS D3).
+1. **spawn**: a new session (own process group), stdin closed, stdout/stderr to pipes, the
+   press's marks (``BUTTONS_PRESS_ID`` in the environment, the tag pipe) and the descriptors of
+   its held locks inherited (``engine/presses.py``, ``engine/spawn.py``);
+2. **read** both pipes into bounded ``Capture`` objects until the child exits or the deadline;
+3. **stop**, at the deadline or when the request's ``cancel`` event is set (``smash
+   --on-failure stop``) or the engine got SIGINT/SIGTERM/SIGHUP (``engine/signals.py``):
+   processes that left the child's group are frozen and killed at once, the group gets SIGTERM
+   and ``grace`` seconds, then SIGKILL;
+4. **sweep**, when the child has exited: whatever it left behind gets a short grace to finish
+   writing, then SIGTERM, then freeze-and-kill (``engine/sweep.py``), so no process started by
+   a press outlives it (DEVIATIONS D3), however it forks.
 
-Descendants are found through ``/proc``: the press's subtree, plus orphans re-parented to
-this process that carry the press's ``BUTTONS_PRESS_ID`` marker in their environment.
+Who is whose: ``engine/proctree.py`` reads ``/proc``; ``engine/presses.py`` is the registry of
+the presses this process runs and tells which adopted orphan belongs to which.
 
-No ``subprocess``, ``threading`` or ``dataclasses`` here: ``buttons press`` must start about as
-fast as Python itself (see ``engine/spawn.py``).
+No ``subprocess``, ``threading``, ``dataclasses`` or ``enum`` here: ``buttons press`` must start
+about as fast as Python itself (see ``engine/spawn.py``).
 """
 
 from __future__ import annotations
 
-import _thread
 import os
 import select
-import sys
 import time
 
+from . import sweep
 from .capture import Capture
+from .presses import PRESS_MARKER, REGISTRY, PressEntry
+from .signals import ROUTER, interrupt_on_signals, interrupted, restore_signals
 from .spawn import Child, spawn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
+
+    from .presses import ActivePresses
 if TYPE_CHECKING:
     import signal
 else:  # the C module: ``signal`` builds IntEnums at import, pulling ``enum`` onto the press path
     import _signal as signal
 
-PR_SET_CHILD_SUBREAPER = 36
+__all__ = [
+    "PRESS_MARKER",
+    "ProcessOutcome",
+    "ProcessRequest",
+    "become_subreaper",
+    "interrupt_on_signals",
+    "interrupted",
+    "restore_signals",
+    "run",
+]
+
 DEFAULT_GRACE = 5.0
 LEFTOVER_GRACE = 1.0
-PRESS_MARKER = "BUTTONS_PRESS_ID"
-
-_state: dict[str, int] = {"subreaper": 0, "interrupt": 0}
-INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_lock = _thread.allocate_lock()
-_active_children: set[int] = set()
-_active_presses: set[str] = set()
+TICK = 0.1
+UNSEEN_HOLDER_WAIT = 2.0  # after a sweep, how long a pipe held by something we cannot see may stay open
+REAP_EVERY = 0.5  # seconds between reaps of adopted orphans that exited while the press runs
 
 
 def become_subreaper() -> bool:
     """Make this process adopt orphaned descendants (Linux). Idempotent; False if unsupported."""
-    if _state["subreaper"]:
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        ok = _prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
-    except (OSError, AttributeError, ImportError, TypeError):
-        return False
-    _state["subreaper"] = int(ok)
-    return ok
-
-
-def _prctl(option: int, arg: int) -> int:
-    """``prctl(option, arg, 0, 0, 0)`` through the C core of ctypes.
-
-    ``import ctypes`` builds dozens of types at import (several milliseconds of every press); the
-    one call needed here only takes a C ``int`` return type and libc's handle, which is exactly
-    how ``ctypes.CDLL(None).prctl`` is put together.
-    """
-    import _ctypes
-
-    class _CInt(_ctypes._SimpleCData):  # type: ignore[type-arg]  # ctypes.c_int (not subscriptable at run time)
-        _type_ = "i"
-
-    class _CFunc(_ctypes.CFuncPtr):  # ctypes.CDLL._FuncPtr
-        _flags_ = _ctypes.FUNCFLAG_CDECL
-        _restype_ = _CInt
-
-    class _Libc:  # what CFuncPtr reads from a CDLL: its handle
-        _handle = _ctypes.dlopen(None)  # type: ignore[arg-type]  # NULL: the running program
-
-    result: int = _CFunc(("prctl", _Libc()))(option, arg, 0, 0, 0)  # type: ignore[arg-type]
-    return result
-
-
-def _on_interrupt(signum: int, _frame: object) -> None:
-    _state["interrupt"] = signum
-
-
-def interrupt_on_signals() -> list[tuple[int, object]]:
-    """Route SIGINT, SIGTERM and SIGHUP to every running press (main thread only).
-
-    A press runs in its own session, so the terminal's Ctrl-C never reaches the script: the
-    engine has to end it. A handled signal ends every press of this process through the same
-    kill chain as a timeout. Returns the previous handlers (for ``restore_signals``).
-    """
-    previous: list[tuple[int, object]] = []
-    for sig in INTERRUPT_SIGNALS:
-        try:
-            previous.append((sig, signal.signal(sig, _on_interrupt)))
-        except (ValueError, OSError):  # not the main thread, or not allowed here
-            break
-    return previous
-
-
-def restore_signals(previous: list[tuple[int, object]]) -> None:
-    for sig, handler in previous:
-        try:
-            signal.signal(sig, handler)  # type: ignore[arg-type]
-        except (ValueError, OSError, TypeError):
-            pass
-
-
-def interrupted() -> int:
-    """The signal that interrupted this process's presses, or 0."""
-    return _state["interrupt"]
+    return REGISTRY.ensure_subreaper()
 
 
 class ProcessRequest:
@@ -128,6 +75,7 @@ class ProcessRequest:
         "cwd",
         "env",
         "grace",
+        "hold_fds",
         "on_output",
         "preexec",
         "press_id",
@@ -150,6 +98,7 @@ class ProcessRequest:
         stderr: Capture | None = None,
         on_output: Callable[[str, bytes], None] | None = None,
         cancel: threading.Event | None = None,
+        hold_fds: tuple[int, ...] = (),
     ) -> None:
         self.argv = argv
         self.env = env
@@ -163,6 +112,8 @@ class ProcessRequest:
         self.on_output = on_output
         # Set from another thread to end the press through the same kill chain as a timeout.
         self.cancel = cancel
+        # Lock descriptors every process of the press inherits: the lock lives as long as they do.
+        self.hold_fds = hold_fds
 
 
 class ProcessOutcome:
@@ -203,65 +154,120 @@ class ProcessOutcome:
 
 
 def run(req: ProcessRequest) -> ProcessOutcome:
-    become_subreaper()
-    env = dict(req.env)
-    env[PRESS_MARKER] = req.press_id
-    start = time.monotonic()
-    deadline = start + req.timeout if req.timeout and req.timeout > 0 else None
+    REGISTRY.ensure_subreaper()
     previous = interrupt_on_signals()
     try:
-        return _run(req, env, start, deadline)
+        return Supervision(req, REGISTRY).run()
     finally:
         restore_signals(previous)
 
 
-def _run(req: ProcessRequest, env: dict[str, str], start: float, deadline: float | None) -> ProcessOutcome:
-    # Spawn and register under the lock, so a concurrent sweep never reaps a child it does not know.
-    with _lock:
-        try:
-            child = spawn(req.argv, env, req.cwd, req.preexec)
-        except OSError as exc:
+class Supervision:
+    """One press from spawn to reaped. ``run`` drives the stages; ``tick`` is one round of the loop.
+
+    States: *running* (child alive), *stopping* (child alive, kill chain started), *draining*
+    (child exited, something still holds its pipes), *done*.
+    """
+
+    def __init__(self, req: ProcessRequest, registry: ActivePresses) -> None:
+        self.req = req
+        self.registry = registry
+        self.started = time.monotonic()
+        timeout = req.timeout
+        self.deadline = self.started + timeout if timeout and timeout > 0 else None
+        self.entry = PressEntry(req.press_id, None)
+        self.child: Child | None = None
+        self.tag_fd = -1
+        self.streams: dict[int, tuple[str, Capture]] = {}
+        self.open_fds: set[int] = set()
+        self.poller = select.poll()
+        self.stopping = self.timed_out = self.cancelled = False
+        self.escapees = 0
+        self.term_deadline: float | None = None
+        self.exited_at: float | None = None
+        self.swept_at: float | None = None
+        self.next_reap = self.started + REAP_EVERY
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> ProcessOutcome:
+        error = self.spawn()
+        if error is not None:
             return ProcessOutcome(
-                exit_code=-1,
-                signal=None,
-                timed_out=False,
-                duration_ms=_ms(start),
-                spawn_error=f"{req.argv[0]}: {exc.strerror or exc}",
+                exit_code=-1, signal=None, timed_out=False, duration_ms=self._ms(), spawn_error=error
             )
-        _active_children.add(child.pid)
-        _active_presses.add(req.press_id)
-    try:
-        return _supervise(child, req, start, deadline)
-    finally:
-        child.close()
-        with _lock:
-            _active_children.discard(child.pid)
-            _active_presses.discard(req.press_id)
+        try:
+            while self.tick():
+                pass
+            leftovers = self.sweep()
+            return self.outcome(leftovers)
+        finally:
+            self.close()
 
+    def tick(self) -> bool:
+        """Notice an exit, advance the kill chain, wait for output. False once the press is over."""
+        child = self._child
+        now = time.monotonic()
+        if now >= self.next_reap:
+            # Orphans that exit while the press runs are this process's zombies: a process that
+            # forks and exits in a loop would otherwise fill the pid space before the press ends.
+            self.registry.reap_adopted()
+            self.next_reap = now + REAP_EVERY
+        if child.returncode is None and child.poll() is not None:
+            self.exited_at = now
+            if child.exit_fd is not None:
+                self.poller.unregister(child.exit_fd)
+        if child.returncode is None:
+            if not self.stopping:
+                self._maybe_begin_stop(now)
+            else:
+                self.stop(now)
+        elif not self.open_fds or not self._wait_for_pipe_holders(now):
+            return False
+        self.read(self._step(now))
+        return True
 
-def _supervise(child: Child, req: ProcessRequest, start: float, deadline: float | None) -> ProcessOutcome:
-    pgid = child.pid
-    streams = {child.stdout_fd: ("stdout", req.stdout), child.stderr_fd: ("stderr", req.stderr)}
-    poller = select.poll()
-    for fd in streams:
-        os.set_blocking(fd, False)
-        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-    if child.exit_fd is not None:
-        poller.register(child.exit_fd, select.POLLIN)
-    open_fds = set(streams)
-    timed_out = cancelled = stopping = False
-    cancel = req.cancel
-    escapees = 0
-    term_deadline: float | None = None
-    exited_at: float | None = None
-    swept_at: float | None = None
-    on_output = req.on_output
+    # ------------------------------------------------------------------ stages
 
-    def drain(wait_s: float) -> None:
-        for fd, _ev in poller.poll(max(0, int(wait_s * 1000))):
-            if fd not in open_fds:
+    def spawn(self) -> str | None:
+        """Start the child and register it; an error message if it could not start."""
+        req = self.req
+        env = dict(req.env)
+        env[PRESS_MARKER] = req.press_id
+        # The tag: every process of the press inherits the read end; the engine keeps the write
+        # end open for the press's life, so the pipe's identity cannot be reused meanwhile.
+        tag_r, self.tag_fd = os.pipe2(os.O_CLOEXEC)
+        self.entry.tag = f"pipe:[{os.fstat(self.tag_fd).st_ino}]"
+        fds = (tag_r, *req.hold_fds)
+        try:
+            self.child = self.registry.start(
+                self.entry, lambda: spawn(req.argv, env, req.cwd, req.preexec, pass_fds=fds)
+            )
+        except BaseException as exc:
+            os.close(self.tag_fd)
+            self.tag_fd = -1
+            if isinstance(exc, OSError):
+                return f"{req.argv[0]}: {exc.strerror or exc}"
+            raise
+        finally:
+            os.close(tag_r)
+        child = self.child
+        self.streams = {child.stdout_fd: ("stdout", req.stdout), child.stderr_fd: ("stderr", req.stderr)}
+        for fd in self.streams:
+            os.set_blocking(fd, False)
+            self.poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        if child.exit_fd is not None:
+            self.poller.register(child.exit_fd, select.POLLIN)
+        self.open_fds = set(self.streams)
+        return None
+
+    def read(self, wait_s: float) -> None:
+        """Wait up to ``wait_s`` for output (or the child's exit) and feed what came to the captures."""
+        on_output = self.req.on_output
+        for fd, _ev in self.poller.poll(max(0, int(wait_s * 1000))):
+            if fd not in self.open_fds:
                 continue
-            name, cap = streams[fd]
+            name, cap = self.streams[fd]
             while True:
                 try:
                     chunk = os.read(fd, 1 << 16)
@@ -270,8 +276,8 @@ def _supervise(child: Child, req: ProcessRequest, start: float, deadline: float 
                 except OSError:
                     chunk = b""
                 if not chunk:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
+                    self.poller.unregister(fd)
+                    self.open_fds.discard(fd)
                     break
                 cap.feed(chunk)
                 if on_output is not None:
@@ -279,244 +285,96 @@ def _supervise(child: Child, req: ProcessRequest, start: float, deadline: float 
                 if len(chunk) < (1 << 16):
                     break
 
-    while True:
-        now = time.monotonic()
-        if child.returncode is None and child.poll() is not None:
-            exited_at = now
-            if child.exit_fd is not None:
-                poller.unregister(child.exit_fd)
-        if not open_fds and child.returncode is not None:
-            break
-        if not stopping and child.returncode is None:
-            if deadline is not None and now >= deadline:
-                timed_out = stopping = True
-            elif (cancel is not None and cancel.is_set()) or _state["interrupt"]:
-                cancelled = stopping = True
-            if stopping:
-                escapees += _kill_escapees(req.press_id, child.pid, pgid)
-                _signal_group(pgid, signal.SIGTERM)
-                term_deadline = now + req.grace
-        if stopping and child.returncode is None:
-            escapees += _kill_escapees(req.press_id, child.pid, pgid)
-            if term_deadline is not None and now >= term_deadline:
-                _signal_group(pgid, signal.SIGKILL)
-                term_deadline = None
-        if child.returncode is not None and open_fds:
-            # The child is gone but something it started still holds a pipe: give it a moment to
-            # finish writing (never past the deadline), then end it; a cancel ends it now.
-            if not stopping and ((cancel is not None and cancel.is_set()) or _state["interrupt"]):
-                cancelled = stopping = True
-            limit = (exited_at or now) + LEFTOVER_GRACE
-            if deadline is not None and not stopping:
-                limit = min(limit, deadline)
-            if stopping:
-                limit = min(limit, now)
-            if now >= limit:
-                if swept_at is None:
-                    _sweep(req.press_id, child.pid, pgid, grace=0.0)
-                    swept_at = now
-                elif now >= swept_at + 2.0:  # pipes held by something we cannot see: stop waiting
-                    break
-        step = 0.1
-        if deadline is not None and not stopping:
-            step = min(step, max(0.0, deadline - now))
-        if child.returncode is not None and exited_at is not None:
-            step = min(step, max(0.0, exited_at + LEFTOVER_GRACE - now) + 0.01)
-        drain(step)
+    def stop(self, now: float) -> None:
+        """One step of the kill chain while the child lives: escapees now, the group TERM then KILL."""
+        entry = self.entry
+        self.escapees += sweep.freeze_and_kill(self.registry, entry, spare_group=entry.pgid)
+        if self.term_deadline is None:
+            return
+        if now >= self.term_deadline:
+            sweep.signal_group(entry.pgid, signal.SIGKILL)
+            self.term_deadline = None
 
-    for fd in list(open_fds):
-        poller.unregister(fd)
-    req.stdout.close()
-    req.stderr.close()
-    leftovers = _sweep(req.press_id, child.pid, pgid, grace=0.0 if stopping else LEFTOVER_GRACE)
-    rc = child.returncode if child.returncode is not None else child.wait()
-    sig = -rc if rc < 0 else None
-    exit_code = -1 if stopping else (rc if rc >= 0 else 128 + (sig or 0))
-    return ProcessOutcome(
-        exit_code=exit_code,
-        signal=sig,
-        timed_out=timed_out,
-        cancelled=cancelled,
-        duration_ms=_ms(start),
-        killed_escapees=escapees,
-        killed_leftovers=leftovers,
-        interrupted_by=_state["interrupt"] if cancelled else 0,
-    )
+    def sweep(self) -> int:
+        """The child has exited: close the captures and end whatever the press left behind."""
+        for fd in list(self.open_fds):
+            self.poller.unregister(fd)
+        self.open_fds.clear()
+        self.req.stdout.close()
+        self.req.stderr.close()
+        return sweep.terminate(self.registry, self.entry, 0.0 if self.stopping else LEFTOVER_GRACE)
 
+    def outcome(self, leftovers: int) -> ProcessOutcome:
+        child = self._child
+        rc = child.returncode if child.returncode is not None else child.wait()
+        sig = -rc if rc < 0 else None
+        exit_code = -1 if self.stopping else (rc if rc >= 0 else 128 + (sig or 0))
+        return ProcessOutcome(
+            exit_code=exit_code,
+            signal=sig,
+            timed_out=self.timed_out,
+            cancelled=self.cancelled,
+            duration_ms=self._ms(),
+            killed_escapees=self.escapees,
+            killed_leftovers=leftovers,
+            interrupted_by=ROUTER.received if self.cancelled else 0,
+        )
 
-def _ms(start: float) -> int:
-    return int((time.monotonic() - start) * 1000)
+    def close(self) -> None:
+        self._child.close()
+        self.registry.finish(self.entry)
+        if self.tag_fd >= 0:
+            os.close(self.tag_fd)
+            self.tag_fd = -1
 
+    # ------------------------------------------------------------------ helpers
 
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+    @property
+    def _child(self) -> Child:
+        assert self.child is not None  # noqa: S101 - every caller runs after a successful spawn
+        return self.child
 
+    def _stop_requested(self) -> bool:
+        cancel = self.req.cancel
+        return (cancel is not None and cancel.is_set()) or bool(ROUTER.received)
 
-# --------------------------------------------------------------------------- /proc scanning
+    def _maybe_begin_stop(self, now: float) -> None:
+        if self.deadline is not None and now >= self.deadline:
+            self.timed_out = True
+        elif self._stop_requested():
+            self.cancelled = True
+        else:
+            return
+        self.stopping = True
+        self.escapees += sweep.freeze_and_kill(self.registry, self.entry, spare_group=self.entry.pgid)
+        sweep.signal_group(self.entry.pgid, signal.SIGTERM)
+        self.term_deadline = now + self.req.grace
 
-
-def _proc_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (ppid, pgid, state) for every visible process."""
-    table: dict[int, tuple[int, int, str]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return table
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                data = fh.read()
-        except OSError:
-            continue
-        rparen = data.rfind(b")")
-        fields = data[rparen + 2 :].split()
-        if len(fields) < 3:
-            continue
-        table[int(name)] = (int(fields[1]), int(fields[2]), fields[0].decode())
-    return table
-
-
-def _has_marker(pid: int, press_id: str) -> bool | None:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            env = fh.read()
-    except OSError:
-        return None
-    if not env:
-        return None
-    return f"{PRESS_MARKER}={press_id}".encode() in env.split(b"\0")
-
-
-def _my_children() -> set[int] | None:
-    """Direct children of this process (all threads), or None when the kernel cannot say."""
-    out: set[int] = set()
-    try:
-        tids = os.listdir("/proc/self/task")
-        for tid in tids:
-            with open(f"/proc/self/task/{tid}/children", "rb") as fh:
-                out.update(int(p) for p in fh.read().split())
-    except (OSError, ValueError):
-        return None
-    return out
-
-
-def _nothing_left(child_pid: int, pgid: int) -> bool:
-    """Cheap check after a normal exit: no unknown child adopted and the group is empty."""
-    children = _my_children()
-    if children is None:
-        return False
-    with _lock:
-        known = set(_active_children)
-    if children - known - {child_pid}:
-        return False
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
+    def _wait_for_pipe_holders(self, now: float) -> bool:
+        """The child is gone but something it started still holds a pipe: give it a moment to finish
+        writing (never past the deadline; a cancel ends it now), then sweep. False: stop waiting."""
+        if not self.stopping and self._stop_requested():
+            self.cancelled = self.stopping = True
+        limit = (self.exited_at or now) + LEFTOVER_GRACE
+        if self.deadline is not None and not self.stopping:
+            limit = min(limit, self.deadline)
+        if self.stopping:
+            limit = min(limit, now)
+        if now >= limit:
+            if self.swept_at is None:
+                sweep.terminate(self.registry, self.entry, 0.0)
+                self.swept_at = now
+            elif now >= self.swept_at + UNSEEN_HOLDER_WAIT:  # held by something we cannot see
+                return False
         return True
-    except PermissionError:
-        return False
-    return False
 
+    def _step(self, now: float) -> float:
+        step = TICK
+        if self.deadline is not None and not self.stopping:
+            step = min(step, max(0.0, self.deadline - now))
+        if self._child.returncode is not None and self.exited_at is not None:
+            step = min(step, max(0.0, self.exited_at + LEFTOVER_GRACE - now) + 0.01)
+        return step
 
-def press_processes(press_id: str, child_pid: int) -> list[tuple[int, int, str]]:
-    """Every live process that belongs to the press: (pid, pgid, state)."""
-    table = _proc_table()
-    me = os.getpid()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _pg, _st) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    with _lock:
-        others = _active_children - {child_pid}
-        alone = len(_active_presses) <= 1
-    roots: list[int] = []
-    if child_pid in table:
-        roots.append(child_pid)
-    for pid in children.get(me, []):
-        if pid == child_pid or pid in others:
-            continue
-        # An orphan adopted while this is the only press of the process is the press's, whatever
-        # its environment says (it may have replaced it); with several presses, the marker decides
-        # and unmarked orphans are swept when the last press ends.
-        if alone or _has_marker(pid, press_id):
-            roots.append(pid)
-    found: list[tuple[int, int, str]] = []
-    seen: set[int] = set()
-    stack = roots
-    while stack:
-        pid = stack.pop()
-        if pid in seen or pid not in table:
-            continue
-        seen.add(pid)
-        _ppid, pgid, state = table[pid]
-        found.append((pid, pgid, state))
-        stack.extend(children.get(pid, []))
-    return found
-
-
-def _kill_escapees(press_id: str, child_pid: int, pgid: int) -> int:
-    """SIGKILL every process of the press that left the child's process group."""
-    n = 0
-    for pid, pg, state in press_processes(press_id, child_pid):
-        if pg != pgid and state != "Z" and _kill_quiet(pid, signal.SIGKILL):
-            n += 1
-    _reap_adopted()
-    return n
-
-
-def _alive_leftovers(press_id: str, child_pid: int) -> list[tuple[int, int, str]]:
-    return [p for p in press_processes(press_id, child_pid) if p[0] != child_pid and p[2] != "Z"]
-
-
-def _sweep(press_id: str, child_pid: int, pgid: int, grace: float) -> int:
-    """End every remaining process of the press: SIGTERM, ``grace`` seconds, SIGKILL; then reap."""
-    if _nothing_left(child_pid, pgid):
-        return 0
-    victims = _alive_leftovers(press_id, child_pid)
-    killed = 0
-    if victims and grace > 0:
-        for pid, _pg, _st in victims:
-            _kill_quiet(pid, signal.SIGTERM)
-        end = time.monotonic() + grace
-        while time.monotonic() < end:
-            _reap_adopted()
-            if not _alive_leftovers(press_id, child_pid):
-                break
-            time.sleep(0.05)
-    for _ in range(50):
-        alive = _alive_leftovers(press_id, child_pid)
-        if not alive:
-            break
-        for pid, _pg, _st in alive:
-            if _kill_quiet(pid, signal.SIGKILL):
-                killed += 1
-        _reap_adopted()
-        time.sleep(0.02)
-    _signal_group(pgid, signal.SIGKILL)
-    _reap_adopted()
-    return killed or len(victims)
-
-
-def _kill_quiet(pid: int, sig: int) -> bool:
-    try:
-        os.kill(pid, sig)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
-def _reap_adopted() -> None:
-    """Reap zombie children of this process that are not a press's main child."""
-    me = os.getpid()
-    with _lock:
-        protected = set(_active_children)
-        for pid, (ppid, _pg, state) in _proc_table().items():
-            if ppid == me and state == "Z" and pid not in protected:
-                try:
-                    os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
+    def _ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)

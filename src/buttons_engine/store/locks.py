@@ -1,9 +1,11 @@
 """Advisory file locks (``flock``) under the data dir: queue slots, idempotency keys, writers.
 
 ``flock`` locks belong to the open file description, so the kernel releases them when the
-holder exits for any reason, SIGKILL included: a crashed press can never leak a lock. Lock
-fds are opened ``O_CLOEXEC`` so a button's process (or anything it leaves behind) never
-inherits, and so never prolongs, a lock held by the engine.
+last holder exits for any reason, SIGKILL included: a crashed press can never leak a lock. Lock
+fds are opened ``O_CLOEXEC``; the one exception is deliberate: a press hands the descriptors of
+its own queue slot and idempotency lock to its processes (``FileLock.fileno``, the code runner's
+``hold_fds``), so the lock stays held while any process of that press lives, even if the engine
+is killed. No press ever inherits another press's locks.
 
 Waiting is a poll (non-blocking attempt, short sleep) so a waiter can honour its own deadline
 and a cancellation request instead of blocking in the kernel.

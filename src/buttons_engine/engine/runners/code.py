@@ -49,6 +49,7 @@ class CodeRunner:
             stderr=Capture(chunk_filter=inv.filter_factory()),
             on_output=inv.on_output,
             cancel=inv.cancel,
+            hold_fds=inv.hold_fds,
         )
         res = supervisor.run(req)
         if res.spawn_error is not None:
