@@ -95,7 +95,7 @@ def test_idempotency_cache_hit_prints_the_cached_stdout(bt: Buttons) -> None:
     second = run_tty(bt, "press", "once", "--idempotency-key", "k1")
     assert first.stdout == second.stdout == "fresh\n"
     assert counter.read_text() == "x\n"  # the script ran once
-    assert "cached result: idempotency key k1" in strip_ansi(second.stderr)
+    assert "(cached: idempotency key k1)" in strip_ansi(second.stderr)
     assert "cached" not in strip_ansi(first.stderr)
 
 

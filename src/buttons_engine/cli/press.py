@@ -46,7 +46,7 @@ def handle(ns: Args, ctx: Context) -> int:
         cached = res.cached
         mark = out.paint("✓", "green")
         out.status(
-            f"{mark} {cached.get('button', ns.name)} (cached result: idempotency key {ns.idempotency_key})"
+            f"{mark} {cached.get('button', ns.name)} (cached: idempotency key {ns.idempotency_key})"
         )
         _print_output(out, cached)
         out.hint(f"buttons history {cached.get('button', ns.name)}")
