@@ -109,7 +109,17 @@ def test_timeout_names_the_requested_timeout(
     bt.create("nap", "--code", "sleep 30", *create_flags)
     t = run_tty(bt, "press", "nap", *press_flags)
     assert t.returncode == 1
-    assert f"✗ nap timed out after {said}\n" in strip_ansi(t.stderr), t.stderr
+    err = strip_ansi(t.stderr)
+    assert f"✗ nap timed out after {said}\n" in err, t.stderr
+    assert "stderr: timed out" not in err  # the engine's note (no script stderr) is not repeated
+
+
+def test_timeout_shows_the_scripts_stderr_and_stdout(bt: Buttons) -> None:
+    bt.create("nap", "--code", "echo started; echo slow disk >&2; sleep 30")
+    t = run_tty(bt, "press", "nap", "--timeout", "1")
+    assert t.returncode == 1
+    assert "stderr: slow disk" in strip_ansi(t.stderr)
+    assert t.stdout == "started\n"
 
 
 def test_http_success_says_http_status(bt: Buttons, server: RecordingServer) -> None:

@@ -45,9 +45,7 @@ def handle(ns: Args, ctx: Context) -> int:
     if res.cached is not None and not out.json:
         cached = res.cached
         mark = out.paint("✓", "green")
-        out.status(
-            f"{mark} {cached.get('button', ns.name)} (cached: idempotency key {ns.idempotency_key})"
-        )
+        out.status(f"{mark} {cached.get('button', ns.name)} (cached: idempotency key {ns.idempotency_key})")
         _print_output(out, cached)
         out.hint(f"buttons history {cached.get('button', ns.name)}")
         return 0
@@ -76,7 +74,7 @@ def handle(ns: Args, ctx: Context) -> int:
             out.status(out.paint("✗", "red") + f" {name} failed ({_code(r)}) in {r['duration_ms']}ms")
         if r.get("error_type") and r["error_type"] not in ("SCRIPT_ERROR", "TIMEOUT"):
             out.status(f"{r['error_type']}: {r.get('stderr', '').strip()}")
-        elif r.get("stderr") and follower is None:
+        elif r.get("stderr") and follower is None and not _engine_note(r):
             out.status(f"stderr: {r['stderr'].rstrip()}")
         if follower is None:
             _print_output(out, r, stderr=False)
@@ -112,6 +110,13 @@ def _print_output(out: Output, r: dict[str, Any], *, stderr: bool = True) -> Non
     err = (r.get("stderr") or "").rstrip("\n")
     if stderr and err:
         out.status(out.paint(err, "dim"))
+
+
+def _engine_note(r: dict[str, Any]) -> bool:
+    """True when a timeout's ``stderr`` is the engine's own note (the script wrote none): the
+    status line already says it."""
+    err = str(r.get("stderr") or "")
+    return r["status"] == "timeout" and err.startswith("timed out after ") and "\n" not in err
 
 
 def _code(r: dict[str, Any]) -> str:
