@@ -184,7 +184,7 @@ def test_human_output(bt: Buttons, server: RecordingServer) -> None:
     bt.create("ok", "--url", f"http://127.0.0.1:{server.port}/status/200")
     r = run_tty(bt, "press", "ok")
     assert r.returncode == 0, r.stderr
-    assert "completed" in r.stderr and "(exit 200)" in r.stderr
+    assert "completed" in r.stderr and "(HTTP 200)" in r.stderr
     assert "status 200 body" in r.stdout
 
 

@@ -55,7 +55,7 @@ def test_hit_returns_the_envelope_with_cached_and_writes_no_record(bt: Buttons, 
 
     t = run_tty(bt, "press", "cache", "--idempotency-key", "k1")
     assert t.returncode == 0
-    assert t.stdout == ""
+    assert t.stdout == first.data["stdout"]  # the cached output, shown again (issue 10 item 15)
     assert "✓ cache (cached: idempotency key k1)" in strip_ansi(t.stderr)
     assert runs(counter) == 1
 

@@ -32,7 +32,8 @@ def handle(ns: Args, ctx: Context) -> int:
     if ctx.out.json:
         ctx.out.success(data)
     else:
-        ctx.out.status(ctx.out.paint(f"✓ created {data['name']}", "green") + f" ({data['runtime']})")
+        origin = f' (from "{ns.name}")' if ns.name != data["name"] else ""  # the name was slugified
+        ctx.out.status(ctx.out.paint(f"✓ created {data['name']}", "green") + f"{origin} ({data['runtime']})")
         if data.get("code_path"):
             print(data["code_path"])
         ctx.out.hint(f"buttons press {data['name']}")

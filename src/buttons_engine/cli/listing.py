@@ -55,6 +55,13 @@ def handle_detail(ns: Args, ctx: Context) -> int:
     usage = " ".join(f"--arg {a.get('name')}=<{a.get('type', 'string')}>" for a in spec.get("args") or [])
     out.status(f"{name}: {spec.get('description') or '(no description)'}")
     out.status(f"  runtime {spec.get('runtime', '')} · timeout {spec.get('timeout_seconds', '')}s")
+    if spec.get("url"):
+        out.status(f"  {spec.get('method') or 'GET'} {spec['url']}")
+        for header in spec.get("headers") or {}:
+            out.status(f"  header {header}")
+        cap = spec.get("max_response_bytes")
+        private = "allowed" if spec.get("allow_private_networks") else "refused"
+        out.status(f"  response cap {_size(cap) if cap else 'default'} · private networks {private}")
     for a in spec.get("args") or []:
         extra = f" one of {'|'.join(a.get('values') or [])}" if a.get("type") == "enum" else ""
         req = "required" if a.get("required") else "optional"
@@ -67,6 +74,14 @@ def handle_detail(ns: Args, ctx: Context) -> int:
     print(f"buttons press {name} {usage}".rstrip())
     print(f"buttons press {name} {usage} --json".replace("  ", " "))
     return 0
+
+
+def _size(n: int) -> str:
+    """``10485760`` -> ``10 MiB``; sizes that are not a whole KiB/MiB stay in bytes."""
+    for unit, factor in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n % factor == 0:
+            return f"{n // factor} {unit}"
+    return f"{n} bytes"
 
 
 def _button_names(ctx: Context) -> list[str]:

@@ -58,6 +58,11 @@ def _shown(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _value(value: object) -> str:
+    """A setting's value for people: booleans as typed (``true``/``false``), not Python's ``True``."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def handle_config_show(ns: Args, ctx: Context) -> int:
     from ..services import settings
 
@@ -66,7 +71,7 @@ def handle_config_show(ns: Args, ctx: Context) -> int:
         ctx.out.success(data)
     else:
         for k, v in data.items():
-            print(f"{k:<20} {v}")
+            print(f"{k:<20} {_value(v)}".rstrip())
     return 0
 
 
@@ -77,7 +82,7 @@ def handle_config_set(ns: Args, ctx: Context) -> int:
     if ctx.out.json:
         ctx.out.success(data)
     else:
-        ctx.out.status(ctx.out.paint("✓", "green") + f" {data['key']} = {data['value']}")
+        ctx.out.status(ctx.out.paint("✓", "green") + f" {data['key']} = {_value(data['value'])}")
     return 0
 
 

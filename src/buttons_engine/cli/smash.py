@@ -22,7 +22,10 @@ def handle(ns: Args, ctx: Context) -> int:
     else:
         for e in data["results"]:
             out.status(_line(out, e))
-        summary = f"{data['total']} pressed, {data['failures']} failed"
+        skipped = sum(1 for e in data["results"] if e.get("skipped"))
+        summary = f"{data['total'] - skipped} pressed, {data['failures']} failed"
+        if skipped:
+            summary += f", {skipped} skipped"
         out.status(out.paint(summary, "red" if data["failures"] else "green"))
     return 1 if data["failures"] or data.get("interrupted") else 0
 

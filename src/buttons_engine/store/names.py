@@ -18,12 +18,25 @@ _KEEP = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 def slugify(text: str) -> str:
     """lowercase, spaces and ``_`` to ``-``, drop anything outside ``[a-z0-9-]``, collapse and trim ``-``.
 
-    Written without ``re``: importing it costs a shell press several milliseconds.
+    Non-ASCII letters are transliterated first where Unicode decomposes them (``héllo wörld`` is
+    ``hello-world``: NFKD, combining marks dropped); upstream drops them (``hllo-wrld``,
+    docs/deviations.md). Written without ``re``: importing it costs a shell press several
+    milliseconds; ``unicodedata`` (a C module) is imported only for a name that is not ASCII.
     """
+    if not text.isascii():
+        text = _transliterate(text)
     kept = "".join(c for c in text.lower().replace(" ", "-").replace("_", "-") if c in _KEEP)
     while "--" in kept:
         kept = kept.replace("--", "-")
     return kept.strip("-")
+
+
+def _transliterate(text: str) -> str:
+    """``text`` decomposed (NFKD) without its combining marks: ``é`` -> ``e``, ``ﬁ`` -> ``fi``."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def validate_name(raw: str, what: str = "button", *, allow_reserved: bool = False) -> str:
@@ -42,7 +55,10 @@ def validate_name(raw: str, what: str = "button", *, allow_reserved: bool = Fals
         raise ValidationError(f"{what} name is too long ({len(raw)} > {MAX_NAME_LENGTH} characters)")
     slug = slugify(raw)
     if not slug:
-        raise ValidationError(f"{what} name {raw!r} has no usable characters (use a-z, 0-9 and -)")
+        raise ValidationError(
+            f"{what} name {raw!r} has no usable characters (use a-z, 0-9 and -)",
+            hint="letters with accents are kept without them (é -> e); other scripts have no ASCII form",
+        )
     if slug in RESERVED and not allow_reserved:
         raise ValidationError(
             f"{what} name {slug!r} is reserved (it is a buttons command name)",
