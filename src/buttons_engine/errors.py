@@ -14,6 +14,7 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
     +-- QueueTimeout             QUEUE_TIMEOUT
     +-- StorageError             STORAGE_ERROR
     +-- Cancelled                CANCELLED (a press ended by its caller, e.g. smash --on-failure stop)
+    +-- ImportFailed             IMPORT_ERROR (``buttons import``: nothing to import, refused, fetch failed)
 
 Foreign errors (OSError, json.JSONDecodeError, subprocess failures) are mapped to these
 at the boundary where they happen, never leaked to a surface as-is.
@@ -90,6 +91,10 @@ class Cancelled(ButtonsError):
     code = "CANCELLED"
 
 
+class ImportFailed(ButtonsError):
+    code = "IMPORT_ERROR"
+
+
 _BY_CODE: dict[str, type[ButtonsError]] = {
     cls.code: cls
     for cls in (
@@ -103,6 +108,7 @@ _BY_CODE: dict[str, type[ButtonsError]] = {
         QueueTimeout,
         StorageError,
         Cancelled,
+        ImportFailed,
     )
 }
 

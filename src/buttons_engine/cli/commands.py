@@ -40,6 +40,12 @@ COMMANDS: dict[str, tuple[str, Any]] = {
     "completion": ("Print a shell completion script", _lazy("info", "build_completion")),
     "batteries": ("Manage secrets handed to presses as BUTTONS_BAT_<KEY>", _lazy("batteries")),
     "smash": ("Press several buttons in parallel", _lazy("smash")),
+    "import": ("Make buttons from a script file, a skill folder or a URL", _lazy("imports", "build_import")),
+    "ignore": (
+        "Keep a button or drawer out of git (list entries without NAME)",
+        _lazy("ignore", "build_ignore"),
+    ),
+    "unignore": ("Let git see a button or drawer again", _lazy("ignore", "build_unignore")),
     "tail": ("Print a button's progress stream (-f to follow)", _lazy("tail")),
     "__detail": ("Show one button (buttons NAME)", _lazy("listing", "build_detail")),
     "__complete-names": ("List button names for shell completion", _lazy("info", "build_complete_names")),

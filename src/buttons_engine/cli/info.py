@@ -13,12 +13,16 @@ if TYPE_CHECKING:
 
 
 def build_summary(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("--deep", action="store_true", help="accepted for compatibility; same output")
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also show each button's arguments and output schema (JSON: output_schema)",
+    )
 
     def handle(ns: argparse.Namespace, ctx: Any) -> int:
         from ..services.summary import summary
 
-        data = summary(ctx.layout)
+        data = summary(ctx.layout, deep=ns.deep)
         out = ctx.out
         if out.json:
             out.success(data)
@@ -35,12 +39,34 @@ def build_summary(p: argparse.ArgumentParser) -> Any:
                 last_s = f"{last['status']} {last['started_ago']} ago" if last else "never pressed"
                 rows.append([b["name"], truncate(str(b.get("description") or "-"), 40), b["runtime"], last_s])
             out.table(["NAME", "DESCRIPTION", "RUNTIME", "LAST RUN"], rows)
+            if ns.deep:
+                _print_deep(data["buttons"])
         for f in data["recent_failures"]:
             print(out.paint(f"✗ {f['target']} {f['started_ago']} ago: {f['error']['code']}", "red"))
         out.hint("buttons press NAME" if data["buttons"] else "buttons create hello --code 'echo hello'")
         return 0
 
     return handle
+
+
+def _print_deep(buttons: list[dict[str, Any]]) -> None:
+    """``summary --deep`` in human mode: each button's arguments and output schema."""
+    from .. import jsonfmt
+
+    for b in buttons:
+        print()
+        print(f"{b['name']}  ({b['runtime']}, timeout {b['timeout_seconds']}s)")
+        args = b.get("args") or []
+        if args:
+            for a in args:
+                need = "required" if a.get("required") else "optional"
+                values = f" [{'|'.join(a['values'])}]" if a.get("values") else ""
+                print(f"  --arg {a['name']}=<{a.get('type', 'string')}>  {need}{values}")
+        else:
+            print("  no arguments")
+        if "output_schema" in b:
+            schema = jsonfmt.dumps_compact(b["output_schema"])
+            print(f"  output schema: {truncate(schema, 100)}")
 
 
 def _host_line(system: dict[str, Any]) -> str:
