@@ -457,8 +457,7 @@ def test_completion_bash_is_valid_bash(bt: Buttons, tmp_path: Path) -> None:
     script.write_text(r.stdout)
     check = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    for word in ("press", "create", "history", "complete"):
-        assert word in r.stdout
+    assert "complete -o default -F _buttons buttons" in r.stdout
 
 
 def test_completion_bash_completes_commands_and_names(bt: Buttons, tmp_path: Path) -> None:
@@ -488,8 +487,7 @@ def test_completion_zsh_fish(bt: Buttons, shell: str) -> None:
     r = bt("completion", shell)
     assert r.returncode == 0
     assert r.stdout.strip()
-    for word in ("press", "create", "history", "delete"):
-        assert word in r.stdout
+    assert "buttons __complete --" in r.stdout  # candidates come from the command table
     assert not r.stdout.lstrip().startswith("{"), "a script, not an envelope"
 
 

@@ -428,6 +428,8 @@ def test_import_mcp_is_always_an_import_error(bt: Buttons) -> None:
 
 def test_import_usage_errors(bt: Buttons) -> None:
     r = bt("import", "code", "--json")
-    assert r.returncode == 1 and "missing the source" in r.stderr and r.stdout == ""
+    assert r.returncode == 1 and "required: FILE" in r.stderr and r.stdout == ""
+    r = bt("import", "--json")
+    assert r.returncode == 1 and "say what to import" in r.stderr and r.stdout == ""
     r = bt("import", "zip", "x", "--json")
     assert r.returncode == 1 and "invalid choice" in r.stderr

@@ -1,36 +1,13 @@
-"""``buttons ignore [NAME|button/NAME|drawer/NAME]`` and ``buttons unignore NAME`` (CONTRACT 16.8)."""
+"""``buttons ignore [NAME|button/NAME|drawer/NAME]`` and ``buttons unignore NAME`` (``commandtable.py``)."""
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
-
-EPILOG = (
-    "Adds buttons/<name>/ (or drawers/<name>/) to <data dir>/.gitignore so the folder stays out of\n"
-    "git; unignore removes it. Other lines and comments are kept. Without NAME, lists the entries.\n"
-    "\n"
-    "Examples:\n"
-    "  buttons ignore scratch\n"
-    "  buttons ignore drawer/nightly\n"
-    "  buttons unignore scratch"
-)
+    from .base import Args, Context
 
 
-def build_ignore(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("name", nargs="?", help="button (NAME or button/NAME) or drawer (drawer/NAME)")
-    p.epilog = EPILOG
-    return handle_ignore
-
-
-def build_unignore(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("name", help="button (NAME or button/NAME) or drawer (drawer/NAME)")
-    p.epilog = EPILOG
-    return handle_unignore
-
-
-def handle_ignore(ns: Any, ctx: Any) -> int:
+def handle_ignore(ns: Args, ctx: Context) -> int:
     from ..services import ignore
 
     out = ctx.out
@@ -52,7 +29,7 @@ def handle_ignore(ns: Any, ctx: Any) -> int:
     return 0
 
 
-def handle_unignore(ns: Any, ctx: Any) -> int:
+def handle_unignore(ns: Args, ctx: Context) -> int:
     from ..services import ignore
 
     out = ctx.out

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from .base import usage_error
 from .output import truncate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from typing import Any
 
+    from .base import Args, Context
 
-def _runs_table(ctx: Any, runs: list[dict[str, Any]]) -> None:
+
+def _runs_table(ctx: Context, runs: list[dict[str, Any]]) -> None:
     rows = []
     for r in runs:
         status = str(r.get("status", ""))
@@ -27,76 +29,54 @@ def _runs_table(ctx: Any, runs: list[dict[str, Any]]) -> None:
     ctx.out.table(["STARTED (UTC)", "BUTTON", "STATUS", "EXIT", "DURATION", "OUTPUT"], rows)
 
 
-def build_history(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("name", nargs="?", help="button (default: all buttons)")
-    p.add_argument("--last", type=int, default=20, help="how many runs (default 20; 0 or less = all)")
+def handle_history(ns: Args, ctx: Context) -> int:
+    from ..services.history import history
 
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from ..services.history import history
+    runs = history(ctx.layout, ns.name, ns.last)
+    if ctx.out.json:
+        ctx.out.success(runs)
+    elif not runs:
+        ctx.out.status("No runs yet.")
+        ctx.out.hint(f"buttons press {ns.name or 'NAME'}")
+    else:
+        _runs_table(ctx, runs)
+    return 0
 
-        runs = history(ctx.layout, ns.name, ns.last)
-        if ctx.out.json:
-            ctx.out.success(runs)
-        elif not runs:
-            ctx.out.status("No runs yet.")
-            ctx.out.hint(f"buttons press {ns.name or 'NAME'}")
-        else:
-            _runs_table(ctx, runs)
+
+def handle_logs(ns: Args, ctx: Context) -> int:
+    if ns.follow:
+        if not ns.name:
+            raise usage_error("buttons logs", "--follow needs a button name: buttons logs NAME --follow")
+        from .tail import run as run_tail
+
+        return run_tail(ctx, ns.name, follow=True)
+    from ..services.history import logs
+
+    runs = logs(ctx.layout, ns.name, ns.failed, ns.limit)
+    if ctx.out.json:
+        ctx.out.success(runs)
         return 0
-
-    return handle
-
-
-def build_logs(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("name", nargs="?", help="button (default: recent failures across the workspace)")
-    p.add_argument("--failed", action="store_true", help="only runs that did not succeed")
-    p.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
-    p.add_argument(
-        "-f", "--follow", action="store_true", help="follow the button's progress stream (= tail NAME -f)"
-    )
-
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        if ns.follow:
-            if not ns.name:
-                raise _usage_error(p, "--follow needs a button name: buttons logs NAME --follow")
-            from .tail import run as run_tail
-
-            return run_tail(ctx, ns.name, follow=True)
-        from ..services.history import logs
-
-        runs = logs(ctx.layout, ns.name, ns.failed, ns.limit)
-        if ctx.out.json:
-            ctx.out.success(runs)
-            return 0
-        if not runs:
-            ctx.out.status("Nothing to show.")
-            return 0
-        if ns.name:
-            for r in runs:
-                mark = ctx.out.paint("✓", "green") if r.get("status") == "ok" else ctx.out.paint("✗", "red")
-                print(f"{mark} {r.get('started_at')}  exit {r.get('exit_code')}  {r.get('duration_ms')}ms")
-                for line in str(r.get("stdout") or "").splitlines()[-20:]:
-                    print(f"  {line}")
-                for line in str(r.get("stderr") or "").splitlines()[-20:]:
-                    print(f"  ! {line}")
-        else:
-            rows = [
-                [
-                    str(r.get("started_at", ""))[:19].replace("T", " "),
-                    str(r.get("target", "")),
-                    str(r.get("status", "")),
-                    str(r.get("error_type", "")),
-                    truncate(str(r.get("stderr", "")), 50),
-                ]
-                for r in runs
+    if not runs:
+        ctx.out.status("Nothing to show.")
+        return 0
+    if ns.name:
+        for r in runs:
+            mark = ctx.out.paint("✓", "green") if r.get("status") == "ok" else ctx.out.paint("✗", "red")
+            print(f"{mark} {r.get('started_at')}  exit {r.get('exit_code')}  {r.get('duration_ms')}ms")
+            for line in str(r.get("stdout") or "").splitlines()[-20:]:
+                print(f"  {line}")
+            for line in str(r.get("stderr") or "").splitlines()[-20:]:
+                print(f"  ! {line}")
+    else:
+        rows = [
+            [
+                str(r.get("started_at", ""))[:19].replace("T", " "),
+                str(r.get("target", "")),
+                str(r.get("status", "")),
+                str(r.get("error_type", "")),
+                truncate(str(r.get("stderr", "")), 50),
             ]
-            ctx.out.table(["STARTED (UTC)", "TARGET", "STATUS", "ERROR", "STDERR"], rows)
-        return 0
-
-    return handle
-
-
-def _usage_error(p: argparse.ArgumentParser, message: str) -> Exception:
-    from .manage import _usage
-
-    return _usage(p, message)
+            for r in runs
+        ]
+        ctx.out.table(["STARTED (UTC)", "TARGET", "STATUS", "ERROR", "STDERR"], rows)
+    return 0

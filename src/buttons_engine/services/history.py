@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import StorageError
+from ..errors import NotFound, StorageError
 from ..store import runs as store_runs
 from ..store.layout import Layout
 from ..store.names import lookup_name
@@ -24,9 +24,21 @@ def _all_pressed_dirs(layout: Layout) -> list[str]:
     return [os.path.join(layout.buttons_dir, n, "pressed") for n in sorted(names) if not n.startswith(".")]
 
 
-def history(layout: Layout, name: str | None, last: int = 20) -> list[dict[str, Any]]:
-    """Newest first; ``last`` <= 0 means all."""
-    dirs = [layout.pressed_dir(lookup_name(name))] if name else _all_pressed_dirs(layout)
+def history(
+    layout: Layout, name: str | None, last: int = 20, *, must_exist: bool = True
+) -> list[dict[str, Any]]:
+    """Newest first; ``last`` <= 0 means all.
+
+    A named button that does not exist is ``NOT_FOUND`` (upstream answers ``[]``; docs/deviations.md),
+    unless ``must_exist`` is False (``logs NAME`` keeps upstream's ``[]``).
+    """
+    if name:
+        slug = lookup_name(name)
+        if must_exist and not os.path.isfile(os.path.join(layout.button_dir(slug), "button.json")):
+            raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
+        dirs = [layout.pressed_dir(slug)]
+    else:
+        dirs = _all_pressed_dirs(layout)
     try:
         return store_runs.newest(dirs, last)
     except OSError as exc:
@@ -35,7 +47,7 @@ def history(layout: Layout, name: str | None, last: int = 20) -> list[dict[str, 
 
 def logs(layout: Layout, name: str | None, failed: bool = False, limit: int = 20) -> list[dict[str, Any]]:
     if name:
-        runs = history(layout, name, limit)
+        runs = history(layout, name, limit, must_exist=False)
         if failed:
             runs = [r for r in runs if r.get("status") != "ok"]
         return runs
