@@ -136,3 +136,13 @@ def test_project_gitignore_from_init_keeps_its_patterns_and_git_obeys(bt: Button
     ).stdout
     assert ".buttons/buttons/public-one/button.json" in status
     assert "private-one" not in status
+
+
+def test_create_ignore_flag(bt: Buttons) -> None:
+    data = bt.create("hidden", "--code", "true", "--ignore")
+    assert data["ignored"] is True
+    assert ok(bt("ignore", "--json")) == ["buttons/hidden/"]
+    assert "ignored" not in bt.create("shown", "--code", "true")
+    # --force --ignore on an ignored button does not add the line twice.
+    assert bt.create("hidden", "--code", "true", "--ignore", "--force")["ignored"] is True
+    assert _gitignore(bt).count("buttons/hidden/") == 1

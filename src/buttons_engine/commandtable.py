@@ -196,6 +196,11 @@ COMMANDS: tuple[Command, ...] = (
         ),
         Opt("--mcp", kind="flag", help="expose the button to MCP clients (mcp_enabled)"),
         Opt(
+            "--ignore",
+            kind="flag",
+            help="add buttons/NAME/ to the data dir's .gitignore (see: buttons ignore)",
+        ),
+        Opt(
             "--limit",
             kind="list",
             metavar="KEY=VALUE",

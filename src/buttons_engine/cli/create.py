@@ -31,6 +31,7 @@ def handle(ns: Args, ctx: Context) -> int:
             queue=ns.queue,
             mcp=ns.mcp,
             limits=ns.limit,
+            ignore=ns.ignore,
         ),
         warn=_warn,
     )

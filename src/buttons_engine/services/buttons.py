@@ -41,6 +41,7 @@ class CreateRequest:
         "file",
         "force",
         "headers",
+        "ignore",
         "limits",
         "max_response_size",
         "mcp",
@@ -74,6 +75,7 @@ class CreateRequest:
         queue: str | None = None,
         mcp: bool = False,
         limits: list[str] | None = None,
+        ignore: bool = False,
     ) -> None:
         self.name = name
         self.code = code
@@ -94,6 +96,7 @@ class CreateRequest:
         self.queue = queue  # "NAME[:CONCURRENCY]"
         self.mcp = mcp
         self.limits: list[str] = list(limits) if limits else []  # "KEY=VALUE" each
+        self.ignore = ignore  # add buttons/<name>/ to the data dir's .gitignore
 
 
 def default_agents_md(slug: str, description: str) -> str:
@@ -328,6 +331,15 @@ def create(
     out["button_dir"] = directory
     if code is not None:
         out["code_path"] = os.path.join(directory, code[0])
+    if req.ignore:
+        from ..errors import ButtonsError
+        from . import ignore as ignore_service
+
+        try:
+            ignore_service.ignore(layout, slug)
+            out["ignored"] = True
+        except ButtonsError as exc:  # the button exists now: say why it is not ignored, do not fail
+            notes(f"not added to .gitignore: {exc.message}")
     if replacing:
         out["replaced"] = True
         from ..store import idempotency as store_idempotency
