@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import threading
@@ -319,3 +320,27 @@ def test_flags_survive_a_round_trip_through_list_and_detail(bt: Buttons) -> None
     assert listed["mcp_enabled"] is True and listed["limits"] == {"memory_mb": 256}
     assert ok(bt("all", "--json"))["button"]["limits"] == {"memory_mb": 256}
     assert ok(bt("press", "all", "--json"))["status"] == "ok"
+
+
+def test_force_keeps_other_files_in_the_folder(bt: Buttons, tmp_path: Path) -> None:
+    """Files kept next to the code (data, helpers, links) survive; only spec, code and notes are replaced."""
+    bt.create("extra", "--code", "echo old")
+    d = bt.home / "buttons" / "extra"
+    (d / "data.csv").write_text("a,b\n")
+    (d / "lib").mkdir()
+    (d / "lib" / "helper.sh").write_text("echo help\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not copied, linked\n")
+    (d / "link").symlink_to(outside)
+    bt.create("extra", "--runtime", "python", "--code", "print('new')", "--force")
+    assert sorted(p.name for p in d.iterdir()) == [
+        "AGENTS.md",
+        "button.json",
+        "data.csv",
+        "lib",
+        "link",
+        "main.py",
+        "pressed",
+    ]
+    assert (d / "data.csv").read_text() == "a,b\n" and (d / "lib" / "helper.sh").read_text() == "echo help\n"
+    assert (d / "link").is_symlink() and Path(os.readlink(d / "link")) == outside

@@ -203,6 +203,7 @@ def create_button(
             write_atomic(os.path.join(tmp, code[0]), code[1], EXEC_MODE, durable=False)
         write_atomic(os.path.join(tmp, AGENTS_FILE), agents_md.encode(), FILE_MODE, durable=False)
         if replace:
+            _copy_extras(final, tmp)
             _swap_in(layout, slug, tmp, final)
         else:
             try:
@@ -223,6 +224,34 @@ def create_button(
             raise StorageError(f"cannot create button {slug!r}: {exc.strerror or exc}") from exc
         raise
     return final
+
+
+# What ``create --force`` writes anew; every other entry of the old folder is copied over.
+_REPLACED = frozenset(
+    {SPEC_FILE, AGENTS_FILE, LEGACY_AGENTS_FILE, "main.sh", "main.py", "main.js", "pressed"}
+)
+
+
+def _copy_extras(old: str, staged: str) -> None:
+    """Copy files a user keeps next to the code (data, helpers) into the staged folder.
+
+    Copied, not moved, so the old folder stays whole until the swap; symlinks stay symlinks.
+    """
+    import shutil
+
+    with os.scandir(old) as it:
+        for e in it:
+            if e.name in _REPLACED or e.name.startswith(".creating-"):
+                continue
+            dst = os.path.join(staged, e.name)
+            if os.path.lexists(dst):
+                continue
+            if e.is_symlink():
+                os.symlink(os.readlink(e.path), dst)
+            elif e.is_dir(follow_symlinks=False):
+                shutil.copytree(e.path, dst, symlinks=True)
+            else:
+                shutil.copy2(e.path, dst, follow_symlinks=False)
 
 
 def _swap_in(layout: Layout, slug: str, staged: str, final: str) -> None:
