@@ -65,3 +65,11 @@ def test_unknown_runtime_with_file_is_kept_too(bt: Buttons, tmp_path: Path) -> N
     r = bt("create", "fx", "--runtime", "ruby", "--file", str(src), "--json")
     assert ok(r)["runtime"] == "ruby"
     assert "warning: runtime 'ruby'" in r.stderr
+
+
+def test_runtime_prompt_with_code_warns_that_the_code_never_runs(bt: Buttons) -> None:
+    r = bt("create", "odd", "--runtime", "prompt", "--code", "echo never", "--json")
+    assert ok(r)["runtime"] == "prompt"
+    assert "the code of this button never runs" in r.stderr
+    pressed = ok(bt("press", "odd", "--json"))
+    assert "never" not in pressed["stdout"]  # the prompt runner returns AGENTS.md, as upstream

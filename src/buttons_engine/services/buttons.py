@@ -181,6 +181,10 @@ def _check_runtime(runtime: str, warn: Callable[[str], None]) -> None:
     """Any runtime name is stored, as upstream does; one the engine cannot run gets a warning."""
     if runtime_for(runtime) is not None:
         return
+    if runtime in ("prompt", "http"):
+        how = "--prompt alone" if runtime == "prompt" else "--url"
+        warn(f"runtime {runtime!r} is set by {how}; with code, the code of this button never runs")
+        return
     known = ", ".join(CODE_RUNTIMES)
     close = runtime.lower() if runtime_for(runtime.lower()) is not None else None
     extra = f"; did you mean {close!r}?" if close else f" (known: {known})"
