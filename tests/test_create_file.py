@@ -134,3 +134,15 @@ def test_file_still_refused_with_url_or_code(bt: Buttons, tmp_path: Path) -> Non
     fail(bt("create", "x", "--file", str(src), "--code", "echo", "--json"), "VALIDATION_ERROR")
     fail(bt("create", "x", "--file", str(src), "--url", "https://e.example/", "--json"), "VALIDATION_ERROR")
     assert not (bt.home / "buttons" / "x").exists()
+
+
+def test_file_over_1_mib_is_refused_not_truncated(bt: Buttons, tmp_path: Path) -> None:
+    exact = tmp_path / "exact.sh"
+    exact.write_bytes(b"#" * (1024 * 1024 - 1) + b"\n")
+    data = bt.create("exact", "--file", str(exact))
+    assert Path(data["code_path"]).read_bytes() == exact.read_bytes()
+    big = tmp_path / "big.sh"
+    big.write_bytes(b"#" * (1024 * 1024) + b"\n")
+    err = fail(bt("create", "big", "--file", str(big), "--json"), "VALIDATION_ERROR")
+    assert "larger than 1048576 bytes" in err["message"]
+    assert not (bt.home / "buttons" / "big").exists()

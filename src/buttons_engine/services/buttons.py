@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_CODE_BYTES = 64 * 1024
+MAX_FILE_BYTES = 16 * MAX_CODE_BYTES  # --file: 1 MiB (upstream has no limit; a larger one was cut short)
 MAX_QUEUE_CONCURRENCY = 1024  # store.queues.MAX_CONCURRENCY: more slots than this are never used
 SCHEMA_VERSION = 2
 # The default AGENTS.md carries this line; a press attaches AGENTS.md as a prompt only without it.
@@ -359,9 +360,13 @@ def _ignore_note(_text: str) -> None:
 
 
 def _read_file(path: str) -> bytes:
+    """The bytes ``--file`` copies; a file over MAX_FILE_BYTES is refused, never cut short."""
     try:
         with open(path, "rb") as fh:
-            return fh.read(MAX_CODE_BYTES * 16 + 1)
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ValidationError(f"--file {path} is larger than {MAX_FILE_BYTES} bytes")
+        return data
     except FileNotFoundError:
         raise ValidationError(f"--file {path}: no such file") from None
     except IsADirectoryError:
