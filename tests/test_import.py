@@ -213,13 +213,15 @@ def test_import_skill_partial_failure_reports_errors_and_exits_1(bt: Buttons, tm
     d = _skill(tmp_path, "mix", "# Mix\n", {"good.sh": "echo good\n", "huge.sh": "#" + "x" * 70_000 + "\n"})
     bt.create("mix-taken", "--code", "echo mine")
     (d / "scripts" / "taken.sh").write_text("echo theirs\n")
+    (d / "scripts" / ("x" * 130 + ".sh")).write_text("echo long\n")  # mix-xxx… is longer than 128
     r = bt("import", "skill", str(d), "-y", "--json")
     assert r.returncode == 1
     env = json.loads(r.stdout)
     assert env["ok"] is True
     assert env["data"]["created"] == ["mix-good"]
     errors = env["data"]["errors"]
-    assert set(errors) == {"mix-huge", "mix-taken"}
+    assert set(errors) == {"mix-huge", "mix-taken", "mix-" + "x" * 130}
+    assert "too long" in errors["mix-" + "x" * 130]
     assert "larger than" in errors["mix-huge"] and "already exists" in errors["mix-taken"]
     assert ok(bt("press", "mix-taken", "--json"))["stdout"] == "mine\n"
 

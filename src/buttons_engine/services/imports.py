@@ -253,11 +253,11 @@ def plan_skill(path: str, name: str = "") -> ImportPlan:
         for fname in scripts:
             script_path = os.path.join(scripts_dir, fname)
             raw = f"{prefix}-{os.path.splitext(fname)[0]}"
-            slug = _planned_name(raw)
             try:
+                slug = validate_name(raw)
                 text = _read_script(script_path, "skill script")
-            except ImportFailed as exc:
-                planned.append(PlannedButton(slug, CreateRequest(raw), f"scripts/{fname}", exc.message))
+            except (ImportFailed, ValidationError) as exc:
+                planned.append(PlannedButton(raw, CreateRequest(raw), f"scripts/{fname}", exc.message))
                 continue
             planned.append(
                 PlannedButton(slug, _code_request(raw, script_path, text, description), f"scripts/{fname}")
