@@ -102,6 +102,7 @@ class Command:
         "handler",
         "hidden",
         "name",
+        "plan",
         "prog",
         "subs",
         "summary",
@@ -119,6 +120,7 @@ class Command:
         epilog_from: str = "",
         hidden: bool = False,
         prog: str = "",
+        plan: str = "",
     ) -> None:
         self.name = name
         self.summary = summary
@@ -130,6 +132,9 @@ class Command:
         self.epilog_from = epilog_from  # "module:function" in cli/ returning more epilog text
         self.hidden = hidden
         self.prog = prog or f"buttons {name}"
+        # A command that changes anything names the handler that runs under --summary instead:
+        # it checks what the command would check and returns the plan, changing nothing.
+        self.plan = plan
 
     def sub(self, word: str) -> Command | None:
         for s in self.subs:
@@ -203,6 +208,7 @@ COMMANDS: tuple[Command, ...] = (
             "  buttons create review --prompt 'Review the open pull request and summarise risks.'\n"
             "  buttons create issue --url 'https://api.example.com/issues/{{id}}' --arg id:int:required"
         ),
+        plan="create:plan",
     ),
     Command(
         "press",
@@ -231,6 +237,7 @@ COMMANDS: tuple[Command, ...] = (
             metavar="DURATION",
             help="how long a stored result is reused, e.g. 30m, 24h (default 24h; 0 = 24h)",
         ),
+        plan="press:handle",  # press reads --summary as --dry-run itself
     ),
     Command("list", "List buttons", "listing:handle_list"),
     Command(
@@ -261,8 +268,14 @@ COMMANDS: tuple[Command, ...] = (
         Opt("name", completes="button", help="button to delete (with its history)"),
         Opt("-F", "--force", kind="flag", help="do not ask for confirmation"),
         aliases=("rm", "remove"),
+        plan="manage:plan_delete",
     ),
-    Command("init", "Create a project-local .buttons/ in the current directory", "manage:handle_init"),
+    Command(
+        "init",
+        "Create a project-local .buttons/ in the current directory",
+        "manage:handle_init",
+        plan="manage:plan_init",
+    ),
     Command(
         "config",
         "Show or change settings",
@@ -275,6 +288,7 @@ COMMANDS: tuple[Command, ...] = (
                 Opt("key", metavar="KEY", completes="setting", help="setting name"),
                 Opt("value", metavar="VALUE", help="new value"),
                 prog="buttons config set",
+                plan="manage:plan_config_set",
             ),
             Command(
                 "unset",
@@ -282,6 +296,7 @@ COMMANDS: tuple[Command, ...] = (
                 "manage:handle_config_unset",
                 Opt("key", metavar="KEY", completes="setting", help="setting name"),
                 prog="buttons config unset",
+                plan="manage:plan_config_unset",
             ),
         ),
         epilog="Without a subcommand: show every setting.",
@@ -328,6 +343,7 @@ COMMANDS: tuple[Command, ...] = (
                 Opt("value", metavar="VALUE", nargs="?", help="the secret (omit it to read stdin)"),
                 *_SCOPE,
                 prog="buttons batteries set",
+                plan="batteries:plan_set",
             ),
             Command(
                 "get",
@@ -351,6 +367,7 @@ COMMANDS: tuple[Command, ...] = (
                 *_SCOPE,
                 aliases=("remove", "delete"),
                 prog="buttons batteries rm",
+                plan="batteries:plan_rm",
             ),
         ),
         epilog="""Scopes:
@@ -399,6 +416,7 @@ Exit status 1 when any press failed.
 Examples:
   buttons smash lint test build --concurrency 3
   buttons smash lint,test,build --on-failure stop --timeout 120""",
+        plan="smash:plan",
     ),
     Command(
         "tail",
@@ -413,6 +431,14 @@ Scripts write progress by appending JSON lines to $BUTTONS_PROGRESS_PATH, e.g.
 Examples:
   buttons tail deploy -f
   buttons tail ~/.buttons/buttons/deploy/pressed/<stem>.progress.jsonl""",
+    ),
+    Command(
+        "board",
+        "Interactive board of buttons (not built yet)",
+        "info:handle_board",
+        Opt("name", nargs="?", completes="button", help="button to open"),
+        Opt("--inline", kind="flag", help="run in this terminal instead of a new window"),
+        epilog="With --json (or stdout not a terminal) the answer is NOT_APPLICABLE, as upstream.",
     ),
     Command(
         "__detail",

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..services.buttons import CreateRequest
     from .base import Args, Context
 
 
-def handle(ns: Args, ctx: Context) -> int:
-    from ..services.buttons import CreateRequest, create
+def plan(ns: Args, ctx: Context) -> int:
+    """``create … --summary``: every check of create, and the spec it would write; nothing written."""
+    from ..services.buttons import create
+    from .plan import render
 
-    data = create(
-        ctx.layout,
-        CreateRequest(
-            name=ns.name,
-            code=ns.code,
-            file=ns.file,
-            runtime=ns.runtime,
-            prompt=ns.prompt,
-            description=ns.description,
-            timeout=ns.timeout,
-            args=ns.arg,
-            url=ns.url,
-            method=ns.method,
-            headers=ns.header,
-            body=ns.body,
-            max_response_size=ns.max_response_size,
-            allow_private_networks=ns.allow_private_networks,
-        ),
-    )
+    return render(ctx, create(ctx.layout, _request(ns), plan=True))
+
+
+def handle(ns: Args, ctx: Context) -> int:
+    from ..services.buttons import create
+
+    data = create(ctx.layout, _request(ns))
     if ctx.out.json:
         ctx.out.success(data)
     else:
@@ -37,3 +28,24 @@ def handle(ns: Args, ctx: Context) -> int:
             print(data["code_path"])
         ctx.out.hint(f"buttons press {data['name']}")
     return 0
+
+
+def _request(ns: Args) -> CreateRequest:
+    from ..services.buttons import CreateRequest
+
+    return CreateRequest(
+        name=ns.name,
+        code=ns.code,
+        file=ns.file,
+        runtime=ns.runtime,
+        prompt=ns.prompt,
+        description=ns.description,
+        timeout=ns.timeout,
+        args=ns.arg,
+        url=ns.url,
+        method=ns.method,
+        headers=ns.header,
+        body=ns.body,
+        max_response_size=ns.max_response_size,
+        allow_private_networks=ns.allow_private_networks,
+    )

@@ -92,7 +92,8 @@ def default_agents_md(slug: str, description: str) -> str:
     return "\n".join(parts)
 
 
-def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
+def create(layout: Layout, req: CreateRequest, *, plan: bool = False) -> dict[str, Any]:
+    """Create the button; with ``plan`` (``--summary``), check everything and return what would be written."""
     slug = validate_name(req.name)
     if sum(x is not None for x in (req.code, req.file, req.url)) > 1:
         raise ValidationError("use at most one of --file, --code and --url")
@@ -137,7 +138,8 @@ def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
         assert rt is not None  # noqa: S101 - checked above
         code = (rt.filename, rt.scaffold.replace("{name}", slug).encode())
 
-    layout.ensure()
+    if not plan:
+        layout.ensure()
     if store.exists(layout, slug):
         raise ValidationError(f"button {slug!r} already exists")
     if store.drawer_exists(layout, slug):
@@ -168,6 +170,16 @@ def create(layout: Layout, req: CreateRequest) -> dict[str, Any]:
     agents_md = (
         req.prompt.rstrip("\n") + "\n" if req.prompt is not None else default_agents_md(slug, req.description)
     )
+    if plan:
+        directory = layout.button_dir(slug)
+        files = [store.SPEC_FILE, store.AGENTS_FILE] + ([code[0]] if code is not None else [])
+        return {
+            "dry_run": True,
+            "action": "create",
+            "button": spec,
+            "button_dir": directory,
+            "files": [os.path.join(directory, f) for f in files],
+        }
     directory = store.create_button(layout, slug, spec, code=code, agents_md=agents_md)
     out = dict(spec)
     out["button_dir"] = directory
@@ -239,6 +251,21 @@ def list_buttons(layout: Layout) -> list[dict[str, Any]]:
 def list_buttons_json(layout: Layout) -> list[str]:
     """The specs of ``list_buttons``, each already rendered as indented JSON (for ``list --json``)."""
     return store.list_specs_json(layout)
+
+
+def delete_plan(layout: Layout, name: str) -> dict[str, Any]:
+    """What ``delete`` would remove (``--summary``, and the check before asking on a terminal)."""
+    slug = validate_name(name, allow_reserved=True)
+    if not store.exists(layout, slug):
+        raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
+    runs = store_runs.newest([layout.pressed_dir(slug)], 0)
+    return {
+        "dry_run": True,
+        "action": "delete",
+        "name": slug,
+        "button_dir": layout.button_dir(slug),
+        "runs": len(runs),
+    }
 
 
 def delete(layout: Layout, name: str) -> dict[str, Any]:
