@@ -513,7 +513,7 @@ GLOBAL_FLAGS = (
     Opt(
         "--summary",
         kind="flag",
-        help="read-only plan: press behaves as --dry-run; bare buttons prints the summary",
+        help="read-only plan: say what the command would change, change nothing",
     ),
 )
 
