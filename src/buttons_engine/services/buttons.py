@@ -258,13 +258,12 @@ def delete_plan(layout: Layout, name: str) -> dict[str, Any]:
     slug = validate_name(name, allow_reserved=True)
     if not store.exists(layout, slug):
         raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
-    runs = store_runs.newest([layout.pressed_dir(slug)], 0)
     return {
         "dry_run": True,
         "action": "delete",
         "name": slug,
         "button_dir": layout.button_dir(slug),
-        "runs": len(runs),
+        "runs": store_runs.count(layout.pressed_dir(slug)),
     }
 
 
