@@ -344,3 +344,16 @@ def test_force_keeps_other_files_in_the_folder(bt: Buttons, tmp_path: Path) -> N
     ]
     assert (d / "data.csv").read_text() == "a,b\n" and (d / "lib" / "helper.sh").read_text() == "echo help\n"
     assert (d / "link").is_symlink() and Path(os.readlink(d / "link")) == outside
+
+
+def test_force_under_summary_is_a_plan_that_changes_nothing(bt: Buttons) -> None:
+    bt.create("planned", "--code", "echo old")
+    ok(bt("press", "planned", "--json"))
+    before = snapshot(bt.home / "buttons" / "planned")
+    data = ok(bt("create", "planned", "--code", "echo new", "--force", "--ignore", "--summary", "--json"))
+    assert data["dry_run"] is True and data["action"] == "replace"
+    assert data["kept"] == ["pressed/", "created_at"] and data["gitignore_entry"] == "buttons/planned/"
+    assert data["button"]["created_at"] == _spec(bt, "planned")["created_at"]
+    assert snapshot(bt.home / "buttons" / "planned") == before
+    assert not (bt.home / ".gitignore").exists()
+    assert ok(bt("press", "planned", "--json"))["stdout"] == "old\n"

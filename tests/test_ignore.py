@@ -104,12 +104,16 @@ def test_unignore_without_a_gitignore(bt: Buttons) -> None:
 
 def test_summary_flag_changes_nothing(bt: Buttons) -> None:
     bt.create("plan", "--code", "true")
-    assert ok(bt("ignore", "plan", "--summary", "--json"))["added"] is True
+    data = ok(bt("ignore", "plan", "--summary", "--json"))
+    assert data == {"dry_run": True, "action": "ignore", "ignored": "buttons/plan/", "added": True}
     assert not (bt.home / ".gitignore").exists()
     ok(bt("ignore", "plan", "--json"))
     before = _gitignore(bt)
-    assert ok(bt("unignore", "plan", "--summary", "--json"))["removed"] is True
+    assert ok(bt("ignore", "plan", "--summary", "--json"))["added"] is False
+    data = ok(bt("unignore", "plan", "--summary", "--json"))
+    assert data == {"dry_run": True, "action": "unignore", "unignored": "buttons/plan/", "removed": True}
     assert _gitignore(bt) == before
+    assert ok(bt("ignore", "--summary", "--json")) == ["buttons/plan/"]  # listing is read-only anyway
 
 
 def test_project_gitignore_from_init_keeps_its_patterns_and_git_obeys(bt: Buttons, tmp_path: Path) -> None:

@@ -142,11 +142,11 @@ def test_import_summary_flag_shows_the_plan_and_creates_nothing(bt: Buttons, tmp
     src.write_text("print(1)\n")
     data = ok(bt("import", "code", str(src), "--summary", "--json"))
     assert data == {
-        "plan": {
-            "kind": "code",
-            "source": str(src),
-            "buttons": [{"name": "plan", "kind": "python", "source": "plan.py"}],
-        }
+        "dry_run": True,
+        "action": "import",
+        "kind": "code",
+        "source": str(src),
+        "buttons": [{"name": "plan", "kind": "python", "source": "plan.py"}],
     }
     assert _names(bt) == []
 

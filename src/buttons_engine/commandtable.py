@@ -102,6 +102,7 @@ class Command:
         "handler",
         "hidden",
         "name",
+        "plan",
         "prog",
         "subs",
         "summary",
@@ -119,6 +120,7 @@ class Command:
         epilog_from: str = "",
         hidden: bool = False,
         prog: str = "",
+        plan: str = "",
     ) -> None:
         self.name = name
         self.summary = summary
@@ -130,6 +132,9 @@ class Command:
         self.epilog_from = epilog_from  # "module:function" in cli/ returning more epilog text
         self.hidden = hidden
         self.prog = prog or f"buttons {name}"
+        # A command that changes anything names the handler that runs under --summary instead:
+        # it checks what the command would check and returns the plan, changing nothing.
+        self.plan = plan
 
     def sub(self, word: str) -> Command | None:
         for s in self.subs:
@@ -241,6 +246,7 @@ COMMANDS: tuple[Command, ...] = (
             "  buttons create review --prompt 'Review the open pull request and summarise risks.'\n"
             "  buttons create issue --url 'https://api.example.com/issues/{{id}}' --arg id:int:required"
         ),
+        plan="create:plan",
     ),
     Command(
         "press",
@@ -269,6 +275,7 @@ COMMANDS: tuple[Command, ...] = (
             metavar="DURATION",
             help="how long a stored result is reused, e.g. 30m, 24h (default 24h; 0 = 24h)",
         ),
+        plan="press:handle",  # press reads --summary as --dry-run itself
     ),
     Command("list", "List buttons", "listing:handle_list"),
     Command(
@@ -299,8 +306,14 @@ COMMANDS: tuple[Command, ...] = (
         Opt("name", completes="button", help="button to delete (with its history)"),
         Opt("-F", "--force", kind="flag", help="do not ask for confirmation"),
         aliases=("rm", "remove"),
+        plan="manage:plan_delete",
     ),
-    Command("init", "Create a project-local .buttons/ in the current directory", "manage:handle_init"),
+    Command(
+        "init",
+        "Create a project-local .buttons/ in the current directory",
+        "manage:handle_init",
+        plan="manage:plan_init",
+    ),
     Command(
         "config",
         "Show or change settings",
@@ -313,6 +326,7 @@ COMMANDS: tuple[Command, ...] = (
                 Opt("key", metavar="KEY", completes="setting", help="setting name"),
                 Opt("value", metavar="VALUE", help="new value"),
                 prog="buttons config set",
+                plan="manage:plan_config_set",
             ),
             Command(
                 "unset",
@@ -320,6 +334,7 @@ COMMANDS: tuple[Command, ...] = (
                 "manage:handle_config_unset",
                 Opt("key", metavar="KEY", completes="setting", help="setting name"),
                 prog="buttons config unset",
+                plan="manage:plan_config_unset",
             ),
         ),
         epilog="Without a subcommand: show every setting.",
@@ -370,6 +385,7 @@ COMMANDS: tuple[Command, ...] = (
                 Opt("value", metavar="VALUE", nargs="?", help="the secret (omit it to read stdin)"),
                 *_SCOPE,
                 prog="buttons batteries set",
+                plan="batteries:plan_set",
             ),
             Command(
                 "get",
@@ -393,6 +409,7 @@ COMMANDS: tuple[Command, ...] = (
                 *_SCOPE,
                 aliases=("remove", "delete"),
                 prog="buttons batteries rm",
+                plan="batteries:plan_rm",
             ),
         ),
         epilog="""Scopes:
@@ -441,6 +458,7 @@ Exit status 1 when any press failed.
 Examples:
   buttons smash lint test build --concurrency 3
   buttons smash lint,test,build --on-failure stop --timeout 120""",
+        plan="smash:plan",
     ),
     Command(
         "tail",
@@ -468,6 +486,7 @@ Examples:
                 Opt("source", metavar="FILE", completes="file", help="the script to copy into the button"),
                 *_IMPORT_FLAGS,
                 prog="buttons import code",
+                plan="imports:plan",
             ),
             Command(
                 "skill",
@@ -476,6 +495,7 @@ Examples:
                 Opt("source", metavar="DIR", completes="file", help="the skill folder"),
                 *_IMPORT_FLAGS,
                 prog="buttons import skill",
+                plan="imports:plan",
             ),
             Command(
                 "url",
@@ -484,6 +504,7 @@ Examples:
                 Opt("source", metavar="URL", help="where to GET the spec (status 200, at most 64 KiB)"),
                 *_IMPORT_FLAGS,
                 prog="buttons import url",
+                plan="imports:plan",
             ),
             Command(
                 "mcp",
@@ -492,6 +513,7 @@ Examples:
                 Opt("source", metavar="SERVER", nargs="?", help="the MCP server (not implemented)"),
                 *_IMPORT_FLAGS,
                 prog="buttons import mcp",
+                plan="imports:plan",
             ),
         ),
         epilog="""Kinds:
@@ -524,6 +546,7 @@ Examples:
             help="button (NAME or button/NAME) or drawer (drawer/NAME)",
         ),
         epilog=_IGNORE_EPILOG,
+        plan="ignore:plan_ignore",
     ),
     Command(
         "unignore",
@@ -531,6 +554,15 @@ Examples:
         "ignore:handle_unignore",
         Opt("name", completes="button", help="button (NAME or button/NAME) or drawer (drawer/NAME)"),
         epilog=_IGNORE_EPILOG,
+        plan="ignore:plan_unignore",
+    ),
+    Command(
+        "board",
+        "Interactive board of buttons (not built yet)",
+        "info:handle_board",
+        Opt("name", nargs="?", completes="button", help="button to open"),
+        Opt("--inline", kind="flag", help="run in this terminal instead of a new window"),
+        epilog="With --json (or stdout not a terminal) the answer is NOT_APPLICABLE, as upstream.",
     ),
     Command(
         "__detail",
@@ -605,7 +637,7 @@ GLOBAL_FLAGS = (
     Opt(
         "--summary",
         kind="flag",
-        help="read-only plan: press behaves as --dry-run; bare buttons prints the summary",
+        help="read-only plan: say what the command would change, change nothing",
     ),
 )
 

@@ -87,6 +87,12 @@ class StorageError(ButtonsError):
     code = "STORAGE_ERROR"
 
 
+class NotApplicable(ButtonsError):
+    """The command cannot answer in this mode (``board --json``, CONTRACT 2.5)."""
+
+    code = "NOT_APPLICABLE"
+
+
 class Cancelled(ButtonsError):
     code = "CANCELLED"
 

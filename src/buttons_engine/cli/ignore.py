@@ -20,11 +20,11 @@ def handle_ignore(ns: Args, ctx: Context) -> int:
         else:
             out.status("Nothing ignored. Add one with: buttons ignore NAME")
         return 0
-    data = ignore.ignore(ctx.layout, ns.name, write=not ctx.summary)
+    data = ignore.ignore(ctx.layout, ns.name)
     if out.json:
         out.success(data)
     else:
-        verb = "would ignore" if ctx.summary else "ignored" if data["added"] else "already ignored:"
+        verb = "ignored" if data["added"] else "already ignored:"
         out.status(out.paint("✓", "green") + f" {verb} {data['ignored']}")
     return 0
 
@@ -33,12 +33,36 @@ def handle_unignore(ns: Args, ctx: Context) -> int:
     from ..services import ignore
 
     out = ctx.out
-    data = ignore.unignore(ctx.layout, ns.name, write=not ctx.summary)
+    data = ignore.unignore(ctx.layout, ns.name)
     if out.json:
         out.success(data)
     elif data["removed"]:
-        verb = "would unignore" if ctx.summary else "unignored"
-        out.status(out.paint("✓", "green") + f" {verb} {data['unignored']}")
+        out.status(out.paint("✓", "green") + f" unignored {data['unignored']}")
     else:
         out.status(f"{data['unignored']} was not ignored")
     return 0
+
+
+def plan_ignore(ns: Args, ctx: Context) -> int:
+    """``ignore NAME --summary``: the entry it would add, and whether it is new; nothing written."""
+    from ..services import ignore
+    from .plan import render
+
+    if ns.name is None:  # listing changes nothing
+        return handle_ignore(ns, ctx)
+    data = ignore.ignore(ctx.layout, ns.name, write=False)
+    return render(
+        ctx, {"dry_run": True, "action": "ignore", "ignored": data["ignored"], "added": data["added"]}
+    )
+
+
+def plan_unignore(ns: Args, ctx: Context) -> int:
+    """``unignore NAME --summary``: the entry it would remove, if any; nothing written."""
+    from ..services import ignore
+    from .plan import render
+
+    data = ignore.unignore(ctx.layout, ns.name, write=False)
+    return render(
+        ctx,
+        {"dry_run": True, "action": "unignore", "unignored": data["unignored"], "removed": data["removed"]},
+    )

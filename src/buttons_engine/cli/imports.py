@@ -15,6 +15,15 @@ def handle_no_kind(ns: Args, ctx: Context) -> int:
     raise usage_error("buttons import", "say what to import: code FILE, skill DIR or url URL")
 
 
+def plan(ns: Args, ctx: Context) -> int:
+    """``import … --summary``: read (and for url, fetch) the source, show the plan, create nothing."""
+    from ..services import imports
+    from .plan import render
+
+    planned = imports.plan(ns.subcommand, ns.source or "", ns.name)
+    return render(ctx, {"dry_run": True, "action": "import", **planned.to_json()})
+
+
 def handle(ns: Args, ctx: Context) -> int:
     from ..errors import ImportFailed
     from ..services import imports
@@ -24,10 +33,6 @@ def handle(ns: Args, ctx: Context) -> int:
     if not out.json:
         for line in plan.lines():
             out.status(line)
-    if ctx.summary:  # the global read-only flag: the plan, nothing created
-        if out.json:
-            out.success({"plan": plan.to_json()})
-        return 0
     if not ns.yes:
         if out.json or ctx.no_input or not sys.stdin.isatty():
             names = ", ".join(b.name for b in plan.buttons)

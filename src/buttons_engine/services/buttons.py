@@ -239,9 +239,12 @@ def parse_limits(items: list[str]) -> dict[str, int]:
 
 
 def create(
-    layout: Layout, req: CreateRequest, *, warn: Callable[[str], None] | None = None
+    layout: Layout, req: CreateRequest, *, plan: bool = False, warn: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Create (or with ``req.force`` replace) a button; ``warn`` receives non-fatal notes."""
+    """Create (or with ``req.force`` replace) a button; ``warn`` receives non-fatal notes.
+
+    With ``plan`` (``--summary``), check everything and return what would be written, writing nothing.
+    """
     notes: Callable[[str], None] = warn if warn is not None else _ignore_note
     slug = validate_name(req.name)
     if sum(x is not None for x in (req.code, req.file, req.url)) > 1:
@@ -288,7 +291,8 @@ def create(
     if given_runtime is not None:
         _check_runtime(runtime, notes)
 
-    layout.ensure()
+    if not plan:
+        layout.ensure()
     replacing = req.force and os.path.lexists(layout.button_dir(slug))
     if store.exists(layout, slug) and not req.force:
         raise ValidationError(
@@ -331,6 +335,21 @@ def create(
         agents_md = old.agents_md
     else:
         agents_md = default_agents_md(slug, req.description)
+    if plan:
+        directory = layout.button_dir(slug)
+        files = [store.SPEC_FILE, store.AGENTS_FILE] + ([code[0]] if code is not None else [])
+        out_plan: dict[str, Any] = {
+            "dry_run": True,
+            "action": "replace" if replacing else "create",
+            "button": spec,
+            "button_dir": directory,
+            "files": [os.path.join(directory, f) for f in files],
+        }
+        if replacing:
+            out_plan["kept"] = ["pressed/", "created_at"]
+        if req.ignore:
+            out_plan["gitignore_entry"] = f"buttons/{slug}/"
+        return out_plan
     directory = store.create_button(layout, slug, spec, code=code, agents_md=agents_md, replace=replacing)
     out = dict(spec)
     out["button_dir"] = directory
@@ -476,6 +495,20 @@ def list_buttons(layout: Layout) -> list[dict[str, Any]]:
 def list_buttons_json(layout: Layout) -> list[str]:
     """The specs of ``list_buttons``, each already rendered as indented JSON (for ``list --json``)."""
     return store.list_specs_json(layout)
+
+
+def delete_plan(layout: Layout, name: str) -> dict[str, Any]:
+    """What ``delete`` would remove (``--summary``, and the check before asking on a terminal)."""
+    slug = validate_name(name, allow_reserved=True)
+    if not store.exists(layout, slug):
+        raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
+    return {
+        "dry_run": True,
+        "action": "delete",
+        "name": slug,
+        "button_dir": layout.button_dir(slug),
+        "runs": store_runs.count(layout.pressed_dir(slug)),
+    }
 
 
 def delete(layout: Layout, name: str) -> dict[str, Any]:
