@@ -89,18 +89,22 @@ def test_bash_completion_function(bt: Buttons, tmp_path: Path, shell_env: dict[s
         _check(words, set(answers[str(n)].split()), expected)
 
 
-def test_bash_falls_back_to_file_names_for_create_file(
+def test_bash_completes_file_names_only_where_a_file_is_expected(
     bt: Buttons, tmp_path: Path, shell_env: dict[str, str]
 ) -> None:
     script = tmp_path / "buttons.bash"
     script.write_text(bt("completion", "bash").stdout)
-    r = subprocess.run(
-        ["bash", "-c", f'source "{script}"; buttons __complete -- create x --file ""; complete -p buttons'],
-        capture_output=True,
-        text=True,
-        env=shell_env,
+    (tmp_path / "afile.txt").write_text("x")
+    probe = (
+        f'source "{script}"\n'
+        f"COMP_WORDS=(buttons create x --file {tmp_path}/afi); COMP_CWORD=4; _buttons; "
+        'echo "file:${COMPREPLY[*]}"\n'
+        f"COMP_WORDS=(buttons create {tmp_path}/afi); COMP_CWORD=2; _buttons; "
+        'echo "name:${COMPREPLY[*]}"\n'
     )
-    assert r.stdout.splitlines() == ["__files__", "complete -o default -F _buttons buttons"]
+    r = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=shell_env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"file:{tmp_path}/afile.txt", "name:"]
 
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")

@@ -136,3 +136,17 @@ def test_main_is_callable_repeatedly_in_process(
     assert "unrecognized arguments" in capsys.readouterr().err
     assert main(["create", "config", "--code", "echo", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_typo_hint_on_a_terminal(bt: Buttons) -> None:
+    from core_helpers import run_tty, strip_ansi
+
+    bt.create("greet", "--code", "echo hi")
+    r = run_tty(bt, "gret")
+    assert r.returncode == 1
+    err = strip_ansi(r.stderr)
+    assert "NOT_FOUND: no button or command named 'gret'" in err
+    assert "hint: did you mean 'buttons greet'?" in err
+    r = run_tty(bt, "press", "gret")
+    assert r.returncode == 1
+    assert "hint: did you mean 'greet'?" in strip_ansi(r.stderr)

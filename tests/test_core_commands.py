@@ -463,7 +463,7 @@ def test_completion_bash_is_valid_bash(bt: Buttons, tmp_path: Path) -> None:
     script.write_text(r.stdout)
     check = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    assert "complete -o default -F _buttons buttons" in r.stdout
+    assert "complete -F _buttons buttons" in r.stdout
 
 
 def test_completion_bash_completes_commands_and_names(bt: Buttons, tmp_path: Path) -> None:

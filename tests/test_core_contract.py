@@ -105,7 +105,7 @@ CASES: list[tuple[list[str], bool, str | None, dict[str, str] | None]] = [
     (["create", "bad-arg", "--arg", "a:int"], False, "VALIDATION_ERROR", None),
     (["create", "bad-arg", "--arg", "a:enum:required:x"], False, "VALIDATION_ERROR", None),
     (["create", "bad-timeout", "--timeout", "0"], False, "VALIDATION_ERROR", None),
-    (["create", "bad-rt", "--runtime", "cobol"], False, "VALIDATION_ERROR", None),
+    (["create", "bad-rt", "--runtime", "cobol"], True, None, None),  # kept as upstream, with a warning
     (["create", "both", "--code", "x", "--file", "/etc/hostname"], False, "VALIDATION_ERROR", None),
     (["config", "set", "nope", "1"], False, "VALIDATION_ERROR", None),
     (["config", "set", "default-timeout", "0"], False, "VALIDATION_ERROR", None),

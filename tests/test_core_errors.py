@@ -267,8 +267,6 @@ def test_arg_spec_parts_are_trimmed_and_case_insensitive(bt: Buttons) -> None:
         pytest.param(["--timeout", "0"], id="timeout-zero"),
         pytest.param(["--timeout", "-5"], id="timeout-negative"),
         pytest.param(["--code", "echo a", "--file", "/etc/hostname"], id="code-and-file"),
-        pytest.param(["--runtime", "python", "--file", "/etc/hostname"], id="runtime-with-file"),
-        pytest.param(["--runtime", "cobol", "--code", "x"], id="unknown-runtime"),
         pytest.param(["--runtime", "python", "--prompt", "hi"], id="runtime-with-prompt-only"),
         pytest.param(["--file", "/nonexistent/script.sh"], id="file-missing"),
         pytest.param(["--file", "/"], id="file-is-a-directory"),

@@ -102,6 +102,7 @@ class Command:
         "handler",
         "hidden",
         "name",
+        "plan",
         "prog",
         "subs",
         "summary",
@@ -119,6 +120,7 @@ class Command:
         epilog_from: str = "",
         hidden: bool = False,
         prog: str = "",
+        plan: str = "",
     ) -> None:
         self.name = name
         self.summary = summary
@@ -130,6 +132,9 @@ class Command:
         self.epilog_from = epilog_from  # "module:function" in cli/ returning more epilog text
         self.hidden = hidden
         self.prog = prog or f"buttons {name}"
+        # A command that changes anything names the handler that runs under --summary instead:
+        # it checks what the command would check and returns the plan, changing nothing.
+        self.plan = plan
 
     def sub(self, word: str) -> Command | None:
         for s in self.subs:
@@ -147,6 +152,19 @@ _SCOPE = (
 
 _HTTP = "HTTP buttons"
 
+_IMPORT_FLAGS = (
+    Opt("--name", default="", help="name of the button (skill: replaces the folder name in <dir>-<stem>)"),
+    Opt("-y", "--yes", kind="flag", help="import without asking"),
+)
+
+_IGNORE_EPILOG = """Adds buttons/<name>/ (or drawers/<name>/) to <data dir>/.gitignore so the folder stays out
+of git; unignore removes that line. Other lines and comments are kept.
+
+Examples:
+  buttons ignore scratch
+  buttons ignore drawer/nightly
+  buttons unignore scratch"""
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "create",
@@ -158,7 +176,8 @@ COMMANDS: tuple[Command, ...] = (
             "-f",
             "--file",
             completes="file",
-            help="copy this script file into the button (runs under /bin/sh)",
+            help="copy this script file into the button; runtime from --runtime, else the extension, "
+            "else the #! line, else shell",
         ),
         Opt("--runtime", completes="runtime", help="shell (default), bash, python or node"),
         Opt("--prompt", help="instructions for an agent; alone it makes a prompt-only button"),
@@ -170,6 +189,29 @@ COMMANDS: tuple[Command, ...] = (
         ),
         Opt("-d", "--description", default="", help="one-line description"),
         Opt("--timeout", kind="int", help="timeout in seconds (default 300, or the default-timeout setting)"),
+        Opt(
+            "--force",
+            kind="flag",
+            help="replace an existing button's spec and code; its run history and created_at are kept",
+        ),
+        Opt(
+            "--queue",
+            metavar="NAME[:CONCURRENCY]",
+            help="run at most CONCURRENCY presses (default 1) at a time across every button in queue NAME",
+        ),
+        Opt("--mcp", kind="flag", help="expose the button to MCP clients (mcp_enabled)"),
+        Opt(
+            "--ignore",
+            kind="flag",
+            help="add buttons/NAME/ to the data dir's .gitignore (see: buttons ignore)",
+        ),
+        Opt(
+            "--limit",
+            kind="list",
+            metavar="KEY=VALUE",
+            help="resource limit for code buttons (repeatable): cpu_seconds, memory_mb, open_files, "
+            "processes, file_size_mb",
+        ),
         Opt(
             "--url",
             group=_HTTP,
@@ -199,10 +241,12 @@ COMMANDS: tuple[Command, ...] = (
         epilog=(
             "Examples:\n"
             "  buttons create greet --code 'echo \"hello $BUTTONS_ARG_WHO\"' --arg who:string:required\n"
-            "  buttons create report --runtime python --file report.py\n"
+            "  buttons create report --file report.py            # runtime python, from the extension\n"
+            "  buttons create report --file report.py --queue reports:2 --limit memory_mb=512 --force\n"
             "  buttons create review --prompt 'Review the open pull request and summarise risks.'\n"
             "  buttons create issue --url 'https://api.example.com/issues/{{id}}' --arg id:int:required"
         ),
+        plan="create:plan",
     ),
     Command(
         "press",
@@ -231,6 +275,7 @@ COMMANDS: tuple[Command, ...] = (
             metavar="DURATION",
             help="how long a stored result is reused, e.g. 30m, 24h (default 24h; 0 = 24h)",
         ),
+        plan="press:handle",  # press reads --summary as --dry-run itself
     ),
     Command("list", "List buttons", "listing:handle_list"),
     Command(
@@ -262,8 +307,14 @@ COMMANDS: tuple[Command, ...] = (
         Opt("name", completes="button", help="button to delete (with its history)"),
         Opt("-F", "--force", kind="flag", help="do not ask for confirmation"),
         aliases=("rm", "remove"),
+        plan="manage:plan_delete",
     ),
-    Command("init", "Create a project-local .buttons/ in the current directory", "manage:handle_init"),
+    Command(
+        "init",
+        "Create a project-local .buttons/ in the current directory",
+        "manage:handle_init",
+        plan="manage:plan_init",
+    ),
     Command(
         "config",
         "Show or change settings",
@@ -276,6 +327,7 @@ COMMANDS: tuple[Command, ...] = (
                 Opt("key", metavar="KEY", completes="setting", help="setting name"),
                 Opt("value", metavar="VALUE", help="new value"),
                 prog="buttons config set",
+                plan="manage:plan_config_set",
             ),
             Command(
                 "unset",
@@ -283,6 +335,7 @@ COMMANDS: tuple[Command, ...] = (
                 "manage:handle_config_unset",
                 Opt("key", metavar="KEY", completes="setting", help="setting name"),
                 prog="buttons config unset",
+                plan="manage:plan_config_unset",
             ),
         ),
         epilog="Without a subcommand: show every setting.",
@@ -292,7 +345,11 @@ COMMANDS: tuple[Command, ...] = (
         "summary",
         "Workspace overview (also: bare 'buttons')",
         "info:handle_summary",
-        Opt("--deep", kind="flag", help="accepted for compatibility; same output"),
+        Opt(
+            "--deep",
+            kind="flag",
+            help="also show each button's arguments and output schema (JSON: output_schema)",
+        ),
     ),
     Command("version", "Print version information", "info:handle_version"),
     Command(
@@ -329,6 +386,7 @@ COMMANDS: tuple[Command, ...] = (
                 Opt("value", metavar="VALUE", nargs="?", help="the secret (omit it to read stdin)"),
                 *_SCOPE,
                 prog="buttons batteries set",
+                plan="batteries:plan_set",
             ),
             Command(
                 "get",
@@ -352,6 +410,7 @@ COMMANDS: tuple[Command, ...] = (
                 *_SCOPE,
                 aliases=("remove", "delete"),
                 prog="buttons batteries rm",
+                plan="batteries:plan_rm",
             ),
         ),
         epilog="""Scopes:
@@ -400,6 +459,7 @@ Exit status 1 when any press failed.
 Examples:
   buttons smash lint test build --concurrency 3
   buttons smash lint,test,build --on-failure stop --timeout 120""",
+        plan="smash:plan",
     ),
     Command(
         "tail",
@@ -414,6 +474,96 @@ Scripts write progress by appending JSON lines to $BUTTONS_PROGRESS_PATH, e.g.
 Examples:
   buttons tail deploy -f
   buttons tail ~/.buttons/buttons/deploy/pressed/<stem>.progress.jsonl""",
+    ),
+    Command(
+        "import",
+        "Make buttons from a script file, a skill folder or a URL",
+        "imports:handle_no_kind",
+        subs=(
+            Command(
+                "code",
+                "one inline-code button from a script file (at most 64 KiB)",
+                "imports:handle",
+                Opt("source", metavar="FILE", completes="file", help="the script to copy into the button"),
+                *_IMPORT_FLAGS,
+                prog="buttons import code",
+                plan="imports:plan",
+            ),
+            Command(
+                "skill",
+                "a button per file in DIR/scripts/, else one prompt button from SKILL.md",
+                "imports:handle",
+                Opt("source", metavar="DIR", completes="file", help="the skill folder"),
+                *_IMPORT_FLAGS,
+                prog="buttons import skill",
+                plan="imports:plan",
+            ),
+            Command(
+                "url",
+                "an HTTP button from the JSON button spec at URL",
+                "imports:handle",
+                Opt("source", metavar="URL", help="where to GET the spec (status 200, at most 64 KiB)"),
+                *_IMPORT_FLAGS,
+                prog="buttons import url",
+                plan="imports:plan",
+            ),
+            Command(
+                "mcp",
+                "not implemented (IMPORT_ERROR)",
+                "imports:handle",
+                Opt("source", metavar="SERVER", nargs="?", help="the MCP server (not implemented)"),
+                *_IMPORT_FLAGS,
+                prog="buttons import mcp",
+                plan="imports:plan",
+            ),
+        ),
+        epilog="""Kinds:
+  code FILE   one inline-code button; runtime from the extension, else the first line (python,
+              node, bash), else shell; name = --name or the file's stem
+  skill DIR   one button per file in DIR/scripts/, named <dir>-<stem> (--name replaces <dir>),
+              described by the first line of SKILL.md; without scripts, one prompt button
+              made from SKILL.md
+  url URL     an HTTP button from the JSON button spec at URL (GET, status 200, <= 64 KiB),
+              fetched with the same SSRF checks as an HTTP button press
+  mcp         not implemented (IMPORT_ERROR)
+
+The plan is printed first. On a terminal you are asked to confirm; otherwise (JSON output,
+--no-input, no terminal) pass -y/--yes, or nothing is imported (IMPORT_ERROR).
+With the global --summary the plan is printed and nothing is created.
+
+Examples:
+  buttons import code deploy.py --yes
+  buttons import skill ./skills/pdf --yes
+  buttons import url https://example.com/buttons/issue.json --name issue --yes""",
+    ),
+    Command(
+        "ignore",
+        "Keep a button or drawer out of git (without NAME: list the entries)",
+        "ignore:handle_ignore",
+        Opt(
+            "name",
+            nargs="?",
+            completes="button",
+            help="button (NAME or button/NAME) or drawer (drawer/NAME)",
+        ),
+        epilog=_IGNORE_EPILOG,
+        plan="ignore:plan_ignore",
+    ),
+    Command(
+        "unignore",
+        "Let git see a button or drawer again",
+        "ignore:handle_unignore",
+        Opt("name", completes="button", help="button (NAME or button/NAME) or drawer (drawer/NAME)"),
+        epilog=_IGNORE_EPILOG,
+        plan="ignore:plan_unignore",
+    ),
+    Command(
+        "board",
+        "Interactive board of buttons (not built yet)",
+        "info:handle_board",
+        Opt("name", nargs="?", completes="button", help="button to open"),
+        Opt("--inline", kind="flag", help="run in this terminal instead of a new window"),
+        epilog="With --json (or stdout not a terminal) the answer is NOT_APPLICABLE, as upstream.",
     ),
     Command(
         "__detail",
@@ -488,7 +638,7 @@ GLOBAL_FLAGS = (
     Opt(
         "--summary",
         kind="flag",
-        help="read-only plan: press behaves as --dry-run; bare buttons prints the summary",
+        help="read-only plan: say what the command would change, change nothing",
     ),
 )
 

@@ -16,6 +16,7 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
     +-- StorageError             STORAGE_ERROR
     +-- Cancelled                CANCELLED (a press ended by its caller, e.g. smash --on-failure stop)
     +-- HttpButtonBlocked        HTTP_BUTTON_BLOCKED (a surface that does not allow HTTP buttons)
+    +-- ImportFailed             IMPORT_ERROR (``buttons import``: nothing to import, refused, fetch failed)
 
 Foreign errors (OSError, json.JSONDecodeError, subprocess failures) are mapped to these
 at the boundary where they happen, never leaked to a surface as-is.
@@ -92,12 +93,22 @@ class StorageError(ButtonsError):
     code = "STORAGE_ERROR"
 
 
+class NotApplicable(ButtonsError):
+    """The command cannot answer in this mode (``board --json``, CONTRACT 2.5)."""
+
+    code = "NOT_APPLICABLE"
+
+
 class Cancelled(ButtonsError):
     code = "CANCELLED"
 
 
 class HttpButtonBlocked(ButtonsError):
     code = "HTTP_BUTTON_BLOCKED"
+
+
+class ImportFailed(ButtonsError):
+    code = "IMPORT_ERROR"
 
 
 _BY_CODE: dict[str, type[ButtonsError]] = {
@@ -115,6 +126,7 @@ _BY_CODE: dict[str, type[ButtonsError]] = {
         StorageError,
         Cancelled,
         HttpButtonBlocked,
+        ImportFailed,
     )
 }
 

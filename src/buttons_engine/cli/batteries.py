@@ -29,6 +29,27 @@ def handle_set(ns: Args, ctx: Context) -> int:
     return 0
 
 
+def plan_set(ns: Args, ctx: Context) -> int:
+    """``batteries set KEY [VALUE] --summary``: key and scope checked, stdin not read, nothing written."""
+    from ..services import batteries as svc
+    from .plan import render
+
+    data = svc.set_battery(
+        ctx.layout, ns.key, ns.value, force_global=ns.force_global, force_local=ns.force_local, plan=True
+    )
+    return render(ctx, data)
+
+
+def plan_rm(ns: Args, ctx: Context) -> int:
+    from ..services import batteries as svc
+    from .plan import render
+
+    data = svc.remove_battery(
+        ctx.layout, ns.key, force_global=ns.force_global, force_local=ns.force_local, plan=True
+    )
+    return render(ctx, data)
+
+
 def handle_get(ns: Args, ctx: Context) -> int:
     from ..services import batteries as svc
 

@@ -140,13 +140,16 @@ _buttons() {
   local out line
   COMPREPLY=()
   out=$(buttons __complete -- "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null) || return
-  [ "$out" = __FILES__ ] && return  # complete -o default: bash completes file names
+  if [ "$out" = __FILES__ ]; then
+    compopt -o filenames 2>/dev/null
+    out=$(compgen -f -- "${COMP_WORDS[COMP_CWORD]}")
+  fi
   while IFS= read -r line; do
     line=${line%%$'\t'*}
     [ -n "$line" ] && COMPREPLY+=("$line")
   done <<< "$out"
 }
-complete -o default -F _buttons buttons
+complete -F _buttons buttons
 """
 
 _ZSH = r"""#compdef buttons

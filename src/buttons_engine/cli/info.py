@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def handle_summary(ns: Args, ctx: Context) -> int:
     from ..services.summary import summary
 
-    data = summary(ctx.layout)
+    data = summary(ctx.layout, deep=ns.deep)
     out = ctx.out
     if out.json:
         out.success(data)
@@ -33,10 +33,30 @@ def handle_summary(ns: Args, ctx: Context) -> int:
             last_s = f"{last['status']} {last['started_ago']} ago" if last else "never pressed"
             rows.append([b["name"], truncate(str(b.get("description") or "-"), 40), b["runtime"], last_s])
         out.table(["NAME", "DESCRIPTION", "RUNTIME", "LAST RUN"], rows)
+        if ns.deep:
+            _print_deep(data["buttons"])
     for f in data["recent_failures"]:
         print(out.paint(f"✗ {f['target']} {f['started_ago']} ago: {f['error']['code']}", "red"))
     out.hint("buttons press NAME" if data["buttons"] else "buttons create hello --code 'echo hello'")
     return 0
+
+
+def _print_deep(buttons: list[dict[str, Any]]) -> None:
+    """``summary --deep`` in human mode: each button's arguments and output schema."""
+    from .. import jsonfmt
+
+    for b in buttons:
+        print()
+        print(f"{b['name']}  ({b['runtime']}, timeout {b['timeout_seconds']}s)")
+        args = b.get("args") or []
+        for a in args:
+            need = "required" if a.get("required") else "optional"
+            values = f" [{'|'.join(a['values'])}]" if a.get("values") else ""
+            print(f"  --arg {a['name']}=<{a.get('type', 'string')}>  {need}{values}")
+        if not args:
+            print("  no arguments")
+        if "output_schema" in b:
+            print(f"  output schema: {truncate(jsonfmt.dumps_compact(b['output_schema']), 100)}")
 
 
 def _host_line(system: dict[str, Any]) -> str:
@@ -81,6 +101,18 @@ def handle_version(ns: Args, ctx: Context) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def handle_board(ns: Args, ctx: Context) -> int:
+    """``board``: the TUI is not built yet; JSON mode answers NOT_APPLICABLE as upstream does."""
+    from ..errors import NotApplicable
+
+    if ctx.out.json:
+        raise NotApplicable("board is an interactive TUI; --json is not supported")
+    raise NotApplicable(
+        "the board (an interactive TUI) is not built yet",
+        hint="use 'buttons list' to see the buttons and 'buttons press NAME' to run one",
+    )
 
 
 def handle_completion(ns: Args, ctx: Context) -> int:

@@ -58,7 +58,7 @@ def resolve_handler(ref: str) -> Handler:
     return handler
 
 
-def parse_command(command: Command, argv: list[str]) -> tuple[Args, Handler]:
+def parse_command(command: Command, argv: list[str], *, summary: bool = False) -> tuple[Args, Handler]:
     """Parse ``argv`` for ``command``: the argparse-free fast path when it can, argparse otherwise."""
     from . import fastargs
 
@@ -71,13 +71,12 @@ def parse_command(command: Command, argv: list[str]) -> tuple[Args, Handler]:
         if sub is not None:  # argparse names the alias typed; handlers see the canonical name
             found = command.sub(sub)
             setattr(ns, table.SUB_DEST, found.name if found else sub)
-    handler = command.handler
+    node = command
     sub_name = getattr(ns, table.SUB_DEST, None) if command.subs else None
     if sub_name is not None:
-        found = command.sub(sub_name)
-        if found is not None:
-            handler = found.handler
-    return ns, resolve_handler(handler)
+        node = command.sub(sub_name) or command
+    # --summary is a read-only plan: a command that changes anything runs its plan handler.
+    return ns, resolve_handler(node.plan if summary and node.plan else node.handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +148,7 @@ def _main(args: list[str]) -> int:
     ctx = Context(json_mode, no_input, summary)
     ns: Args | None = None
     try:
-        ns, handler = parse_command(command, rest)
+        ns, handler = parse_command(command, rest, summary=summary)
         return handler(ns, ctx)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

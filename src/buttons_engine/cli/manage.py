@@ -9,13 +9,20 @@ if TYPE_CHECKING:
     from .base import Args, Context
 
 
+def plan_delete(ns: Args, ctx: Context) -> int:
+    """``delete NAME --summary``: the folder and the number of runs that would go; nothing deleted."""
+    from ..services.buttons import delete_plan
+    from .plan import render
+
+    return render(ctx, delete_plan(ctx.layout, ns.name))
+
+
 def handle_delete(ns: Args, ctx: Context) -> int:
-    from ..services.buttons import delete
-    from ..store.names import lookup_name
+    from ..services.buttons import delete, delete_plan
 
     interactive = not (ns.force or ctx.out.json or ctx.no_input or not sys.stdin.isatty())
     if interactive:
-        slug = lookup_name(ns.name)
+        slug = delete_plan(ctx.layout, ns.name)["name"]  # NOT_FOUND before asking
         sys.stderr.write(f'Delete button "{slug}"? [y/N] ')
         sys.stderr.flush()
         answer = sys.stdin.readline().strip().lower()
@@ -28,6 +35,13 @@ def handle_delete(ns: Args, ctx: Context) -> int:
     else:
         ctx.out.status(ctx.out.paint("✓", "green") + f" deleted {data['name']}")
     return 0
+
+
+def plan_init(ns: Args, ctx: Context) -> int:
+    from ..services.project import init
+    from .plan import render
+
+    return render(ctx, init(plan=True))
 
 
 def handle_init(ns: Args, ctx: Context) -> int:
@@ -84,6 +98,20 @@ def handle_config_set(ns: Args, ctx: Context) -> int:
     else:
         ctx.out.status(ctx.out.paint("✓", "green") + f" {data['key']} = {_value(data['value'])}")
     return 0
+
+
+def plan_config_set(ns: Args, ctx: Context) -> int:
+    from ..services import settings
+    from .plan import render
+
+    return render(ctx, settings.set_value(ctx.layout, ns.key, ns.value, plan=True))
+
+
+def plan_config_unset(ns: Args, ctx: Context) -> int:
+    from ..services import settings
+    from .plan import render
+
+    return render(ctx, settings.unset(ctx.layout, ns.key, plan=True))
 
 
 def handle_config_unset(ns: Args, ctx: Context) -> int:

@@ -30,6 +30,29 @@ def handle(ns: Args, ctx: Context) -> int:
     return 1 if data["failures"] or data.get("interrupted") else 0
 
 
+def plan(ns: Args, ctx: Context) -> int:
+    """``smash … --summary``: the buttons that would be pressed (each must exist); nothing runs."""
+    from ..errors import NotFound
+    from ..store.names import lookup_name
+    from .completion import button_names
+    from .plan import render
+
+    existing = set(button_names(ctx.layout))
+    names = [lookup_name(n.strip()) for raw in ns.names for n in raw.split(",") if n.strip()]
+    missing = [n for n in names if n not in existing]
+    if missing:
+        raise NotFound(f"button {missing[0]!r} not found", hint="run 'buttons list' to see available buttons")
+    data = {
+        "dry_run": True,
+        "action": "smash",
+        "buttons": names,
+        "concurrency": ns.concurrency,
+        "on_failure": ns.on_failure,
+        "timeout": ns.timeout,
+    }
+    return render(ctx, data)
+
+
 def _line(out: Output, e: dict[str, Any]) -> str:
     name = e["button"]
     if e.get("skipped"):

@@ -49,14 +49,25 @@ def _write_scope(layout: Layout, force_global: bool, force_local: bool) -> tuple
 
 
 def set_battery(
-    layout: Layout, key: str, value: str, *, force_global: bool = False, force_local: bool = False
+    layout: Layout,
+    key: str,
+    value: str | None,
+    *,
+    force_global: bool = False,
+    force_local: bool = False,
+    plan: bool = False,
 ) -> dict[str, Any]:
+    """Store ``value``; with ``plan`` (``--summary``, value may be None: not read), say what would change."""
     check_key(key)
-    problem = store.value_problem(value, key)
+    problem = store.value_problem(value, key) if value is not None else None
     if problem:
         # An environment variable cannot carry it: every later press would fail.
         raise ValidationError(f"the value of battery {key} {problem}")
     scope, path = _write_scope(layout, force_global, force_local)
+    if plan:
+        replaces = os.path.exists(path) and key in store.load(path)
+        return {"dry_run": True, "action": "batteries set", "key": key, "scope": scope, "replaces": replaces}
+    assert value is not None  # noqa: S101 - only a plan goes without a value
     other = [p for _scope, p in _read_layers(layout, local_first=False) if p != path]
 
     def change(bats: dict[str, str]) -> bool:
@@ -104,10 +115,14 @@ def list_batteries(layout: Layout, *, reveal: bool = False) -> list[dict[str, An
 
 
 def remove_battery(
-    layout: Layout, key: str, *, force_global: bool = False, force_local: bool = False
+    layout: Layout, key: str, *, force_global: bool = False, force_local: bool = False, plan: bool = False
 ) -> dict[str, Any]:
     check_key(key)
     scope, path = _write_scope(layout, force_global, force_local)
+    if plan:
+        if not os.path.exists(path) or key not in store.load(path):
+            raise NotFound(f"battery {key!r} not found in the {scope} scope")
+        return {"dry_run": True, "action": "batteries rm", "key": key, "scope": scope}
 
     def change(bats: dict[str, str]) -> bool:
         if key not in bats:

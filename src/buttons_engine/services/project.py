@@ -40,10 +40,12 @@ pasted into the script text. Run history lives in `buttons/<name>/pressed/` and 
 """
 
 
-def init(cwd: str | None = None) -> dict[str, Any]:
+def init(cwd: str | None = None, *, plan: bool = False) -> dict[str, Any]:
     base = os.path.abspath(cwd or os.getcwd())
     root = os.path.join(base, ".buttons")
     created = not os.path.isdir(root)
+    if plan:  # --summary: what init would write
+        return {"dry_run": True, "action": "init", "path": root, "created": created}
     store_project.ensure_project_dirs(root)
     store_project.update_gitignore(root, GITIGNORE_HEADER, GITIGNORE_PATTERNS, APPEND_IF_MISSING)
     agent_md = store_project.write_agents_guide(root, AGENTS_GUIDE)

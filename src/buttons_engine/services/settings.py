@@ -185,9 +185,18 @@ def show(layout: Layout) -> dict[str, Any]:
     return out
 
 
-def set_value(layout: Layout, name: str, value: str) -> dict[str, Any]:
+def set_value(layout: Layout, name: str, value: str, *, plan: bool = False) -> dict[str, Any]:
+    """Set a setting; with ``plan`` (``--summary``), check it and return the change without writing."""
     key = _key(name)
     parsed = key.parse(value)
+    if plan:
+        return {
+            "dry_run": True,
+            "action": "config set",
+            "key": name,
+            "value": parsed,
+            "current": show(layout)[name],
+        }
 
     def change(defaults: dict[str, Any]) -> bool:
         cur = defaults
@@ -204,8 +213,17 @@ def set_value(layout: Layout, name: str, value: str) -> dict[str, Any]:
     return {"key": name, "value": parsed}
 
 
-def unset(layout: Layout, name: str) -> dict[str, Any]:
+def unset(layout: Layout, name: str, *, plan: bool = False) -> dict[str, Any]:
     key = _key(name)
+    if plan:
+        current = show(layout)[name]
+        return {
+            "dry_run": True,
+            "action": "config unset",
+            "key": name,
+            "current": current,
+            "value": key.default,
+        }
 
     def change(defaults: dict[str, Any]) -> bool:
         cur = defaults

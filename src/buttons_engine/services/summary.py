@@ -15,7 +15,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def summary(layout: Layout) -> dict[str, Any]:
+def summary(layout: Layout, *, deep: bool = False) -> dict[str, Any]:
+    """The workspace overview; ``deep`` adds each button's ``output_schema`` (CONTRACT 16.1).
+
+    Drawers are not implemented in this project, so ``drawers`` is always empty and ``deep``
+    has no ``steps`` to add.
+    """
     specs = store.list_specs(layout)
     now = timefmt.now_utc()
     buttons: list[dict[str, Any]] = []
@@ -30,6 +35,8 @@ def summary(layout: Layout) -> dict[str, Any]:
         }
         if spec.get("output_schema") is not None:
             entry["output_schema_ref"] = f"{slug}.output"
+            if deep:
+                entry["output_schema"] = spec["output_schema"]
         for k in ("tags", "version"):
             if spec.get(k):
                 entry[k] = spec[k]
