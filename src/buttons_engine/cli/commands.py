@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, Any]] = {
     "batteries": ("Manage secrets handed to presses as BUTTONS_BAT_<KEY>", _lazy("batteries")),
     "smash": ("Press several buttons in parallel", _lazy("smash")),
     "tail": ("Print a button's progress stream (-f to follow)", _lazy("tail")),
+    "mcp": ("Serve MCP-enabled buttons to an MCP client over stdio", _lazy("mcp")),
     "__detail": ("Show one button (buttons NAME)", _lazy("listing", "build_detail")),
     "__complete-names": ("List button names for shell completion", _lazy("info", "build_complete_names")),
 }
