@@ -355,3 +355,35 @@ def test_stderr_carries_the_diagnostics(project: Buttons, tmp_path: Path) -> Non
 
     _run(main)
     assert "[mcp] buttons" in log.read_text()
+
+
+def test_the_client_configurations_in_the_docs_start_a_working_server(project: Buttons) -> None:
+    """Every JSON snippet in docs/mcp.md names a command and args that really serve the buttons."""
+    import re
+
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    from conftest import BUTTONS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "mcp.md").read_text()
+    configs = []
+    for block in re.findall(r"```json\n(.*?)```", text, re.S):
+        doc = json.loads(block)
+        servers = doc.get("mcpServers") or doc.get("servers")
+        if servers:
+            configs.append(servers["buttons"])
+    assert len(configs) >= 4  # Claude Code, Claude Desktop, Cursor, VS Code
+    assert {tuple(c["args"]) for c in configs} == {("mcp",)}
+    assert {os.path.basename(c["command"]) for c in configs} == {"buttons"}
+    desktop = next(c for c in configs if "env" in c)
+
+    async def main() -> None:
+        env = dict(desktop["env"], BUTTONS_HOME=str(project.home))
+        params = StdioServerParameters(command=BUTTONS, args=desktop["args"], env=env)
+        with open(os.devnull, "w") as log:
+            async with stdio_client(params, errlog=log) as (r, w), ClientSession(r, w) as s:
+                await s.initialize()
+                names = {t.name for t in (await s.list_tools()).tools}
+                assert "greet" in names and "buttons_press" in names
+
+    _run(main)

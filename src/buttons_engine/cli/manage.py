@@ -39,19 +39,65 @@ def build_delete(p: argparse.ArgumentParser) -> Any:
 
 
 def build_init(p: argparse.ArgumentParser) -> Any:
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from ..services.project import init
+    p.add_argument(
+        "--agent",
+        action="append",
+        default=None,
+        metavar="LIST",
+        help="write instructions for these coding agents (comma-separated or repeated): "
+        "cursor, claude, cline, copilot, agents-md, openclaw, hermes, or none",
+    )
+    p.epilog = (
+        "Without --agent, a terminal asks which agents to set up; --json and --no-input do not ask.\n"
+        "Files: cursor .cursor/rules/buttons.mdc (whole file); claude CLAUDE.md; cline .clinerules;\n"
+        "copilot .github/copilot-instructions.md; agents-md, openclaw, hermes AGENTS.md. Only the block\n"
+        "between <!-- BUTTONS:START --> and <!-- BUTTONS:END --> is written; running init again\n"
+        "changes nothing."
+    )
 
-        data = init()
+    def handle(ns: argparse.Namespace, ctx: Any) -> int:
+        from ..services.project import init, parse_agents
+
+        if ns.agent is not None:
+            agents = parse_agents(ns.agent)
+        elif ctx.out.json or ctx.no_input or not (sys.stdin.isatty() and sys.stderr.isatty()):
+            agents = []
+        else:
+            agents = _pick_agents()
+        data = init(agents=agents)
         if ctx.out.json:
             ctx.out.success(data)
         else:
             verb = "created" if data["created"] else "updated"
             ctx.out.status(ctx.out.paint("✓", "green") + f" {verb} {data['path']}")
+            for item in data["agent_installs"]:
+                ctx.out.status(f"  {item['target_id']}: {item['action']} {item['path']}")
             ctx.out.hint("buttons create hello --code 'echo hello'")
         return 0
 
     return handle
+
+
+def _pick_agents() -> list[str]:
+    """The terminal picker: numbers or names, separated by spaces or commas; Enter for none."""
+    from ..services.agent_instructions import TARGET_IDS, TARGETS
+    from ..services.project import parse_agents
+
+    lines = ["Set up instructions for which coding agents?"]
+    for i, target_id in enumerate(TARGET_IDS, 1):
+        t = TARGETS[target_id]
+        lines.append(f"  {i}) {target_id:<10} {t.label} ({t.path})")
+    lines.append("Numbers or names separated by spaces or commas, Enter for none: ")
+    sys.stderr.write("\n".join(lines))
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    picked = []
+    for part in answer.replace(",", " ").split():
+        if part.isdigit() and 1 <= int(part) <= len(TARGET_IDS):
+            picked.append(TARGET_IDS[int(part) - 1])
+        else:
+            picked.append(part)
+    return parse_agents(picked)
 
 
 def build_config(p: argparse.ArgumentParser) -> Any:
