@@ -199,3 +199,32 @@ def test_cancel_notification_ends_the_press_and_the_server_keeps_serving(bt: But
         assert not is_error and body["stdout"] == "quick\n"
     finally:
         peer.stop()
+
+
+def test_sigterm_to_the_server_ends_running_presses_and_records_them(bt: Buttons, tmp_path: Path) -> None:
+    """Clients stop their servers with SIGTERM: a press in its own session must not outlive the server."""
+    import signal
+
+    pidfile = tmp_path / "pid"
+    bt.create("hang", "--code", f'echo $$ > "{pidfile}"; exec sleep 300')
+    enable(bt, "hang")
+    peer = RawPeer(bt)
+    try:
+        peer.initialize()
+        peer.send(
+            {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "hang", "arguments": {}}}
+        )
+        deadline = time.monotonic() + 30
+        while not (pidfile.exists() and pidfile.read_text().strip()):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        child = int(pidfile.read_text())
+        peer.proc.send_signal(signal.SIGTERM)
+        assert peer.proc.wait(timeout=60) == 1
+        assert not alive(child)
+        [record] = (bt.home / "buttons" / "hang" / "pressed").glob("*.json")
+        assert json.loads(record.read_text())["error_type"] == "CANCELLED"
+    finally:
+        if pidfile.exists() and pidfile.read_text().strip() and alive(int(pidfile.read_text())):
+            os.kill(int(pidfile.read_text()), 9)
+        peer.stop()

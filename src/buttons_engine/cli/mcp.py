@@ -36,7 +36,6 @@ def build(p: argparse.ArgumentParser) -> Any:
         from ..mcp.server import serve_stdio
         from ..services.mcp_tools import Tools
 
-        serve_stdio(Tools(ctx.layout, allow_create=ns.allow_create, allow_http=ns.allow_http_buttons))
-        return 0
+        return serve_stdio(Tools(ctx.layout, allow_create=ns.allow_create, allow_http=ns.allow_http_buttons))
 
     return handle

@@ -17,6 +17,8 @@ before the server exits.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
 from typing import Any
@@ -37,6 +39,7 @@ INSTRUCTIONS = (
     "Buttons: typed, pressable actions of this project. Call buttons_list (or tools/list) to see them; "
     "each enabled button is also a tool of its own whose input schema is its arguments."
 )
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 PROGRESS_POLL = 0.2  # seconds between looks at a press's progress file
 
 
@@ -193,21 +196,50 @@ def _parse_failure(exc: Exception) -> tuple[int, str]:
     return INVALID_REQUEST, "Invalid Request: the line is not a JSON-RPC 2.0 message"
 
 
-async def _serve_stdio(tools: Tools) -> None:
+async def _serve_stdio(tools: Tools) -> int:
     server = build_server(tools)
+    stopped_by = 0
     async with stdio_server() as (read_stream, write_stream):
         send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
         async with anyio.create_task_group() as tg:
+
+            async def stop_on_signals() -> None:
+                # SIGTERM from a client shutting down, Ctrl-C, a closed terminal: cancel every call,
+                # which ends each running press through the kill chain and records it.
+                nonlocal stopped_by
+                with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+                    async for signum in signals:
+                        stopped_by = int(signum)
+                        log(f"received signal {stopped_by}: ending running presses")
+                        tg.cancel_scope.cancel()
+                        return
+
             tg.start_soon(_relay, read_stream, send, write_stream)
+            tg.start_soon(stop_on_signals)
             await server.run(receive, write_stream, server.create_initialization_options())
             tg.cancel_scope.cancel()
+        if stopped_by:
+            # The presses are recorded. The transport's stdin reader sits in a blocking read that
+            # only the client can end, so leave without waiting for it.
+            log("stopped")
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os._exit(1)
+    return 0
 
 
-def serve_stdio(tools: Tools) -> None:
-    """Serve until the client closes stdin (then in-flight presses are cancelled and recorded)."""
+def serve_stdio(tools: Tools) -> int:
+    """Serve until the client closes stdin (in-flight presses are then cancelled and recorded).
+
+    Returns the exit status: 0 when the client closed the connection. On SIGTERM, SIGINT or
+    SIGHUP the running presses are ended and recorded, and the process exits with status 1.
+    """
     import logging
 
     # The SDK logs through `logging`; its messages are diagnostics and belong on stderr.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="[mcp] %(name)s: %(message)s")
     log(f"buttons {__version__} serving MCP on stdio (data dir {tools.layout.root})")
-    anyio.run(_serve_stdio, tools)
+    status: int = anyio.run(_serve_stdio, tools)
+    return status
