@@ -387,3 +387,34 @@ def test_the_client_configurations_in_the_docs_start_a_working_server(project: B
                 assert "greet" in names and "buttons_press" in names
 
     _run(main)
+
+
+def test_an_sdk_client_leaving_mid_press_ends_and_records_it(project: Buttons, tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    project.create("hang", "--code", f'echo $$ > "{pidfile}"; exec sleep 300')
+    enable(project, "hang")
+
+    async def main() -> None:
+        async with session(project) as s, anyio.create_task_group() as tg:
+            tg.start_soon(s.call_tool, "hang", {})
+            with anyio.fail_after(30):
+                while not (pidfile.exists() and pidfile.read_text().strip()):
+                    await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()  # the client gives up and closes the session
+
+    _run(main)
+    child = int(pidfile.read_text())
+    assert anyio.run(_wait_dead, child), "the press's process outlived the client"
+    records = list((project.home / "buttons" / "hang" / "pressed").glob("*.json"))
+    assert len(records) == 1
+    assert json.loads(records[0].read_text())["error_type"] == "CANCELLED"
+
+
+async def _wait_dead(pid: int) -> bool:
+    from core_helpers import alive
+
+    with anyio.move_on_after(30):
+        while alive(pid):
+            await anyio.sleep(0.1)
+        return True
+    return False

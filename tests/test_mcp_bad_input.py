@@ -49,6 +49,8 @@ def test_bad_lines_methods_tools_and_arguments_never_crash_the_server(bt: Button
         assert reply["error"]["message"] == "unknown tool: no_such_tool"
         reply = peer.call("nosuchbutton", {})
         assert reply["error"]["code"] == -32601
+        for weird in ("../etc", "a/b", "x" * 300, "update"):
+            assert peer.call(weird, {})["error"]["code"] == -32601, weird
         reply = peer.request("tools/call", {"arguments": {}})  # no tool name
         assert reply["error"]["code"] == -32602
         reply = peer.request("tools/call", {"name": "buttons_press", "arguments": "not an object"})
@@ -91,6 +93,17 @@ def test_bad_lines_methods_tools_and_arguments_never_crash_the_server(bt: Button
         assert peer.call("greet", {"who": "a"})["error"]["code"] == -32601
         is_error, body = tool_payload(peer.call("buttons_list", {}))
         assert not is_error and body == {"buttons": [], "count": 0}
+
+        # A hand-broken button.json is neither listed nor a crash.
+        bt.create("broken", "--code", "true")
+        path = bt.home / "buttons" / "broken" / "button.json"
+        spec = json.loads(path.read_text())
+        spec.update(mcp_enabled=True, args="not a list")
+        path.write_text(json.dumps(spec))
+        names = [t["name"] for t in peer.request("tools/list")["result"]["tools"]]
+        assert names == ["buttons_list", "buttons_press", "buttons_inspect"]
+        is_error, body = tool_payload(peer.call("buttons_press", {"name": "broken"}))
+        assert is_error and body["code"] == "VALIDATION_ERROR" and "'args'" in body["message"]
 
         # Still serving.
         assert peer.request("ping")["result"] == {}

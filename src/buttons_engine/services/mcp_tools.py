@@ -284,8 +284,8 @@ class Tools:
         try:
             spec = self.visible(tool)
         except ToolError as exc:
-            if exc.code == "NOT_FOUND":
-                raise UnknownTool(tool) from None
+            if exc.code in ("NOT_FOUND", "VALIDATION_ERROR", "STORAGE_ERROR"):
+                raise UnknownTool(tool) from None  # no such button, or none that tools/list would show
             raise
         return self.press(spec.name, typed_args(spec, args), 0, cancel)
 
@@ -347,8 +347,9 @@ class Tools:
             )
             try:
                 response = presses.press(self.layout, request, self.policy)
-            except ButtonsError as exc:  # refused before anything ran
-                raise ToolError(exc.code or "PRESS_ERROR", exc.message, button=slug) from None
+            except ButtonsError as exc:  # refused before anything ran: its own code, else PRESS_ERROR
+                code = "PRESS_ERROR" if exc.code in ("", "INTERNAL_ERROR") else exc.code
+                raise ToolError(code, exc.message, button=slug) from None
         finally:
             self.limiter.release(slug)
         result = response.result
