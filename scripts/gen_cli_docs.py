@@ -19,10 +19,11 @@ BUTTONS = str(Path(sys.executable).with_name("buttons"))
 
 HEADER = """# CLI reference
 
-Generated from `buttons --help` by `scripts/gen_cli_docs.py`; `tests/test_docs.py` fails when it
-drifts from the code. Global flags (`--json`, `--no-input`, `--summary`) are accepted by every
-command, anywhere on the line. Output is one JSON envelope on stdout whenever `--json` is given
-or stdout is not a terminal; see [json-contract.md](json-contract.md).
+Generated from the command table (`src/buttons_engine/commandtable.py`) through `buttons --help`
+by `scripts/gen_cli_docs.py`; `tests/test_docs.py` fails when it drifts from the code. Global
+flags (`--json`, `--no-input`, `--summary`) are accepted by every command, anywhere on the line.
+Output is one JSON envelope on stdout whenever `--json` is given or stdout is not a terminal; see
+[json-contract.md](json-contract.md).
 
 """
 
@@ -35,17 +36,24 @@ def help_text(args: list[str]) -> str:
     return proc.stdout.rstrip() + "\n"
 
 
-def commands() -> list[str]:
+def commands() -> list[list[str]]:
+    """Every visible command and subcommand of the command table, as the words that name it."""
     sys.path.insert(0, str(ROOT / "src"))
-    from buttons_engine.cli.commands import COMMANDS
+    from buttons_engine import commandtable
 
-    return [name for name in COMMANDS if not name.startswith("__")]
+    out: list[list[str]] = []
+    for command in commandtable.visible():
+        out.append([command.name])
+        out.extend([command.name, sub.name] for sub in command.subs)
+    return out
 
 
 def render() -> str:
     parts = [HEADER, "## buttons\n\n```text\n", help_text(["--help"]), "```\n"]
-    for name in commands():
-        parts += [f"\n## buttons {name}\n\n```text\n", help_text([name, "--help"]), "```\n"]
+    for words in commands():
+        level = "###" if len(words) > 1 else "##"
+        title = " ".join(words)
+        parts += [f"\n{level} buttons {title}\n\n```text\n", help_text([*words, "--help"]), "```\n"]
     parts += ["\n## buttons NAME\n\n```text\n", help_text(["__detail", "--help"]), "```\n"]
     return "".join(parts)
 

@@ -111,6 +111,46 @@ class Buttons:
         return r.data
 
 
+class InProcessButtons(Buttons):
+    """``Buttons`` whose calls run the CLI in this process (``buttons_engine.testing.invoke``).
+
+    Same interface, so a module of logic tests switches with one fixture (``bt_inproc``); calls
+    that need a real process (``popen``) still start the console script.
+    """
+
+    def __call__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        input: str | None = None,
+        cwd: Path | None = None,
+    ) -> Run:
+        from buttons_engine.testing import invoke
+
+        full_env = dict(self.env)
+        if env:
+            full_env.update(env)
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        os.environ.clear()
+        os.environ.update(full_env)
+        os.chdir(cwd or self.cwd)
+        try:
+            r = invoke(list(args), stdin=input or "")
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+        return Run(list(args), r.returncode, r.stdout, r.stderr)
+
+
+@pytest.fixture
+def bt_inproc(buttons_home: Path, tmp_path: Path) -> InProcessButtons:
+    work = tmp_path / "work"
+    work.mkdir()
+    return InProcessButtons(buttons_home, work)
+
+
 @pytest.fixture
 def buttons_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"

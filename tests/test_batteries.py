@@ -13,6 +13,12 @@ import pytest
 from conftest import BUTTONS, Buttons, Run
 
 
+@pytest.fixture(name="bt")
+def _bt_in_process(bt_inproc: Buttons) -> Buttons:
+    """Logic tests of this module run the CLI in process (the console script is covered elsewhere)."""
+    return bt_inproc
+
+
 def test_set_get_list_rm_global(bt: Buttons) -> None:
     r = bt("batteries", "set", "API_TOKEN", "abcdefgh1234")
     assert r.returncode == 0

@@ -67,7 +67,8 @@ CASES: list[tuple[list[str], bool, str | None, dict[str, str] | None]] = [
     (["ok-btn"], True, None, None),
     (["history"], True, None, None),
     (["history", "ok-btn", "--last", "5"], True, None, None),
-    (["history", "never-created"], True, None, None),
+    (["history", "never-created"], False, "NOT_FOUND", None),  # deviation: docs/deviations.md
+    (["logs", "never-created"], True, None, None),
     (["logs"], True, None, None),
     (["logs", "fail-btn", "--failed"], True, None, None),
     (["fail-btn", "logs"], True, None, None),

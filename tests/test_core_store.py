@@ -12,10 +12,18 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import BUTTONS, Buttons
 from core_helpers import assert_envelope, fail, ok, progress_files, records, run_with_umask, snapshot
 
 # ----------------------------------------------------------------------------- run records
+
+
+@pytest.fixture(name="bt")
+def _bt_in_process(bt_inproc: Buttons) -> Buttons:
+    """Logic tests of this module run the CLI in process (the console script is covered elsewhere)."""
+    return bt_inproc
 
 
 def test_exactly_one_record_per_press_even_within_one_second(bt: Buttons) -> None:

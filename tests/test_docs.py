@@ -35,8 +35,43 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_every_command_is_in_the_readme() -> None:
-    from buttons_engine.cli.commands import COMMANDS
+    from buttons_engine import commandtable
 
     readme = (ROOT / "README.md").read_text()
-    missing = sorted(c for c in COMMANDS if not c.startswith("__") and f"buttons {c}" not in readme)
+    missing = sorted(c.name for c in commandtable.visible() if f"buttons {c.name}" not in readme)
     assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_every_command_has_help_and_a_section_in_cli_md() -> None:
+    """A command added to the table without a summary, flag help or a docs/cli.md section fails here."""
+    from buttons_engine import commandtable
+
+    text = (DOCS / "cli.md").read_text()
+    problems = []
+    for command in commandtable.COMMANDS:
+        nodes = [(command, command.name)] + [(s, f"{command.name} {s.name}") for s in command.subs]
+        for node, words in nodes:
+            if not node.summary.strip():
+                problems.append(f"{words}: no summary")
+            problems += [f"{words} {opt.flags[0]}: no help" for opt in node.args if not opt.help.strip()]
+            if not node.handler or ":" not in node.handler:
+                problems.append(f"{words}: no handler")
+            if command.hidden:
+                continue
+            heading = "###" if node is not command else "##"
+            if f"\n{heading} buttons {words}\n" not in text:
+                problems.append(f"{words}: no '{heading} buttons {words}' section in docs/cli.md")
+            for opt in node.args:
+                shown = opt.metavar or opt.dest if opt.positional else opt.flags[-1]
+                if shown not in text:
+                    problems.append(f"{words}: {shown} missing from docs/cli.md")
+    assert not problems, problems
+
+
+def test_every_handler_resolves() -> None:
+    from buttons_engine import commandtable
+    from buttons_engine.cli.main import resolve_handler
+
+    for command in commandtable.COMMANDS:
+        for node in (command, *command.subs):
+            assert callable(resolve_handler(node.handler)), node.handler

@@ -8,6 +8,7 @@ import os
 import signal
 import stat
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import Buttons
@@ -97,13 +98,18 @@ def test_only_ok_results_are_cached(bt: Buttons, tmp_path: Path) -> None:
 def test_expired_and_unparsable_entries_are_removed(bt: Buttons, tmp_path: Path) -> None:
     counter = tmp_path / "counter"
     counting_button(bt, "ttl", counter)
-    assert bt("press", "ttl", "--idempotency-key", "k", "--idempotency-ttl", "1s").returncode == 0
+    assert bt("press", "ttl", "--idempotency-key", "k", "--idempotency-ttl", "90s").returncode == 0
+    entry = bt.home / "idempotency" / (hashlib.sha256(b"ttl\0k").hexdigest() + ".json")
+    stored = json.loads(entry.read_text())
+    ttl = datetime.fromisoformat(stored["expires_at"]) - datetime.fromisoformat(stored["stored_at"])
+    assert ttl.total_seconds() == 90  # --idempotency-ttl is honoured
     assert bt("press", "ttl", "--idempotency-key", "k").data.get("cached") is True
-    time.sleep(1.2)
+    # The entry's time is up (written as it would be 90 s later, without waiting for it).
+    stored["expires_at"] = (datetime.now(UTC) - timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    entry.write_text(json.dumps(stored))
     assert "cached" not in bt("press", "ttl", "--idempotency-key", "k").data
     assert runs(counter) == 2
 
-    entry = bt.home / "idempotency" / (hashlib.sha256(b"ttl\0k").hexdigest() + ".json")
     entry.write_text("{broken")
     assert "cached" not in bt("press", "ttl", "--idempotency-key", "k").data
     assert runs(counter) == 3

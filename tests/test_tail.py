@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -88,37 +91,56 @@ def test_follow_streams_appended_lines_until_interrupted(bt: Buttons, tmp_path: 
         ):
             time.sleep(0.02)
         follower = bt.popen("tail", "live", "-f")
-        time.sleep(0.6)
+        seen = _read_until(follower, start_line)
         gate.touch()  # the script appends its last line while tail is following
-        time.sleep(0.6)
+        seen += _read_until(follower, done_line)
         follower.send_signal(signal.SIGINT)
         out, err = follower.communicate(timeout=10)
         assert follower.returncode == 0, err
-        assert out.splitlines() == [start_line, done_line]
+        assert (seen + out).splitlines() == [start_line, done_line]
     finally:
         gate.touch()
         press.communicate(timeout=30)
 
     follower = bt.popen("logs", "live", "--follow")
-    time.sleep(0.6)
+    seen = _read_until(follower, done_line)
     follower.send_signal(signal.SIGINT)
     out, err = follower.communicate(timeout=10)
     assert follower.returncode == 0, err
-    assert out.splitlines() == [start_line, done_line]
+    assert (seen + out).splitlines() == [start_line, done_line]
 
 
 def test_follow_switches_to_the_next_press(bt: Buttons) -> None:
     bt.create("again", "--code", 'echo "run $BUTTONS_ARG_N" >> "$BUTTONS_PROGRESS_PATH"')
     bt("press", "again", "--arg", "n=1")
     follower = bt.popen("tail", "again", "-f")
+    seen = ""
     try:
-        time.sleep(0.5)
+        seen = _read_until(follower, "run 1")
         bt("press", "again", "--arg", "n=2")
-        time.sleep(0.6)
+        seen += _read_until(follower, "run 2")
     finally:
         follower.send_signal(signal.SIGINT)
         out, _ = follower.communicate(timeout=10)
-    assert out.splitlines() == ["run 1", "run 2"]
+    assert (seen + out).splitlines() == ["run 1", "run 2"]
+
+
+def _read_until(proc: subprocess.Popen[str], text: str, timeout: float = 20) -> str:
+    """What ``proc`` prints on stdout until a line equal to ``text`` (polling, no fixed sleeps)."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    got = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            got += chunk
+            if text in got.decode(errors="replace").splitlines():
+                return got.decode()
+    raise AssertionError(f"{text!r} never appeared; got {got!r}")
 
 
 def test_logs_follow_needs_a_name(bt: Buttons) -> None:

@@ -95,7 +95,7 @@ def invoke(args: list[str], *, tty: bool = False, stdin: str = "") -> CliResult:
 
     saved = sys.stdin, sys.stdout, sys.stderr
     out, err = _Stream(tty), _Stream(tty)
-    sys.stdin = io.StringIO(stdin)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8", "surrogateescape")), encoding="utf-8")
     sys.stdout, sys.stderr = out, err
     try:
         code = main(list(args))

@@ -1,90 +1,39 @@
-"""``buttons create``."""
+"""``buttons create`` (flags: the ``create`` entry of ``commandtable.py``)."""
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from .base import Args, Context
 
 
-def build_create(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("name", help="button name (letters, digits and -; stored slugified)")
-    p.add_argument("--code", help="inline script (at most 64 KiB)")
-    p.add_argument("-f", "--file", help="copy this script file into the button (runs under /bin/sh)")
-    p.add_argument("--runtime", help="shell (default), bash, python or node")
-    p.add_argument("--prompt", help="instructions for an agent; alone it makes a prompt-only button")
-    p.add_argument(
-        "--arg",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="declare an argument: name:type:required|optional, enum adds :v1|v2 (repeatable)",
-    )
-    p.add_argument("-d", "--description", default="", help="one-line description")
-    p.add_argument(
-        "--timeout", type=int, help="timeout in seconds (default 300, or the default-timeout setting)"
-    )
-    http = p.add_argument_group("HTTP buttons")
-    http.add_argument(
-        "--url", help="make an HTTP button; {{arg}} allowed in path, query and fragment (host is locked)"
-    )
-    http.add_argument("--method", help="HTTP method (default GET)")
-    http.add_argument(
-        "--header",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="static request header, sent verbatim, never templated (repeatable)",
-    )
-    http.add_argument("--body", help="request body template; {{arg}} is encoded for the Content-Type")
-    http.add_argument(
-        "--max-response-size",
-        metavar="SIZE",
-        help="keep at most this much of the response body, e.g. 512K, 10M, 1G (default 10M, max 2G)",
-    )
-    http.add_argument(
-        "--allow-private-networks",
-        action="store_true",
-        help="let this button reach loopback, private and link-local addresses",
-    )
-    p.epilog = (
-        "Examples:\n"
-        "  buttons create greet --code 'echo \"hello $BUTTONS_ARG_WHO\"' --arg who:string:required\n"
-        "  buttons create report --runtime python --file report.py\n"
-        "  buttons create review --prompt 'Review the open pull request and summarise risks.'\n"
-        "  buttons create issue --url 'https://api.example.com/issues/{{id}}' --arg id:int:required"
-    )
+def handle(ns: Args, ctx: Context) -> int:
+    from ..services.buttons import CreateRequest, create
 
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from ..services.buttons import CreateRequest, create
-
-        data = create(
-            ctx.layout,
-            CreateRequest(
-                name=ns.name,
-                code=ns.code,
-                file=ns.file,
-                runtime=ns.runtime,
-                prompt=ns.prompt,
-                description=ns.description,
-                timeout=ns.timeout,
-                args=ns.arg,
-                url=ns.url,
-                method=ns.method,
-                headers=ns.header,
-                body=ns.body,
-                max_response_size=ns.max_response_size,
-                allow_private_networks=ns.allow_private_networks,
-            ),
-        )
-        if ctx.out.json:
-            ctx.out.success(data)
-        else:
-            ctx.out.status(ctx.out.paint(f"✓ created {data['name']}", "green") + f" ({data['runtime']})")
-            if data.get("code_path"):
-                print(data["code_path"])
-            ctx.out.hint(f"buttons press {data['name']}")
-        return 0
-
-    return handle
+    data = create(
+        ctx.layout,
+        CreateRequest(
+            name=ns.name,
+            code=ns.code,
+            file=ns.file,
+            runtime=ns.runtime,
+            prompt=ns.prompt,
+            description=ns.description,
+            timeout=ns.timeout,
+            args=ns.arg,
+            url=ns.url,
+            method=ns.method,
+            headers=ns.header,
+            body=ns.body,
+            max_response_size=ns.max_response_size,
+            allow_private_networks=ns.allow_private_networks,
+        ),
+    )
+    if ctx.out.json:
+        ctx.out.success(data)
+    else:
+        ctx.out.status(ctx.out.paint(f"✓ created {data['name']}", "green") + f" ({data['runtime']})")
+        if data.get("code_path"):
+            print(data["code_path"])
+        ctx.out.hint(f"buttons press {data['name']}")
+    return 0

@@ -8,39 +8,35 @@ from .output import truncate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from typing import Any
 
+    from .base import Args, Context
 
-def build_summary(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("--deep", action="store_true", help="accepted for compatibility; same output")
 
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from ..services.summary import summary
+def handle_summary(ns: Args, ctx: Context) -> int:
+    from ..services.summary import summary
 
-        data = summary(ctx.layout)
-        out = ctx.out
-        if out.json:
-            out.success(data)
-            return 0
-        counts = data["counts"]
-        print(out.paint("Buttons", "bold") + f"  {data['data_dir']}")
-        print(f"{counts['buttons']} buttons · {counts['failures_recent']} recent failures")
-        print(out.paint(_host_line(data.get("system") or {}), "dim"))
-        if data["buttons"]:
-            print()
-            rows = []
-            for b in data["buttons"]:
-                last = b["recent_runs"][0] if b["recent_runs"] else None
-                last_s = f"{last['status']} {last['started_ago']} ago" if last else "never pressed"
-                rows.append([b["name"], truncate(str(b.get("description") or "-"), 40), b["runtime"], last_s])
-            out.table(["NAME", "DESCRIPTION", "RUNTIME", "LAST RUN"], rows)
-        for f in data["recent_failures"]:
-            print(out.paint(f"✗ {f['target']} {f['started_ago']} ago: {f['error']['code']}", "red"))
-        out.hint("buttons press NAME" if data["buttons"] else "buttons create hello --code 'echo hello'")
+    data = summary(ctx.layout)
+    out = ctx.out
+    if out.json:
+        out.success(data)
         return 0
-
-    return handle
+    counts = data["counts"]
+    print(out.paint("Buttons", "bold") + f"  {data['data_dir']}")
+    print(f"{counts['buttons']} buttons · {counts['failures_recent']} recent failures")
+    print(out.paint(_host_line(data.get("system") or {}), "dim"))
+    if data["buttons"]:
+        print()
+        rows = []
+        for b in data["buttons"]:
+            last = b["recent_runs"][0] if b["recent_runs"] else None
+            last_s = f"{last['status']} {last['started_ago']} ago" if last else "never pressed"
+            rows.append([b["name"], truncate(str(b.get("description") or "-"), 40), b["runtime"], last_s])
+        out.table(["NAME", "DESCRIPTION", "RUNTIME", "LAST RUN"], rows)
+    for f in data["recent_failures"]:
+        print(out.paint(f"✗ {f['target']} {f['started_ago']} ago: {f['error']['code']}", "red"))
+    out.hint("buttons press NAME" if data["buttons"] else "buttons create hello --code 'echo hello'")
+    return 0
 
 
 def _host_line(system: dict[str, Any]) -> str:
@@ -64,64 +60,48 @@ def _host_line(system: dict[str, Any]) -> str:
     return " · ".join(parts) + "  (hide: buttons config set system-info false)"
 
 
-def build_version(p: argparse.ArgumentParser) -> Any:
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        import platform
+def handle_version(ns: Args, ctx: Context) -> int:
+    import platform
 
-        from .. import __version__
+    from .. import __version__
 
-        data = {
-            "version": __version__,
-            "commit": "",
-            "date": "",
-            "python_version": platform.python_version(),
-            "os": sys.platform,
-            "arch": platform.machine(),
-        }
-        if ctx.out.json:
-            ctx.out.success(data)
-        else:
-            print(
-                f"buttons {__version__} (Python {data['python_version']}, {data['os']}/{data['arch']})",
-                file=sys.stderr,
-            )
-        return 0
-
-    return handle
+    data = {
+        "version": __version__,
+        "commit": "",
+        "date": "",
+        "python_version": platform.python_version(),
+        "os": sys.platform,
+        "arch": platform.machine(),
+    }
+    if ctx.out.json:
+        ctx.out.success(data)
+    else:
+        print(
+            f"buttons {__version__} (Python {data['python_version']}, {data['os']}/{data['arch']})",
+            file=sys.stderr,
+        )
+    return 0
 
 
-def build_completion(p: argparse.ArgumentParser) -> Any:
-    p.add_argument("shell", choices=["bash", "zsh", "fish"], help="shell to generate the script for")
-    p.epilog = (
-        "Install:\n  bash: source <(buttons completion bash)\n"
-        '  zsh:  buttons completion zsh > "${fpath[1]}/_buttons"\n'
-        "  fish: buttons completion fish > ~/.config/fish/completions/buttons.fish"
-    )
+def handle_completion(ns: Args, ctx: Context) -> int:
+    from .completion import script
 
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        from .completion import script
-
-        sys.stdout.write(script(ns.shell, [n for n in _commands() if not n.startswith("__")]))
-        return 0
-
-    return handle
+    sys.stdout.write(script(ns.shell))
+    return 0
 
 
-def build_complete_names(p: argparse.ArgumentParser) -> Any:
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        import os
+def handle_complete(ns: Args, ctx: Context) -> int:
+    """``buttons __complete -- WORD…``: candidates for the last word, one ``word<TAB>help`` a line."""
+    from ..errors import ButtonsError
+    from .completion import FILES, candidates
 
-        try:
-            names = sorted(n for n in os.listdir(ctx.layout.buttons_dir) if not n.startswith("."))
-        except OSError:
-            names = []
-        sys.stdout.write("".join(n + "\n" for n in names))
-        return 0
-
-    return handle
-
-
-def _commands() -> dict[str, Any]:
-    from .commands import COMMANDS
-
-    return COMMANDS
+    try:
+        layout = ctx.layout
+    except (ButtonsError, OSError):
+        layout = None
+    found = candidates(list(ns.words), layout)
+    if found is None:
+        sys.stdout.write(FILES + "\n")
+    else:
+        sys.stdout.write("".join(f"{w}\t{' '.join(d.split())}\n" for w, d in found))
+    return 0

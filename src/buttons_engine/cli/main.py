@@ -1,7 +1,9 @@
 """Entry point of the ``buttons`` console script.
 
-Only the parser of the command being run is built, and each command imports its service
-inside its handler, so ``buttons press`` pays for nothing it does not use.
+Every command is an entry of the command table (``buttons_engine/commandtable.py``). Only the
+parser of the command being run is built — by the argparse-free fast path when it can — and
+each handler is imported when its command runs, so ``buttons press`` pays for nothing it does
+not use. ``main`` keeps no state between calls: it can be called repeatedly in one process.
 """
 
 from __future__ import annotations
@@ -9,85 +11,17 @@ from __future__ import annotations
 import sys
 
 from .. import __version__
+from .. import commandtable as table
 from ..errors import ButtonsError
-from .output import Output
+from .base import Args, Context, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
-
-GLOBAL_FLAGS = {"--json", "--no-input", "--summary"}
-
-# Names that `buttons NAME logs` must not rewrite (CONTRACT 2.1).
-_NO_LOGS_REWRITE = set(
-    [
-        "add",
-        "drawer",
-        "create",
-        "press",
-        "list",
-        "delete",
-        "rm",
-        "remove",
-        "batteries",
-        "board",
-        "config",
-        "history",
-        "init",
-        "logs",
-        "smash",
-        "status",
-        "store",
-        "summary",
-        "tail",
-        "update",
-        "version",
-    ]
-)
-
-
-class UsageError(Exception):
-    """Bad command line: printed as plain text on stderr, exit 1 (CONTRACT 2.3)."""
-
-
-class Context:
-    def __init__(self, json_mode: bool, no_input: bool, summary: bool) -> None:
-        self.out = Output(json_mode)
-        self.no_input = no_input
-        self.summary = summary
-        self._layout: Any = None
-
-    @property
-    def layout(self) -> Any:
-        if self._layout is None:
-            from ..store.layout import resolve
-
-            self._layout = resolve()
-            self._layout.ensure()
-        return self._layout
-
-
-if TYPE_CHECKING:
-    import argparse
-
-    Handler = Callable[[argparse.Namespace, Context], int]
-    Builder = Callable[[argparse.ArgumentParser], Handler]
-
-
-def _registry() -> dict[str, tuple[str, Builder]]:
-    from . import commands
-
-    return commands.COMMANDS
-
-
-def _aliases() -> dict[str, str]:
-    return {"rm": "delete", "remove": "delete"}
+    from ..commandtable import Command
+    from .base import Handler
 
 
 def root_help() -> str:
-    from . import commands
-
     lines = [
         "buttons: turn scripts and prompts into typed, pressable actions with run history.",
         "",
@@ -98,18 +32,16 @@ def root_help() -> str:
         "",
         "Commands:",
     ]
-    width = max(len(n) for n in commands.COMMANDS)
-    for name, (summary, _b) in commands.COMMANDS.items():
-        if not name.startswith("__"):
-            lines.append(f"  {name.ljust(width)}  {summary}")
+    commands = list(table.visible())
+    width = max(len(c.name) for c in commands)
+    for c in commands:
+        lines.append(f"  {c.name.ljust(width)}  {c.summary}")
+    lines += ["", "Global flags (any command):"]
+    for opt in table.GLOBAL_FLAGS:
+        lines.append(f"  {opt.flags[0]:<12}  {opt.help}")
     lines += [
-        "",
-        "Global flags (any command):",
-        "  --json        emit one JSON envelope on stdout (automatic when stdout is not a terminal)",
-        "  --no-input    never prompt",
-        "  --summary     read-only plan: press behaves as --dry-run; bare buttons prints the summary",
-        "  -h, --help    help for a command: buttons COMMAND --help",
-        "  --version     print the version",
+        f"  {'-h, --help':<12}  help for a command: buttons COMMAND --help",
+        f"  {'--version':<12}  print the version",
         "",
         "Environment: BUTTONS_HOME (data dir), NO_COLOR (plain output).",
         "Exit codes: 0 success, 1 any failure.",
@@ -117,28 +49,34 @@ def root_help() -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_parser(command: str) -> tuple[argparse.ArgumentParser, Handler]:
-    """The real argparse parser of ``command`` (help, docs, and every line the fast path declines)."""
-    from .argparser import Parser
-
-    summary, builder = _registry()[command]
-    parser = Parser(prog=f"buttons {command}", description=summary)
-    handler = builder(parser)
-    return parser, handler
+def resolve_handler(ref: str) -> Handler:
+    """Import the ``"module:function"`` handler of a table entry."""
+    module, _, func = ref.partition(":")
+    mod = __import__(f"{__package__}.{module}", fromlist=[func])
+    handler: Handler = getattr(mod, func)
+    return handler
 
 
-def parse_command(command: str, argv: list[str]) -> tuple[Any, Handler]:
+def parse_command(command: Command, argv: list[str]) -> tuple[Args, Handler]:
     """Parse ``argv`` for ``command``: the argparse-free fast path when it can, argparse otherwise."""
     from . import fastargs
 
-    summary, builder = _registry()[command]
-    recorder = fastargs.Recorder(prog=f"buttons {command}", description=summary)
-    handler = builder(recorder)  # type: ignore[arg-type]
-    fast = fastargs.parse(recorder, argv)
-    if fast is not None:
-        return fast, handler
-    parser, handler = build_parser(command)
-    return parser.parse_args(argv), handler
+    ns = fastargs.parse(command, argv)
+    if ns is None:
+        from .argparser import build
+
+        ns = Args(**vars(build(command).parse_args(argv)))
+        sub = getattr(ns, table.SUB_DEST, None)
+        if sub is not None:  # argparse names the alias typed; handlers see the canonical name
+            found = command.sub(sub)
+            setattr(ns, table.SUB_DEST, found.name if found else sub)
+    handler = command.handler
+    sub_name = getattr(ns, table.SUB_DEST, None) if command.subs else None
+    if sub_name is not None:
+        found = command.sub(sub_name)
+        if found is not None:
+            handler = found.handler
+    return ns, resolve_handler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _main(args: list[str]) -> int:
-    # Global flags are accepted anywhere on the line.
+def split_globals(args: list[str]) -> tuple[bool, bool, bool, list[str]]:
+    """Global flags are accepted anywhere on the line (before ``--``): take them out."""
     json_mode = no_input = summary = False
     rest: list[str] = []
     passthrough = False
@@ -175,6 +113,11 @@ def _main(args: list[str]) -> int:
             summary = True
         else:
             rest.append(a)
+    return json_mode, no_input, summary, rest
+
+
+def _main(args: list[str]) -> int:
+    json_mode, no_input, summary, rest = split_globals(args)
 
     if rest and rest[0] in ("--version", "-v"):
         print(f"buttons {__version__}")
@@ -183,33 +126,38 @@ def _main(args: list[str]) -> int:
         sys.stdout.write(root_help())
         return 0
     if rest and rest[0] == "help" and len(rest) > 1:
-        rest = [rest[1], "--help"]
+        rest = [*rest[1:], "--help"]
 
-    command: str
+    command: Command | None
     if not rest:
-        command, rest = "summary", []
+        command = table.find("summary")
     else:
         first = rest[0]
-        registry = _registry()
-        first = _aliases().get(first, first)
-        if first in registry:
-            command, rest = first, rest[1:]
+        command = table.find(first)
+        if command is not None:
+            rest = rest[1:]
         elif first.startswith("-"):
             print(f"buttons: unknown flag {first}\nRun 'buttons --help' for usage.", file=sys.stderr)
             return 1
-        elif len(rest) >= 2 and rest[1] == "logs" and first not in _NO_LOGS_REWRITE:
-            command, rest = "logs", [first, *rest[2:]]
+        elif len(rest) >= 2 and rest[1] == "logs" and first not in table.RESERVED_NAMES:
+            command, rest = table.find("logs"), [first, *rest[2:]]
         else:
-            command, rest = "__detail", [first]
+            command, rest = table.find("__detail"), [first]
+    assert command is not None  # noqa: S101 - the table names these commands
 
     ctx = Context(json_mode, no_input, summary)
+    ns: Args | None = None
     try:
         ns, handler = parse_command(command, rest)
         return handler(ns, ctx)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    except SystemExit as exc:  # argparse after --help: keep main() callable in-process
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except ButtonsError as exc:
+        if exc.code == "NOT_FOUND" and ns is not None and not command.hidden:
+            _suggest_button(ctx, command, ns, exc)
         report_error(ctx, exc)
         return 1
     except BrokenPipeError:
@@ -223,6 +171,29 @@ def _main(args: list[str]) -> int:
         else:
             print(f"INTERNAL_ERROR: {exc}", file=sys.stderr)
         return 1
+
+
+def _suggest_button(ctx: Context, command: Command, ns: Args, exc: ButtonsError) -> None:
+    """A button named on the line does not exist: hint at the nearest existing names (difflib)."""
+    node = command.sub(getattr(ns, table.SUB_DEST, None) or "") or command
+    for opt in node.args:
+        value = getattr(ns, opt.dest, None)
+        if opt.completes != "button" or opt.nargs not in (None, "?") or not isinstance(value, str):
+            continue
+        import difflib
+
+        from ..store.names import slugify
+        from .completion import button_names
+
+        names = button_names(ctx.layout)
+        slug = slugify(value)
+        if slug in names:
+            continue
+        close = difflib.get_close_matches(slug, names, n=3)
+        if close:
+            exc.hint = (
+                "did you mean " + " or ".join(f"'{c}'" for c in close) + "? (buttons list shows them all)"
+            )
 
 
 def report_error(ctx: Context, exc: ButtonsError) -> None:

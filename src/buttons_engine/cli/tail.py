@@ -14,38 +14,20 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
-    from typing import Any
+    from .base import Args, Context
 
 POLL_SECONDS = 0.2
 
-EPILOG = """TARGET is a button name (its newest progress stream) or the path of a .jsonl file.
-Scripts write progress by appending JSON lines to $BUTTONS_PROGRESS_PATH, e.g.
-  echo '{"event":"progress","pct":50,"msg":"half way"}' >> "$BUTTONS_PROGRESS_PATH"
 
-Examples:
-  buttons tail deploy -f
-  buttons tail ~/.buttons/buttons/deploy/pressed/<stem>.progress.jsonl"""
+def handle(ns: Args, ctx: Context) -> int:
+    return run(ctx, ns.target, follow=ns.follow)
 
 
-def build(p: argparse.ArgumentParser) -> Any:
-    p.epilog = EPILOG
-    p.add_argument("target", metavar="TARGET", help="button name or progress file path")
-    p.add_argument(
-        "-f", "--follow", action="store_true", help="keep printing what is appended (Ctrl-C to stop)"
-    )
-
-    def handle(ns: argparse.Namespace, ctx: Any) -> int:
-        return run(ctx, ns.target, follow=ns.follow)
-
-    return handle
-
-
-def run(ctx: Any, target: str, *, follow: bool) -> int:
+def run(ctx: Context, target: str, *, follow: bool) -> int:
     from ..services.progress import ProgressTail
 
     tail = ProgressTail(ctx.layout, target)
-    sink = _Renderer() if not ctx.out.json else _Raw()
+    sink: _Renderer | _Raw = _Renderer() if not ctx.out.json else _Raw()
     try:
         sink.write(tail.read(final=not follow))
         while follow:

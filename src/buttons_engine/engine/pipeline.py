@@ -160,6 +160,7 @@ class _Press:
         self.batteries: dict[str, str] = {}
         self.retention = DEFAULT_RETENTION
         self.stem = ""
+        self.progress_fd: int | None = None
 
     def run(self) -> PressResponse:
         spec = self.resolve()
@@ -296,6 +297,8 @@ class _Press:
             result = self.result(spec, outcome, inv, started=started, duration_ms=duration_ms)
             return self.record(spec, pressed_fd, outcome, result, started)
         finally:
+            if self.progress_fd is not None:
+                os.close(self.progress_fd)  # the record is written (or never will be): not running
             os.close(pressed_fd)
 
     # 8 ---------------------------------------------------------------- record
@@ -387,9 +390,13 @@ class _Press:
             raise StorageError(f"cannot open the run history of {spec.name!r}: {exc.strerror}") from exc
 
     def _reserve_stem(self, pressed_fd: int, spec: ButtonSpec, started: int) -> str:
-        """The run id: the record's file stem, reserved now (with the progress file for code buttons)."""
+        """The run id: the record's file stem, reserved now (with the progress file for code buttons,
+        whose lock this press holds until its record is written)."""
         try:
-            return store_runs.new_stem(pressed_fd, started, progress=spec.runner_kind == "code")
+            stem, self.progress_fd = store_runs.new_stem(
+                pressed_fd, started, progress=spec.runner_kind == "code"
+            )
+            return stem
         except OSError as exc:
             raise StorageError(f"cannot create the run's progress file: {exc.strerror or exc}") from exc
 

@@ -52,14 +52,26 @@ def set_battery(
     layout: Layout, key: str, value: str, *, force_global: bool = False, force_local: bool = False
 ) -> dict[str, Any]:
     check_key(key)
-    problem = store.value_problem(value)
+    problem = store.value_problem(value, key)
     if problem:
         # An environment variable cannot carry it: every later press would fail.
         raise ValidationError(f"the value of battery {key} {problem}")
     scope, path = _write_scope(layout, force_global, force_local)
+    other = [p for _scope, p in _read_layers(layout, local_first=False) if p != path]
 
     def change(bats: dict[str, str]) -> bool:
         bats[key] = value
+        # Together they must leave room in the environment of every press (ARG_MAX).
+        merged = store.load(other[0]) if other else {}
+        merged = {**merged, **bats} if scope == LOCAL else {**bats, **merged}
+        total = store.env_size(merged)
+        if total > store.MAX_TOTAL_BYTES:
+            raise ValidationError(
+                f"battery {key} would bring the batteries to {total} bytes of environment; "
+                f"at most {store.MAX_TOTAL_BYTES} bytes (1 MiB) fit beside the rest of a press's "
+                "environment",
+                hint="remove batteries you no longer need ('buttons batteries rm KEY')",
+            )
         return True
 
     store.update(path, change)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from ..errors import NotFound, StorageError, ValidationError
-from ..store import buttons as store_buttons
 from ..store import runs as store_runs
 from ..store.layout import Layout
 from ..store.names import lookup_name
@@ -25,9 +24,21 @@ def _all_pressed_dirs(layout: Layout) -> list[str]:
     return [os.path.join(layout.buttons_dir, n, "pressed") for n in sorted(names) if not n.startswith(".")]
 
 
-def history(layout: Layout, name: str | None, last: int = 20) -> list[dict[str, Any]]:
-    """Newest first; ``last`` <= 0 means all."""
-    dirs = [layout.pressed_dir(lookup_name(name))] if name else _all_pressed_dirs(layout)
+def history(
+    layout: Layout, name: str | None, last: int = 20, *, must_exist: bool = True
+) -> list[dict[str, Any]]:
+    """Newest first; ``last`` <= 0 means all.
+
+    A named button that does not exist is ``NOT_FOUND`` (upstream answers ``[]``; docs/deviations.md),
+    unless ``must_exist`` is False (``logs NAME`` keeps upstream's ``[]``).
+    """
+    if name:
+        slug = lookup_name(name)
+        if must_exist and not os.path.isfile(os.path.join(layout.button_dir(slug), "button.json")):
+            raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
+        dirs = [layout.pressed_dir(slug)]
+    else:
+        dirs = _all_pressed_dirs(layout)
     try:
         return store_runs.newest(dirs, last)
     except OSError as exc:
@@ -43,7 +54,7 @@ def get_run(layout: Layout, run_id: str, name: str | None = None) -> dict[str, A
         raise ValidationError(f"{run_id!r} is not a run id (they look like 2026-11-30T15-30-00.123456Z-1a2b)")
     if name:
         slug = lookup_name(name)
-        if not store_buttons.exists(layout, slug):
+        if not os.path.isfile(os.path.join(layout.button_dir(slug), "button.json")):
             raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
         dirs = [layout.pressed_dir(slug)]
     else:
@@ -57,7 +68,7 @@ def get_run(layout: Layout, run_id: str, name: str | None = None) -> dict[str, A
 
 def logs(layout: Layout, name: str | None, failed: bool = False, limit: int = 20) -> list[dict[str, Any]]:
     if name:
-        runs = history(layout, name, limit)
+        runs = history(layout, name, limit, must_exist=False)
         if failed:
             runs = [r for r in runs if r.get("status") != "ok"]
         return runs

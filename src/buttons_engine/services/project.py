@@ -76,6 +76,7 @@ def init(cwd: str | None = None, agents: list[str] | None = None) -> dict[str, A
     store_project.update_gitignore(root, GITIGNORE_HEADER, GITIGNORE_PATTERNS, APPEND_IF_MISSING)
     agent_md = store_project.write_agents_guide(root, AGENTS_GUIDE)
     installs = [install_agent(base, target_id) for target_id in agents or []]
+    _warn_if_untrusted(base, root)
     return {"path": root, "created": created, "agent_md": agent_md, "agent_installs": installs}
 
 
@@ -117,3 +118,22 @@ def _inside(base: str, path: str) -> str:
             hint="replace the symlink with a regular file, or choose another --agent",
         )
     return real
+
+
+def _warn_if_untrusted(base: str, root: str) -> None:
+    """Say so now if later commands will skip this project folder (see ``layout.find_project``)."""
+    from ..store import layout
+
+    reason = layout.untrusted_reason(root) or layout.untrusted_reason(base)
+    if not reason:
+        return
+    global_dir = os.path.join(os.path.expanduser("~"), layout.PROJECT_DIR_NAME)
+    if layout.is_safe((base, root), layout.safe_directories(os.environ, global_dir)):
+        return
+    import sys
+
+    print(
+        f"warning: {reason}, so buttons will ignore {root} until you trust it: "
+        f"buttons config set safe-directories {base} (or {layout.SAFE_DIRS_ENV}={base})",
+        file=sys.stderr,
+    )

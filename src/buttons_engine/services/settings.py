@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ..errors import ValidationError
 from ..store import settings as store
 from ..store.layout import Layout
@@ -29,6 +31,37 @@ def _nonneg_int(value: str) -> int:
     if n < 0:
         raise ValidationError(f"expected 0 or more, got {value!r}")
     return n
+
+
+# Largest limits a setting accepts: the kernel's rlimit is a 64-bit byte or unit count, so a
+# larger value would make every later press fail when the limit is applied.
+MAX_COUNT_LIMIT = 2**31 - 1  # cpu seconds (68 years), open files, processes
+MAX_MB_LIMIT = 2**42  # MiB (4 EiB): MiB * 2**20 stays below 2**63
+
+
+def _limit(maximum: int, unit: str) -> Any:
+    def parse(value: str) -> int:
+        n = _nonneg_int(value)
+        if n > maximum:
+            raise ValidationError(f"expected at most {maximum} {unit} (0 = no limit), got {value!r}")
+        return n
+
+    return parse
+
+
+def _path_list(value: str) -> str:
+    """``os.pathsep``-separated absolute directories (``~`` expanded), or ``*`` for every directory."""
+    out: list[str] = []
+    for raw in value.split(os.pathsep):
+        entry = raw.strip()
+        if entry and entry != "*":
+            entry = os.path.expanduser(entry)
+            if not os.path.isabs(entry):
+                raise ValidationError(f"safe-directories takes absolute paths, got {entry!r}")
+            entry = os.path.normpath(entry)
+        if entry:
+            out.append(entry)
+    return os.pathsep.join(out)
 
 
 _GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -76,35 +109,35 @@ KEYS: dict[str, Key] = {
         Key(
             "limit-cpu-seconds",
             ("limits", "cpu_seconds"),
-            _nonneg_int,
+            _limit(MAX_COUNT_LIMIT, "seconds"),
             0,
             "Default CPU-time limit for code buttons, in seconds (0 = none).",
         ),
         Key(
             "limit-memory-mb",
             ("limits", "memory_mb"),
-            _nonneg_int,
+            _limit(MAX_MB_LIMIT, "MiB"),
             0,
             "Default address-space limit for code buttons, in MiB (0 = none).",
         ),
         Key(
             "limit-open-files",
             ("limits", "open_files"),
-            _nonneg_int,
+            _limit(MAX_COUNT_LIMIT, "files"),
             0,
             "Default open-file limit for code buttons (0 = none).",
         ),
         Key(
             "limit-processes",
             ("limits", "processes"),
-            _nonneg_int,
+            _limit(MAX_COUNT_LIMIT, "processes"),
             0,
             "Default process-count limit for code buttons (0 = none).",
         ),
         Key(
             "limit-file-size-mb",
             ("limits", "file_size_mb"),
-            _nonneg_int,
+            _limit(MAX_MB_LIMIT, "MiB"),
             0,
             "Default largest file a code button may write, in MiB (0 = none).",
         ),
@@ -114,6 +147,14 @@ KEYS: dict[str, Key] = {
             parse_bool,
             True,
             "Report host facts (OS, CPUs, memory, runtimes) in summary; false runs no OS command for them.",
+        ),
+        Key(
+            "safe-directories",
+            ("safe_directories",),
+            _path_list,
+            "",
+            "Directories trusted as data dirs even if another user owns or can write them "
+            f"('{os.pathsep}'-separated, '*' for all; read from ~/.buttons/settings.json).",
         ),
     )
 }
@@ -147,32 +188,40 @@ def show(layout: Layout) -> dict[str, Any]:
 def set_value(layout: Layout, name: str, value: str) -> dict[str, Any]:
     key = _key(name)
     parsed = key.parse(value)
-    defaults = store.load(layout.settings_path)
-    cur = defaults
-    for p in key.path[:-1]:
-        nxt = cur.get(p)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            cur[p] = nxt
-        cur = nxt
-    cur[key.path[-1]] = parsed
-    store.save(layout.settings_path, defaults)
+
+    def change(defaults: dict[str, Any]) -> bool:
+        cur = defaults
+        for p in key.path[:-1]:
+            nxt = cur.get(p)
+            if not isinstance(nxt, dict):
+                nxt = {}
+                cur[p] = nxt
+            cur = nxt
+        cur[key.path[-1]] = parsed
+        return True
+
+    store.update(layout.settings_path, change)
     return {"key": name, "value": parsed}
 
 
 def unset(layout: Layout, name: str) -> dict[str, Any]:
     key = _key(name)
-    defaults = store.load(layout.settings_path)
-    cur = defaults
-    for p in key.path[:-1]:
-        nxt = cur.get(p)
-        if not isinstance(nxt, dict):
-            return {"key": name, "unset": True}
-        cur = nxt
-    cur.pop(key.path[-1], None)
-    if len(key.path) > 1 and not cur:
-        defaults.pop(key.path[0], None)
-    store.save(layout.settings_path, defaults)
+
+    def change(defaults: dict[str, Any]) -> bool:
+        cur = defaults
+        for p in key.path[:-1]:
+            nxt = cur.get(p)
+            if not isinstance(nxt, dict):
+                return False
+            cur = nxt
+        if key.path[-1] not in cur:
+            return False
+        del cur[key.path[-1]]
+        if len(key.path) > 1 and not cur:
+            defaults.pop(key.path[0], None)
+        return True
+
+    store.update(layout.settings_path, change)
     return {"key": name, "unset": True}
 
 

@@ -41,6 +41,21 @@ def ensure_dir(path: str, *, root: str | None = None) -> None:
             raise StorageError(f"{path} is not a directory")
     elif not stat.S_ISDIR(st.st_mode):
         raise StorageError(f"{path} exists and is not a directory")
+    if root is not None:
+        _refuse_linked_parents(path, root)
+
+
+def _refuse_linked_parents(path: str, root: str) -> None:
+    """Refuse a symlink at any folder between ``root`` and ``path`` (``queues/`` in ``queues/q``)."""
+    r = os.path.abspath(root)
+    p = os.path.abspath(path)
+    if not p.startswith(r.rstrip("/") + "/"):
+        return
+    cur = r
+    for part in p[len(r) :].strip("/").split("/")[:-1]:
+        cur = os.path.join(cur, part)
+        if os.path.islink(cur):
+            raise StorageError(f"refusing to use {cur}: it is a symlink inside the data dir")
 
 
 def _is_within(path: str, root: str) -> bool:
@@ -56,15 +71,65 @@ def check_within(path: str, root: str) -> str:
     return path
 
 
-def _write_temp(path: str, data: bytes, mode: int, durable: bool, dir_fd: int | None = None) -> str:
-    """Write ``data`` to a fresh private temporary file beside ``path``; return its name."""
-    directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{random_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, mode, dir_fd=dir_fd)
+TEMP_SUFFIX = ".tmp"
+_HEX = frozenset("0123456789abcdef")
+
+
+def temp_name_of(name: str) -> str | None:
+    """The file a temporary name ``.<name>.<12 hex>.tmp`` was written for, or None if it is not one."""
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+        return None
+    stem = name[1 : -len(TEMP_SUFFIX)]
+    target, dot, tag = stem.rpartition(".")
+    if not dot or not target or len(tag) != 12 or not set(tag) <= _HEX:
+        return None
+    return target
+
+
+def remove_stale_temps(directory: str, *, target: str | None = None, older_than: float = 0.0) -> int:
+    """Delete temporary files a crashed writer left in ``directory``; returns how many.
+
+    Only names of the form ``.<target>.<12 hex>.tmp`` (for one ``target`` if given) whose
+    mtime is more than ``older_than`` seconds old: a caller that holds the lock every writer of
+    ``target`` takes passes 0, others a bound no live write lasts.
+    """
+    import time
+
+    cutoff = time.time() - older_than
+    removed = 0
     try:
-        os.fchmod(fd, mode)
+        with os.scandir(directory) as it:
+            for e in it:
+                of = temp_name_of(e.name)
+                if of is None or (target is not None and of != target):
+                    continue
+                try:
+                    if older_than > 0 and e.stat(follow_symlinks=False).st_mtime > cutoff:
+                        continue
+                    os.unlink(e.path)
+                    removed += 1
+                except OSError:
+                    continue
+    except OSError:
+        pass
+    return removed
+
+
+def _write_temp(path: str, data: bytes, mode: int, durable: bool, dir_fd: int | None = None) -> str:
+    """Write ``data`` to a fresh private temporary file beside ``path``; return its name.
+
+    The file is created 0600 whatever ``mode`` and the umask say, and gets ``mode`` only once
+    complete: a temp file that a crash leaves behind is readable by its owner alone.
+    """
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{random_hex(6)}{TEMP_SUFFIX}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
+    try:
+        os.fchmod(fd, FILE_MODE)
         _write_all(fd, data)
+        if mode != FILE_MODE:
+            os.fchmod(fd, mode)
         if durable:
             os.fsync(fd)
     except BaseException:

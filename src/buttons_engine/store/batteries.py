@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 from ..errors import StorageError
-from .atomic import ensure_dir, write_atomic
+from .atomic import ensure_dir, remove_stale_temps, write_atomic
 from .jsonio import dumps, load_file
 
 TYPE_CHECKING = False
@@ -36,14 +36,42 @@ def valid_key(key: str) -> bool:
     return bool(key) and key[0] in _KEY_FIRST and all(c in _KEY_REST for c in key)
 
 
-def value_problem(value: str) -> str:
+# Linux refuses to start a program with one environment string longer than MAX_ARG_STRLEN
+# (32 pages = 128 KiB, counting the ``NAME=`` prefix and the final NUL) with E2BIG.
+MAX_ARG_STRLEN = 128 * 1024
+
+
+# Linux also caps a program's whole argument list and environment together (ARG_MAX, a quarter
+# of the stack limit: 2 MiB by default). Batteries may take half of that.
+MAX_TOTAL_BYTES = 1024 * 1024
+
+
+def env_size(values: dict[str, str]) -> int:
+    """Bytes ``values`` take in an environment as ``BUTTONS_BAT_KEY=value`` strings and pointers."""
+    return sum(
+        len(ENV_PREFIX) + len(k) + len(v.encode("utf-8", "replace")) + 2 + 8 for k, v in values.items()
+    )
+
+
+def max_value_bytes(key: str) -> int:
+    """The longest value (in UTF-8 bytes) battery ``key`` can carry into a script's environment."""
+    return MAX_ARG_STRLEN - len(ENV_PREFIX) - len(key.encode()) - 2  # "=" and the NUL
+
+
+def value_problem(value: str, key: str = "") -> str:
     """Why ``value`` cannot be a battery ("" when it can): it must fit in an environment variable."""
     if "\0" in value:
         return "contains a NUL byte"
     try:
-        value.encode()
+        size = len(value.encode())
     except UnicodeEncodeError:
         return "is not valid UTF-8 text"
+    limit = max_value_bytes(key)
+    if size > limit:
+        return (
+            f"is {size} bytes; an environment variable holds at most {limit} bytes for this key "
+            f"(128 KiB including {ENV_PREFIX}{key}=)"
+        )
     return ""
 
 
@@ -85,7 +113,7 @@ def load(path: str) -> dict[str, str]:
                 f"{path} is not a valid batteries file (invalid key {k!r}: use upper-case letters, "
                 "digits and _, starting with a letter)"
             )
-        problem = value_problem(v)
+        problem = value_problem(v, k)
         if problem:
             raise StorageError(f"{path} is not a valid batteries file (the value of {k} {problem})")
     return dict(bats)
@@ -107,16 +135,22 @@ def env_for(values: dict[str, str]) -> dict[str, str]:
 def update(path: str, change: Callable[[dict[str, str]], bool]) -> bool:
     """Apply ``change`` to the file's batteries under the directory lock; write if it returns True.
 
-    The file is re-read under the lock, so a concurrent writer's keys are never lost.
+    The file is re-read under the lock, so a concurrent writer's keys are never lost. Temporary
+    files a crashed writer left (each a copy of every secret) are removed while the lock is
+    held. A failure to write (disk full, file-size limit, permissions) is a ``STORAGE_ERROR``.
     """
     from .locks import lock_dir  # writers only: a press just reads
 
     directory = os.path.dirname(path)
-    ensure_dir(directory)
-    with lock_dir(directory):
-        current = load(path)
-        if not change(current):
-            return False
-        data = {"schema_version": SCHEMA_VERSION, "batteries": dict(sorted(current.items()))}
-        write_atomic(path, dumps(data, newline=True))
+    try:
+        ensure_dir(directory)
+        with lock_dir(directory):
+            current = load(path)
+            if not change(current):
+                return False
+            remove_stale_temps(directory, target=FILE_NAME)
+            data = {"schema_version": SCHEMA_VERSION, "batteries": dict(sorted(current.items()))}
+            write_atomic(path, dumps(data, newline=True))
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return True

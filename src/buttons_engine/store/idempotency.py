@@ -21,7 +21,8 @@ import os
 import time
 
 from .. import timefmt
-from .atomic import ensure_dir, read_bytes, write_atomic
+from ..errors import StorageError
+from .atomic import ensure_dir, read_bytes, temp_name_of, write_atomic
 from .jsonio import dumps
 from .locks import FileLock, wait_lock
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 DIR_NAME = "idempotency"
 SWEEP_AFTER_SECONDS = 3600  # entries untouched this long are checked for expiry on store
 SWEEP_MAX = 200
+STALE_TEMP_SECONDS = 60  # no entry write lasts this long: an older temp file is a crash's leftover
 MAX_TTL_SECONDS = 100 * 365 * 24 * 3600.0  # a longer TTL is stored as 100 years
 
 
@@ -166,18 +168,32 @@ def lock(
     directory = _dir(layout)
     ensure_dir(directory, root=layout.root)
     path = os.path.join(directory, _digest(button, key) + ".lock")
-    return wait_lock(path, deadline, transient=True, should_stop=should_stop)
+    try:
+        return wait_lock(path, deadline, transient=True, should_stop=should_stop)
+    except OSError as exc:  # a symlink (O_NOFOLLOW), a directory, no permission
+        raise StorageError(
+            f"cannot use the idempotency lock {path}: {exc.strerror or exc}"
+            + (" (a symlink or a folder is planted there; remove it)" if os.path.lexists(path) else "")
+        ) from exc
 
 
 def _sweep(directory: str, now: _dt.datetime) -> None:
     """Remove a bounded number of expired entries that nobody looked up again."""
     cutoff = time.time() - SWEEP_AFTER_SECONDS
+    temp_cutoff = time.time() - STALE_TEMP_SECONDS
     checked = 0
     try:
         with os.scandir(directory) as it:
             for e in it:
                 if checked >= SWEEP_MAX:
                     break
+                if temp_name_of(e.name) is not None:  # a crashed writer's temp file
+                    try:
+                        if e.stat(follow_symlinks=False).st_mtime <= temp_cutoff:
+                            _unlink_quiet(e.path)
+                    except OSError:
+                        pass
+                    continue
                 if not e.name.endswith(".json") or e.name.startswith("."):
                     continue
                 try:

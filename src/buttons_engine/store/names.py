@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
+from ..commandtable import RESERVED_NAMES
 from ..errors import ValidationError
 
 MAX_NAME_LENGTH = 128
 
-RESERVED = frozenset(
-    [
-        "create",
-        "press",
-        "list",
-        "rm",
-        "board",
-        "drawer",
-        "batteries",
-        "smash",
-        "store",
-        "history",
-        "help",
-        "version",
-        "mcp",
-        "serve",
-        "update",
-        "delete",
-        "init",
-    ]
-)
+# Every command name and alias, upstream's reserved list and upstream's other commands: a new
+# button may not take them (docs/deviations.md). The list lives in the command table, a
+# top-level module of plain data, so the store reads it without importing the CLI.
+RESERVED = RESERVED_NAMES
 
 _KEEP = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -60,7 +44,10 @@ def validate_name(raw: str, what: str = "button", *, allow_reserved: bool = Fals
     if not slug:
         raise ValidationError(f"{what} name {raw!r} has no usable characters (use a-z, 0-9 and -)")
     if slug in RESERVED and not allow_reserved:
-        raise ValidationError(f"{what} name {slug!r} is reserved (it is a buttons command)")
+        raise ValidationError(
+            f"{what} name {slug!r} is reserved (it is a buttons command name)",
+            hint=f"pick another name, e.g. {slug}-1; 'buttons --help' lists the commands",
+        )
     return slug
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import time
 
+from ..errors import StorageError
 from .atomic import ensure_dir
 from .locks import FileLock, try_lock
 
@@ -56,7 +57,18 @@ def acquire(
     slots = min(max(1, concurrency), MAX_CONCURRENCY)
     while True:
         for i in range(slots):  # slot paths are built as tried: the first free one ends the scan
-            held = try_lock(os.path.join(directory, f"slot-{i}.lock"))
+            path = os.path.join(directory, f"slot-{i}.lock")
+            try:
+                held = try_lock(path)
+            except OSError as exc:  # a symlink (O_NOFOLLOW), a directory, no permission
+                raise StorageError(
+                    f"cannot use queue slot {path}: {exc.strerror or exc}"
+                    + (
+                        " (a symlink or a folder is planted there; remove it)"
+                        if os.path.lexists(path)
+                        else ""
+                    )
+                ) from exc
             if held is not None:
                 return held
         if should_stop is not None and should_stop():

@@ -13,7 +13,7 @@ import os
 from .. import jsonfmt
 from ..ids import random_hex
 from ..timefmt import record_stem_us
-from .atomic import create_empty, create_exclusive
+from .atomic import FILE_MODE, create_exclusive
 from .jsonio import dumps
 
 TYPE_CHECKING = False
@@ -25,20 +25,38 @@ RECORD_SUFFIX = ".json"
 PROGRESS_SUFFIX = ".progress.jsonl"
 
 
-def new_stem(pressed_fd: int, started_us: int, *, progress: bool) -> str:
-    """A unique stem (the run id) for a press; with ``progress``, reserve it by creating the
-    press's (empty) progress file, otherwise only the record's name (tried when it is written)."""
+ORPHAN_AGE_SECONDS = 3600.0
+
+
+def new_stem(pressed_fd: int, started_us: int, *, progress: bool) -> tuple[str, int | None]:
+    """A unique stem (the run id) for a press in the directory ``pressed_fd``.
+
+    With ``progress``, the stem is reserved by creating the press's (empty, 0600) progress file,
+    returned open and ``flock``-ed: the caller holds that descriptor until the record is written
+    (then closes it), so the orphan sweep of :func:`prune` can tell a running press's file from
+    one a crashed engine left (the kernel drops the lock when the engine dies, SIGKILL included).
+    Without, only the record's name is checked now (and again when it is written).
+    """
+    import fcntl
+
     for _ in range(100):
         stem = record_stem_us(started_us, random_hex(2))
         if not progress:
             if not _exists(pressed_fd, stem + RECORD_SUFFIX):
-                return stem
+                return stem, None
             continue
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            create_empty(stem + PROGRESS_SUFFIX, dir_fd=pressed_fd)
+            fd = os.open(stem + PROGRESS_SUFFIX, flags, FILE_MODE, dir_fd=pressed_fd)
         except FileExistsError:
             continue
-        return stem
+        try:
+            os.fchmod(fd, FILE_MODE)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise
+        return stem, fd
     raise OSError("could not reserve a unique run record name")
 
 
@@ -57,6 +75,7 @@ def write_record(pressed_fd: int, stem: str, record: dict[str, Any], retention: 
     the write fails, and if a button of the same name is created meanwhile its history (another
     directory) is never touched. The name is never reused: if it is taken (something planted
     it), the record gets a new stem and its ``run_id`` says so. Returns the stem used.
+    Retention also removes orphan progress files (see :func:`prune`).
     """
     # No fsync: a record is linked into place only once fully written, so no reader (and no
     # crash of this process, even SIGKILL) can ever see half of one; only a kernel crash or power
@@ -65,8 +84,7 @@ def write_record(pressed_fd: int, stem: str, record: dict[str, Any], retention: 
         stem = stem + "-" + random_hex(2)
         if "run_id" in record:
             record = {**record, "run_id": stem}
-    if retention > 0:
-        prune(pressed_fd, retention)
+    prune(pressed_fd, retention)
     return stem
 
 
@@ -78,7 +96,7 @@ def _exists(dir_fd: int, name: str) -> bool:
     return True
 
 
-def _record_names(pressed_dir: str | int) -> list[str]:
+def _record_names(pressed_dir: str) -> list[str]:
     try:
         with os.scandir(pressed_dir) as it:
             return [
@@ -91,24 +109,64 @@ def _record_names(pressed_dir: str | int) -> list[str]:
 
 
 def prune(pressed_dir: str | int, keep: int) -> int:
-    """Delete all but the ``keep`` newest records, each with its progress file (a path or a dir fd)."""
-    names = _record_names(pressed_dir)
-    if len(names) <= keep:
+    """Delete all but the ``keep`` newest records (``keep`` <= 0: all kept), each with its progress
+    file, and the orphan progress files; returns how many files were removed.
+
+    An orphan is a progress file with no record that no running press holds (its engine died,
+    or the press was refused after the file was made) and that is older than
+    ``ORPHAN_AGE_SECONDS``: the age covers the instant between creating a file and locking it,
+    and engines that do not take the lock.
+    """
+    try:
+        with os.scandir(pressed_dir) as it:
+            entries = [e.name for e in it if not e.name.startswith(".") and e.name[:1].isdigit()]
+    except (FileNotFoundError, NotADirectoryError):
         return 0
-    names.sort()
+    names = sorted(n for n in entries if n.endswith(RECORD_SUFFIX))
+    stems = {n[: -len(RECORD_SUFFIX)] for n in names}
     removed = 0
-    for name in names[: len(names) - keep]:
-        stem = name[: -len(RECORD_SUFFIX)]
-        for victim in (name, stem + PROGRESS_SUFFIX):
-            try:
-                if isinstance(pressed_dir, int):
-                    os.unlink(victim, dir_fd=pressed_dir)
-                else:
-                    os.unlink(os.path.join(pressed_dir, victim))
-                removed += 1
-            except FileNotFoundError:
-                pass
+    if keep > 0 and len(names) > keep:
+        for name in names[: len(names) - keep]:
+            stem = name[: -len(RECORD_SUFFIX)]
+            for victim in (name, stem + PROGRESS_SUFFIX):
+                try:
+                    os.unlink(victim, dir_fd=pressed_dir) if isinstance(pressed_dir, int) else os.unlink(
+                        os.path.join(pressed_dir, victim)
+                    )
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    for name in entries:
+        if name.endswith(PROGRESS_SUFFIX) and name[: -len(PROGRESS_SUFFIX)] not in stems:
+            removed += _remove_orphan(pressed_dir, name)
     return removed
+
+
+def _remove_orphan(pressed_dir: str | int, name: str) -> int:
+    """Remove the progress file ``name`` if it is old and no running press holds its lock."""
+    import fcntl
+    import time
+
+    dir_fd = pressed_dir if isinstance(pressed_dir, int) else None
+    path = name if dir_fd is not None else os.path.join(str(pressed_dir), name)
+    try:
+        if os.lstat(path, dir_fd=dir_fd).st_mtime > time.time() - ORPHAN_AGE_SECONDS:
+            return 0
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return 0
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return 0  # a running press holds it (another open file description, even in this process)
+    else:
+        try:
+            os.unlink(path, dir_fd=dir_fd)
+        except OSError:
+            return 0
+        return 1
+    finally:
+        os.close(fd)
 
 
 def _read(path: str) -> dict[str, Any] | None:

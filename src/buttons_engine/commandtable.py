@@ -1,0 +1,558 @@
+"""The command table: every ``buttons`` command, its flags, help and handler, declared once.
+
+Plain data, no imports. Everything about the command line is generated from it:
+
+- the argparse parser (help text, canonical errors): ``cli/argparser.py``
+- the argparse-free fast path for ordinary lines: ``cli/fastargs.py``
+- root ``--help``: ``cli/main.py``; ``docs/cli.md``: ``scripts/gen_cli_docs.py``
+- shell completion (bash, zsh, fish): ``cli/completion.py``
+- the names ``buttons NAME logs`` does not rewrite, and the names a new button may not take
+  (``store/names.py`` reads ``RESERVED_NAMES``)
+
+It lives at the top of the package, not in ``cli/``, because the store checks names against it
+and the store must not import the CLI (docs/architecture.md).
+
+A handler is ``"module:function"`` inside ``buttons_engine.cli``, imported only when its command
+runs, so ``buttons press`` loads the code of ``press`` and nothing else.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# What a value is parsed as. "flag" is a switch (store_true), "list" a repeatable string
+# (append), "duration" a Go duration such as 30m or 24h, read as seconds.
+KINDS = ("str", "int", "float", "flag", "list", "duration")
+
+# What a positional or a flag value completes to in the shell. Anything else is a literal
+# choice list (Opt.choices) or nothing.
+COMPLETES = ("button", "battery", "setting", "file", "runtime", "shell")
+
+
+class Opt:
+    """One positional (first name without ``-``) or flag."""
+
+    __slots__ = (
+        "choices",
+        "completes",
+        "default",
+        "dest",
+        "flags",
+        "group",
+        "help",
+        "kind",
+        "metavar",
+        "nargs",
+    )
+
+    def __init__(
+        self,
+        *flags: str,
+        help: str,
+        kind: str = "str",
+        default: object = None,
+        metavar: str | None = None,
+        choices: tuple[str, ...] | None = None,
+        nargs: str | None = None,
+        dest: str | None = None,
+        completes: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        self.flags = flags
+        self.help = help
+        self.kind = kind
+        self.metavar = metavar
+        self.choices = choices
+        self.nargs = nargs
+        self.completes = completes
+        self.group = group
+        if dest is None:
+            if self.positional:
+                dest = flags[0]
+            else:
+                long = next((f for f in flags if f.startswith("--")), flags[0])
+                dest = long.lstrip("-").replace("-", "_")
+        self.dest = dest
+        if default is None:
+            if kind == "flag":
+                default = False
+            elif kind == "list" or (self.positional and nargs in ("*", "+")):
+                default = [] if kind == "list" or nargs == "*" else None
+        self.default = default
+
+    @property
+    def positional(self) -> bool:
+        return not self.flags[0].startswith("-")
+
+    @property
+    def takes_value(self) -> bool:
+        return not self.positional and self.kind != "flag"
+
+
+class Command:
+    """A command, or a subcommand of one (``batteries set``, ``config unset``)."""
+
+    __slots__ = (
+        "aliases",
+        "args",
+        "epilog",
+        "epilog_from",
+        "handler",
+        "hidden",
+        "name",
+        "prog",
+        "subs",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        summary: str,
+        handler: str,
+        *args: Opt,
+        aliases: tuple[str, ...] = (),
+        subs: tuple[Command, ...] = (),
+        epilog: str = "",
+        epilog_from: str = "",
+        hidden: bool = False,
+        prog: str = "",
+    ) -> None:
+        self.name = name
+        self.summary = summary
+        self.handler = handler  # with subs: the handler when no subcommand is given
+        self.args = args
+        self.aliases = aliases
+        self.subs = subs
+        self.epilog = epilog
+        self.epilog_from = epilog_from  # "module:function" in cli/ returning more epilog text
+        self.hidden = hidden
+        self.prog = prog or f"buttons {name}"
+
+    def sub(self, word: str) -> Command | None:
+        for s in self.subs:
+            if word == s.name or word in s.aliases:
+                return s
+        return None
+
+
+SUB_DEST = "subcommand"  # the namespace attribute naming the subcommand given (canonical name)
+
+_SCOPE = (
+    Opt("--global", dest="force_global", kind="flag", help="use the global scope"),
+    Opt("--local", dest="force_local", kind="flag", help="use the project's scope"),
+)
+
+_HTTP = "HTTP buttons"
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "create",
+        "Create a button from code, a file, a prompt or an HTTP request",
+        "create:handle",
+        Opt("name", help="button name (letters, digits and -; stored slugified)"),
+        Opt("--code", help="inline script (at most 64 KiB)"),
+        Opt(
+            "-f",
+            "--file",
+            completes="file",
+            help="copy this script file into the button (runs under /bin/sh)",
+        ),
+        Opt("--runtime", completes="runtime", help="shell (default), bash, python or node"),
+        Opt("--prompt", help="instructions for an agent; alone it makes a prompt-only button"),
+        Opt(
+            "--arg",
+            kind="list",
+            metavar="SPEC",
+            help="declare an argument: name:type:required|optional, enum adds :v1|v2 (repeatable)",
+        ),
+        Opt("-d", "--description", default="", help="one-line description"),
+        Opt("--timeout", kind="int", help="timeout in seconds (default 300, or the default-timeout setting)"),
+        Opt(
+            "--url",
+            group=_HTTP,
+            help="make an HTTP button; {{arg}} allowed in path, query and fragment (host is locked)",
+        ),
+        Opt("--method", group=_HTTP, help="HTTP method (default GET)"),
+        Opt(
+            "--header",
+            kind="list",
+            metavar="'NAME: VALUE'",
+            group=_HTTP,
+            help="static request header, sent verbatim, never templated (repeatable)",
+        ),
+        Opt("--body", group=_HTTP, help="request body template; {{arg}} is encoded for the Content-Type"),
+        Opt(
+            "--max-response-size",
+            metavar="SIZE",
+            group=_HTTP,
+            help="keep at most this much of the response body, e.g. 512K, 10M, 1G (default 10M, max 2G)",
+        ),
+        Opt(
+            "--allow-private-networks",
+            kind="flag",
+            group=_HTTP,
+            help="let this button reach loopback, private and link-local addresses",
+        ),
+        epilog=(
+            "Examples:\n"
+            "  buttons create greet --code 'echo \"hello $BUTTONS_ARG_WHO\"' --arg who:string:required\n"
+            "  buttons create report --runtime python --file report.py\n"
+            "  buttons create review --prompt 'Review the open pull request and summarise risks.'\n"
+            "  buttons create issue --url 'https://api.example.com/issues/{{id}}' --arg id:int:required"
+        ),
+    ),
+    Command(
+        "press",
+        "Run a button and print its result",
+        "press:handle",
+        Opt("name", completes="button", help="button to press"),
+        Opt(
+            "--arg",
+            kind="list",
+            metavar="KEY=VALUE",
+            help="argument value (repeatable); reaches the script as BUTTONS_ARG_<KEY>",
+        ),
+        Opt("--timeout", kind="float", default=0.0, help="seconds; 0 uses the button's timeout"),
+        Opt("--dry-run", kind="flag", help="show what would run; run nothing, record nothing"),
+        Opt("-f", "--follow", kind="flag", help="stream the script's output to stderr as it runs"),
+        Opt(
+            "--idempotency-key",
+            default="",
+            metavar="KEY",
+            help="run at most once per KEY for this button; a repeat returns the stored ok result",
+        ),
+        Opt(
+            "--idempotency-ttl",
+            kind="duration",
+            default=24 * 3600.0,  # seconds, not "24h": a string default would be parsed on every press
+            metavar="DURATION",
+            help="how long a stored result is reused, e.g. 30m, 24h (default 24h; 0 = 24h)",
+        ),
+    ),
+    Command("list", "List buttons", "listing:handle_list"),
+    Command(
+        "history",
+        "Show past runs, newest first",
+        "runs:handle_history",
+        Opt("name", nargs="?", completes="button", help="button (default: all buttons)"),
+        Opt("--last", kind="int", default=20, help="how many runs (default 20; 0 or less = all)"),
+        Opt("--run", metavar="RUN_ID", help="show one run: the run_id a press returned"),
+    ),
+    Command(
+        "logs",
+        "Show a button's runs with output, or recent failures",
+        "runs:handle_logs",
+        Opt(
+            "name",
+            nargs="?",
+            completes="button",
+            help="button (default: recent failures across the workspace)",
+        ),
+        Opt("--failed", kind="flag", help="only runs that did not succeed"),
+        Opt("--limit", kind="int", default=20, help="how many runs (default 20)"),
+        Opt("-f", "--follow", kind="flag", help="follow the button's progress stream (= tail NAME -f)"),
+    ),
+    Command(
+        "delete",
+        "Delete a button and its history (alias: rm)",
+        "manage:handle_delete",
+        Opt("name", completes="button", help="button to delete (with its history)"),
+        Opt("-F", "--force", kind="flag", help="do not ask for confirmation"),
+        aliases=("rm", "remove"),
+    ),
+    Command(
+        "init",
+        "Create a project-local .buttons/ in the current directory",
+        "manage:handle_init",
+        Opt(
+            "--agent",
+            kind="list",
+            metavar="LIST",
+            help="write instructions for these coding agents (comma-separated or repeated): "
+            "cursor, claude, cline, copilot, agents-md, openclaw, hermes, or none",
+        ),
+        epilog="""Without --agent, a terminal asks which agents to set up; --json and --no-input do not ask.
+Files: cursor .cursor/rules/buttons.mdc (whole file); claude CLAUDE.md; cline .clinerules;
+copilot .github/copilot-instructions.md; agents-md, openclaw, hermes AGENTS.md. Only the block
+between <!-- BUTTONS:START --> and <!-- BUTTONS:END --> is written; running init again
+changes nothing.""",
+    ),
+    Command(
+        "mcp",
+        "Serve MCP-enabled buttons to an MCP client over stdio",
+        "mcp:handle",
+        Opt(
+            "--allow-create",
+            kind="flag",
+            help="offer the buttons_create tool (new buttons start with mcp_enabled false)",
+        ),
+        Opt(
+            "--allow-http-buttons",
+            kind="flag",
+            help="let MCP clients press HTTP buttons (refused with HTTP_BUTTON_BLOCKED otherwise)",
+        ),
+        epilog="""stdout carries only MCP protocol messages; diagnostics go to stderr.
+Only buttons with "mcp_enabled": true in their button.json are listed and pressable.
+Limits per button: 10 calls a minute, one press at a time, timeout at most 120 s.
+
+Add it to a client, e.g. Claude Code:
+  claude mcp add buttons -- buttons mcp
+See docs/mcp.md for Claude Desktop, Cursor and others.""",
+    ),
+    Command(
+        "config",
+        "Show or change settings",
+        "manage:handle_config_show",
+        subs=(
+            Command(
+                "set",
+                "change a setting",
+                "manage:handle_config_set",
+                Opt("key", metavar="KEY", completes="setting", help="setting name"),
+                Opt("value", metavar="VALUE", help="new value"),
+                prog="buttons config set",
+            ),
+            Command(
+                "unset",
+                "reset a setting to its default",
+                "manage:handle_config_unset",
+                Opt("key", metavar="KEY", completes="setting", help="setting name"),
+                prog="buttons config unset",
+            ),
+        ),
+        epilog="Without a subcommand: show every setting.",
+        epilog_from="manage:config_epilog",
+    ),
+    Command(
+        "summary",
+        "Workspace overview (also: bare 'buttons')",
+        "info:handle_summary",
+        Opt("--deep", kind="flag", help="accepted for compatibility; same output"),
+    ),
+    Command("version", "Print version information", "info:handle_version"),
+    Command(
+        "completion",
+        "Print a shell completion script",
+        "info:handle_completion",
+        Opt(
+            "shell",
+            choices=("bash", "zsh", "fish"),
+            completes="shell",
+            help="shell to generate the script for",
+        ),
+        epilog=(
+            "Install:\n  bash: source <(buttons completion bash)\n"
+            '  zsh:  buttons completion zsh > "${fpath[1]}/_buttons"\n'
+            "  fish: buttons completion fish > ~/.config/fish/completions/buttons.fish"
+        ),
+    ),
+    Command(
+        "batteries",
+        "Manage secrets handed to presses as BUTTONS_BAT_<KEY>",
+        "batteries:handle_list",
+        subs=(
+            Command(
+                "set",
+                "store a value (VALUE omitted: read from stdin)",
+                "batteries:handle_set",
+                Opt(
+                    "key",
+                    metavar="KEY",
+                    completes="battery",
+                    help="name: A-Z, 0-9 and _, starting with a letter",
+                ),
+                Opt("value", metavar="VALUE", nargs="?", help="the secret (omit it to read stdin)"),
+                *_SCOPE,
+                prog="buttons batteries set",
+            ),
+            Command(
+                "get",
+                "print one value (local scope first)",
+                "batteries:handle_get",
+                Opt("key", metavar="KEY", completes="battery", help="battery to print"),
+                prog="buttons batteries get",
+            ),
+            Command(
+                "list",
+                "every key with its value redacted (the default)",
+                "batteries:handle_list",
+                Opt("--reveal", kind="flag", help="show the values in full"),
+                prog="buttons batteries list",
+            ),
+            Command(
+                "rm",
+                "remove a key",
+                "batteries:handle_rm",
+                Opt("key", metavar="KEY", completes="battery", help="battery to remove"),
+                *_SCOPE,
+                aliases=("remove", "delete"),
+                prog="buttons batteries rm",
+            ),
+        ),
+        epilog="""Scopes:
+  global   batteries.json in $BUTTONS_HOME (or ~/.buttons)
+  local    .buttons/batteries.json of the project found from the current directory
+           (only when BUTTONS_HOME is unset); local wins over global at press time
+set and rm write to the local scope inside a project, else to the global one.
+
+Values never appear in press results, run records, history, logs or summaries: they are
+masked as *** in plain, base64 and URL-encoded form (see docs/batteries.md).
+
+Examples:
+  buttons batteries set API_TOKEN s3cr3t
+  printf %s "$TOKEN" | buttons batteries set API_TOKEN      (value from stdin)
+  buttons batteries list --reveal
+  buttons batteries rm API_TOKEN --global""",
+    ),
+    Command(
+        "smash",
+        "Press several buttons in parallel",
+        "smash:handle",
+        Opt(
+            "names",
+            nargs="+",
+            metavar="NAME",
+            completes="button",
+            help="buttons to press (space- or comma-separated)",
+        ),
+        Opt(
+            "--concurrency", kind="int", default=0, help="presses at once (default 0 = CPU count; at most 50)"
+        ),
+        Opt(
+            "--on-failure",
+            choices=("continue", "stop"),
+            default="continue",
+            help="continue (default) or stop: end the others at the first failure",
+        ),
+        Opt("--timeout", kind="float", default=0.0, help="seconds per press (default 0 = each button's own)"),
+        epilog="""Each button is pressed with no arguments, through the same pipeline as 'buttons press'
+(batteries, masking, queues, run records); no prompt is attached.
+
+--on-failure stop: the first failure ends the presses still running (same kill chain as a
+timeout; their error_type is CANCELLED) and skips the ones not started yet.
+Exit status 1 when any press failed.
+
+Examples:
+  buttons smash lint test build --concurrency 3
+  buttons smash lint,test,build --on-failure stop --timeout 120""",
+    ),
+    Command(
+        "tail",
+        "Print a button's progress stream (-f to follow)",
+        "tail:handle",
+        Opt("target", metavar="TARGET", completes="button", help="button name or progress file path"),
+        Opt("-f", "--follow", kind="flag", help="keep printing what is appended (Ctrl-C to stop)"),
+        epilog="""TARGET is a button name (its newest progress stream) or the path of a .jsonl file.
+Scripts write progress by appending JSON lines to $BUTTONS_PROGRESS_PATH, e.g.
+  echo '{"event":"progress","pct":50,"msg":"half way"}' >> "$BUTTONS_PROGRESS_PATH"
+
+Examples:
+  buttons tail deploy -f
+  buttons tail ~/.buttons/buttons/deploy/pressed/<stem>.progress.jsonl""",
+    ),
+    Command(
+        "__detail",
+        "Show one button (buttons NAME)",
+        "listing:handle_detail",
+        Opt("name", completes="button", help="button to show"),
+        hidden=True,
+        prog="buttons NAME",
+    ),
+    Command(
+        "__complete",
+        "Completion candidates for the words typed so far (used by the completion scripts)",
+        "info:handle_complete",
+        Opt(
+            "words", nargs="*", metavar="WORD", help="the words after 'buttons', the last one being completed"
+        ),
+        hidden=True,
+    ),
+)
+
+# Upstream's reserved names (CONTRACT 4): kept even where this engine has no such command yet.
+UPSTREAM_RESERVED = (
+    "create",
+    "press",
+    "list",
+    "rm",
+    "board",
+    "drawer",
+    "batteries",
+    "smash",
+    "store",
+    "history",
+    "help",
+    "version",
+    "mcp",
+    "serve",
+    "update",
+    "delete",
+    "init",
+)
+
+# Upstream commands not built here yet (CONTRACT 2.1, 17): a button under one of these names
+# would become unreachable as ``buttons NAME`` the day the command lands.
+UPSTREAM_COMMANDS = (
+    "add",
+    "agent",
+    "board",
+    "drawer",
+    "ignore",
+    "import",
+    "install",
+    "login",
+    "logout",
+    "mcp",
+    "publish",
+    "remove",
+    "serve",
+    "status",
+    "trigger",
+    "unignore",
+    "update",
+    "webhook",
+)
+
+GLOBAL_FLAGS = (
+    Opt(
+        "--json",
+        kind="flag",
+        help="emit one JSON envelope on stdout (automatic when stdout is not a terminal)",
+    ),
+    Opt("--no-input", kind="flag", help="never prompt"),
+    Opt(
+        "--summary",
+        kind="flag",
+        help="read-only plan: press behaves as --dry-run; bare buttons prints the summary",
+    ),
+)
+
+
+def visible() -> Iterator[Command]:
+    """The commands a user sees in help, docs and completion."""
+    return (c for c in COMMANDS if not c.hidden)
+
+
+def find(word: str) -> Command | None:
+    """The command named ``word`` (or one of its aliases)."""
+    for c in COMMANDS:
+        if word == c.name or word in c.aliases:
+            return c
+    return None
+
+
+def command_words() -> list[str]:
+    """Every visible command name and alias."""
+    out: list[str] = []
+    for c in visible():
+        out.append(c.name)
+        out.extend(c.aliases)
+    return out
+
+
+# A new button may not take any of these (docs/deviations.md); ``buttons NAME logs`` is not
+# rewritten to ``buttons logs NAME`` for them (CONTRACT 2.1).
+RESERVED_NAMES = frozenset([*command_words(), "help", *UPSTREAM_RESERVED, *UPSTREAM_COMMANDS])
