@@ -418,3 +418,42 @@ async def _wait_dead(pid: int) -> bool:
             await anyio.sleep(0.1)
         return True
     return False
+
+
+def test_bad_calls_through_the_sdk_client_leave_the_session_usable(project: Buttons) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    async def main() -> None:
+        async with session(project) as s:
+            with pytest.raises(MCPError) as exc:
+                await s.call_tool("no_such_tool", {})
+            assert exc.value.code == -32601 and exc.value.message == "unknown tool: no_such_tool"
+            r = await s.call_tool("greet", {"who": 42})
+            assert r.is_error and payload(r)["code"] == "INVALID_PARAMS"
+            r = await s.call_tool("buttons_press", {"name": "greet", "args": {"who": ["a"]}})
+            assert r.is_error and payload(r)["code"] == "INVALID_PARAMS"
+            r = await s.call_tool("greet", {"who": "y" * 100_000})
+            assert r.is_error and payload(r)["code"] == "INVALID_PARAMS"
+            assert project("delete", "greet", "--json").returncode == 0
+            r = await s.call_tool("buttons_press", {"name": "greet", "args": {"who": "a"}})
+            assert r.is_error and payload(r)["code"] == "NOT_FOUND"
+            assert {t.name for t in (await s.list_tools()).tools} == {
+                "buttons_list",
+                "buttons_press",
+                "buttons_inspect",
+            }
+            await s.send_ping()
+
+    _run(main)
+
+
+def test_the_server_object_is_ready_for_streamable_http(bt: Buttons) -> None:
+    """The seam for `buttons serve`: the same server object builds a streamable-HTTP app at /mcp."""
+    from buttons_engine.mcp.server import build_server
+    from buttons_engine.services.mcp_tools import Tools
+    from buttons_engine.store.layout import Layout
+
+    layout = Layout(str(bt.home), str(bt.home))
+    layout.ensure()
+    app = build_server(Tools(layout)).streamable_http_app()
+    assert [getattr(r, "path", None) for r in app.routes] == ["/mcp"]
