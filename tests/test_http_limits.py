@@ -152,8 +152,8 @@ def test_refused_connection_to_a_name_names_host_and_address(bt: Buttons, _no_dn
 def test_http_error_status_is_a_script_error(
     bt: Buttons, server: RecordingServer, code: int, reason: str
 ) -> None:
-    bt.create("status", "--url", f"http://127.0.0.1:{server.port}/status/{code}")
-    r = bt("press", "status", "--json")
+    bt.create("http-status", "--url", f"http://127.0.0.1:{server.port}/status/{code}")
+    r = bt("press", "http-status", "--json")
     assert r.returncode == 1
     assert r.error["code"] == "SCRIPT_ERROR"
     assert r.error["message"] == f"HTTP {code} {code} {reason}"  # the code twice: upstream's format
@@ -161,7 +161,7 @@ def test_http_error_status_is_a_script_error(
     assert result["http_status_code"] == code
     assert result["exit_code"] == code
     assert result["stdout"] == f"status {code} body"
-    record = bt("history", "status", "--json").data[0]
+    record = bt("history", "http-status", "--json").data[0]
     assert (record["status"], record["http_status_code"], record["error_type"]) == (
         "error",
         code,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -72,3 +73,24 @@ def test_value_within_the_cap_is_masked_whole(bt: Buttons, server: RecordingServ
     assert echoed["path"] == "/***"
     assert "truncated" not in r.data
     assert VALUE not in r.stdout
+
+
+def test_refused_redirect_message_is_masked(bt: Buttons, server: RecordingServer) -> None:
+    """The engine's own error names the refused URL as httpx normalised it (the space escaped,
+    ``!`` and ``@`` kept): that spelling is masked in the error, the result and the record."""
+    secret = "hunter2!@x y"  # noqa: S105 - a test value  # pragma: allowlist secret
+    assert bt("batteries", "set", "TOKEN", secret).returncode == 0
+    target = "http://evil.test/" + secret
+    bt.create("hop", "--url", f"http://127.0.0.1:{server.port}/redirect?to={quote(target, safe='')}")
+    r = bt("press", "hop", "--json")
+    assert r.returncode == 1, r.stdout
+    err = r.error
+    assert err["message"].startswith("request failed: refusing redirect #1 to http://evil.test/***: "), err
+    assert [q["path"] for q in server.requests] == ["/redirect"]  # nothing was sent to the target
+    for text in (
+        r.stdout,
+        r.stderr,
+        json.dumps(bt("history", "hop", "--json").data),
+        bt("logs", "hop").stdout,
+    ):
+        assert "hunter2" not in text and "x%20y" not in text, text

@@ -1,7 +1,9 @@
 """SSRF checks against a *public* address, without any traffic leaving the machine.
 
 Inside a private network namespace (``unshare -rn``) the only interface is loopback, carrying
-127.0.0.1 and 198.51.100.1 -- an address in no blocked range, standing in for a public server.
+127.0.0.1 and 45.33.32.156 (the machine's own public address, which must be refused), and a
+local route delivers 93.184.216.34 -- an address in no blocked range and on no interface,
+standing in for a public server -- to the same loopback (see http_netns_helper.py).
 So the default policy (no escape hatch) can be shown to let a public request through while a
 redirect from it to a private address, or a name with one private record, is refused
 (issue 3, Must show 1 and 3). Skipped where unprivileged network namespaces are unavailable.
@@ -23,7 +25,9 @@ from conftest import BUTTONS, Buttons
 from http_support import write_resolver
 
 HELPER = Path(__file__).with_name("http_netns_helper.py")
-PUBLIC = "198.51.100.1"
+PUBLIC = "93.184.216.34"
+OWN = "45.33.32.156"
+PUBLIC_ROUTE = "93.184.216.0/24"
 BASE = "http://public.test:8080"
 
 
@@ -31,7 +35,13 @@ def _netns_works() -> bool:
     if not shutil.which("unshare") or not shutil.which("ip"):
         return False
     probe = subprocess.run(
-        ["unshare", "-rn", "sh", "-c", f"ip link set lo up && ip addr add {PUBLIC}/32 dev lo"],
+        [
+            "unshare",
+            "-rn",
+            "sh",
+            "-c",
+            f"ip link set lo up && ip route add local {PUBLIC_ROUTE} dev lo && ip addr add {OWN}/32 dev lo",
+        ],
         capture_output=True,
         timeout=30,
     )
@@ -82,6 +92,8 @@ def world(bt: Buttons, tmp_path: Path) -> Buttons:
             "internal.test": ["127.0.0.1"],
             "mixed.test": [PUBLIC, "127.0.0.1"],
             "mixed6.test": [PUBLIC, "::ffff:10.0.0.1"],
+            "own.test": [PUBLIC, OWN],
+            "own6.test": [PUBLIC, f"::ffff:{OWN}"],
         },
     )
     return bt
@@ -185,3 +197,44 @@ def test_redirects_from_a_public_host(world: Buttons) -> None:
     # The escape hatch lifts the blocklist for hops too.
     assert loop_ok["envelope"]["ok"] is True
     assert [r["path"] for r in loop_ok["requests"]] == ["/redirect", "/secret"]
+
+
+def test_the_machines_own_addresses_are_refused_before_any_connection(world: Buttons) -> None:
+    """Issue 9 item 7: a public address of this machine reaches its services like loopback."""
+    bt = world
+    bt.create("ownlit", "--url", f"http://{OWN}:8080/own")
+    bt.create("ownmapped", "--url", f"http://[::ffff:{OWN}]:8080/own")
+    bt.create("ownname", "--url", "http://own.test:8080/own")
+    bt.create("ownname6", "--url", "http://own6.test:8080/own")
+    bt.create("toown", "--url", _redirect(f"http://{OWN}:8080/own"))
+    _set_any_host(bt, "toown")
+
+    lit, mapped, name, name6, redirect, lit_ok = _run(
+        bt,
+        [
+            _press("ownlit"),
+            _press("ownmapped"),
+            _press("ownname"),
+            _press("ownname6"),
+            _press("toown", BUTTONS_ALLOW_ANY_HOST="1"),
+            _press("ownlit", BUTTONS_ALLOW_PRIVATE_NETWORKS="1"),
+        ],
+    )
+    for res in (lit, mapped):
+        err = res["envelope"]["error"]
+        assert err["code"] == "VALIDATION_ERROR", res
+        assert "this machine's own address" in err["message"], err
+        assert res["requests"] == []
+    for res, ip in ((name, OWN), (name6, "::ffff:2d21:209c")):
+        err = res["envelope"]["error"]
+        assert err["code"] == "SCRIPT_ERROR", res
+        assert f"resolves to private address {ip}" in err["message"], err
+        assert res["requests"] == []
+    err = redirect["envelope"]["error"]
+    assert err["message"].startswith(f"request failed: refusing redirect #1 to http://{OWN}:8080/own: "), err
+    assert "this machine's own address" in err["message"]
+    assert [r["path"] for r in redirect["requests"]] == ["/redirect"]
+
+    # The server really listens there: with the escape hatch the same request arrives.
+    assert lit_ok["envelope"]["ok"] is True, lit_ok
+    assert [r["path"] for r in lit_ok["requests"]] == ["/own"]

@@ -127,6 +127,6 @@ def test_origin_rule(a: str, b: str, same: bool) -> None:
     """The rule behind the hops above, including the scheme change no loopback test can show."""
     import httpx
 
-    from buttons_engine.engine.runners.http import same_origin
+    from buttons_engine.engine.http.plan import same_origin
 
     assert same_origin(httpx.URL(a), httpx.URL(b)) is same

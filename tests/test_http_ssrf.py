@@ -65,6 +65,17 @@ OTHER_BLOCKED = [
     "[fe80::1]",
     "[fd00::1]",
     "[ff02::1]",
+    # Special-purpose ranges (issue 9 item 7), also IPv4-mapped.
+    "192.0.0.8",  # IETF protocol assignments
+    "198.18.0.1",  # benchmarking
+    "198.19.255.254",
+    "192.0.2.1",  # TEST-NET-1
+    "198.51.100.7",  # TEST-NET-2
+    "203.0.113.9",  # TEST-NET-3
+    "0xcb007109",  # 203.0.113.9 in hex
+    "[::ffff:192.0.2.1]",
+    "[::ffff:c612:1]",  # mapped 198.18.0.1
+    "[::ffff:203.0.113.9]",
 ]
 
 
@@ -136,8 +147,11 @@ def test_per_button_flag_is_an_escape_hatch(bt: Buttons, server: RecordingServer
 @pytest.mark.parametrize(
     "answers",
     [
-        ["198.51.100.7", "127.0.0.1"],  # public first, private second
-        ["127.0.0.1", "198.51.100.7"],
+        ["93.184.216.34", "127.0.0.1"],  # public first, private second
+        ["127.0.0.1", "93.184.216.34"],
+        ["93.184.216.34", "198.18.0.7"],  # special-purpose ranges count as private
+        ["93.184.216.34", "203.0.113.9"],
+        ["93.184.216.34", "::ffff:192.0.2.1"],
         ["2001:db8::7", "::ffff:127.0.0.1"],  # the private one hides as IPv4-mapped IPv6
         ["10.0.0.5"],
     ],
@@ -160,8 +174,8 @@ def test_name_with_any_private_record_is_refused(
 def test_name_with_private_record_arrives_with_escape_hatch(
     bt: Buttons, server: RecordingServer, resolver: Path
 ) -> None:
-    # Loopback first, so the request is answered here and nothing is ever sent to 198.51.100.7.
-    write_resolver(resolver, {"mixed.test": ["127.0.0.1", "198.51.100.7"]})
+    # Loopback first, so the request is answered here and nothing is ever sent to 93.184.216.34.
+    write_resolver(resolver, {"mixed.test": ["127.0.0.1", "93.184.216.34"]})
     bt.create("mixed", "--url", f"http://mixed.test:{server.port}/m")
     r = bt("press", "mixed", "--json", env=PRIVATE_OK)
     assert r.returncode == 0, (r.stdout, r.stderr)

@@ -67,3 +67,19 @@ def test_hot_commands_import_nothing_heavy(bt: Buttons, command: tuple[str, ...]
     assert "buttons_engine.cli.main" in mods  # the measurement itself works
     heavy = sorted(m for m in mods if m in FORBIDDEN_ON_PRESS or m.split(".")[0] in {"httpx", "httpcore"})
     assert not heavy, f"{' '.join(command)} imported {heavy}"
+
+
+# A press with batteries masks its output; the masker must not drag these in (issue 8 item 7:
+# they took a press with one battery from about 1.9x to 2.9x ``python -c pass``).
+FORBIDDEN_ON_MASKED_PRESS = {"re", "json", "enum", "base64", "urllib", "urllib.parse", "struct"}
+
+
+def test_press_with_a_battery_imports_no_parsing_modules(bt: Buttons) -> None:
+    assert bt("batteries", "set", "API_TOKEN", "s3cr3t-value-1234").returncode == 0
+    bt.create("hello", "--code", 'echo "hi $BUTTONS_BAT_API_TOKEN"')
+    assert bt("press", "hello").data["stdout"] == "hi ***\n"
+    mods = _imported(bt, "press", "hello", "--json")
+    assert "buttons_engine.engine.masking" in mods  # the press really masked
+    heavy = sorted(m for m in mods if m in FORBIDDEN_ON_PRESS | FORBIDDEN_ON_MASKED_PRESS)
+    assert not heavy, f"a press with a battery imported {heavy}"
+    assert "ahocorasick_rs" not in mods  # a few bytes of output: bytes.find, no automaton to load

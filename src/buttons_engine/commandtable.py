@@ -399,7 +399,7 @@ See docs/mcp.md for Claude Desktop, Cursor and others.""",
 set and rm write to the local scope inside a project, else to the global one.
 
 Values never appear in press results, run records, history, logs or summaries: they are
-masked as *** in plain, base64 and URL-encoded form (see docs/batteries.md).
+masked as *** as written and base64-, percent- or backslash-encoded (see docs/batteries.md).
 
 Examples:
   buttons batteries set API_TOKEN s3cr3t

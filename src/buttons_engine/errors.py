@@ -6,6 +6,7 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
     ButtonsError                 INTERNAL_ERROR (base; never raised directly for domain errors)
     +-- NotFound                 NOT_FOUND
     +-- MissingArg               MISSING_ARG
+    +-- MissingBattery           MISSING_BATTERY (a request references a battery that is not set)
     +-- ValidationError          VALIDATION_ERROR
     +-- PressTimeout             TIMEOUT
     +-- ScriptError              SCRIPT_ERROR
@@ -59,6 +60,10 @@ class MissingArg(ButtonsError):
     code = "MISSING_ARG"
 
 
+class MissingBattery(ButtonsError):
+    code = "MISSING_BATTERY"
+
+
 class ValidationError(ButtonsError):
     code = "VALIDATION_ERROR"
 
@@ -100,6 +105,7 @@ _BY_CODE: dict[str, type[ButtonsError]] = {
     for cls in (
         NotFound,
         MissingArg,
+        MissingBattery,
         ValidationError,
         PressTimeout,
         ScriptError,

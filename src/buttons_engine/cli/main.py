@@ -43,7 +43,8 @@ def root_help() -> str:
         f"  {'-h, --help':<12}  help for a command: buttons COMMAND --help",
         f"  {'--version':<12}  print the version",
         "",
-        "Environment: BUTTONS_HOME (data dir), NO_COLOR (plain output).",
+        "Environment: BUTTONS_HOME (data dir), BUTTONS_SAFE_DIRECTORIES (project dirs to trust even",
+        "  when another user could write them), NO_COLOR (plain output).",
         "Exit codes: 0 success, 1 any failure.",
     ]
     return "\n".join(lines) + "\n"

@@ -17,7 +17,14 @@ form body          form escaping (``application/x-www-form-urlencoded``)
 other bodies       raw
 =================  ==========================================================================
 
-The scheme and authority are never substituted; header values are never templated.
+The scheme and authority are never substituted.
+
+``{{batteries.NAME}}`` is a battery reference: it is replaced by the battery's value with the
+same escaping, in the path, the query, the body and header values (header values take it raw
+and must stay printable ASCII). Argument placeholders are never replaced in header values: an
+argument comes from whoever presses, and a header value has no escaping that keeps its meaning
+(an argument could swap ``Authorization``, or change ``Content-Type`` and with it how the body
+is escaped). Where values are to be shown (dry run), :data:`MASK` stands in for a battery.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import quote, quote_plus, urlsplit
 
-from ..errors import ValidationError
+from ..errors import MissingBattery, ValidationError
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_RESPONSE_BYTES_CEILING = 2 * 1024 * 1024 * 1024
@@ -196,27 +203,135 @@ def escape_raw(value: str) -> str:
     return value
 
 
-def substitute(template: str, args: Mapping[str, str], escape: Callable[[str], str]) -> str:
-    """Replace every ``{{name}}`` whose name is in ``args`` in one pass; others stay literal."""
-    if not args or "{{" not in template:
+MASK = "***"
+BATTERY_PREFIX = "batteries."
+_BATTERY_RE = re.compile(r"\{\{batteries\.([A-Za-z0-9_]+)\}\}")
+
+
+class Batteries:
+    """The battery values a template may reference, or ``masked`` ones that render as ``***``.
+
+    ``used`` collects the names that were substituted, so the caller knows which secrets the
+    request carries (and can keep them out of its error messages).
+    """
+
+    def __init__(self, values: Mapping[str, str] | None = None, *, masked: bool = False) -> None:
+        self.values: Mapping[str, str] = values if values is not None else {}
+        self.masked = masked
+        self.used: set[str] = set()
+
+    def value(self, name: str) -> str:
+        if self.masked:
+            return MASK
+        if name not in self.values:
+            raise missing_battery([name])
+        self.used.add(name)
+        return self.values[name]
+
+
+def battery_refs(text: str) -> list[str]:
+    """The battery names ``{{batteries.NAME}}`` references in ``text``, in order, once each."""
+    return list(dict.fromkeys(_BATTERY_RE.findall(text)))
+
+
+def missing_battery(names: list[str]) -> MissingBattery:
+    noun = "battery" if len(names) == 1 else "batteries"
+    verb = "is" if len(names) == 1 else "are"
+    return MissingBattery(
+        f"{noun} {', '.join(names)} {verb} not set, but the button's request references "
+        f"{{{{batteries.{names[0]}}}}}: set it with 'buttons batteries set {names[0]} VALUE' "
+        "(battery names are upper case)"
+    )
+
+
+def substitute(
+    template: str,
+    args: Mapping[str, str],
+    escape: Callable[[str], str],
+    batteries: Batteries | None = None,
+) -> str:
+    """Replace, in one pass, every ``{{name}}`` whose name is in ``args`` and, when
+    ``batteries`` is given, every ``{{batteries.NAME}}``; anything else stays literal.
+
+    A battery reference is never an argument (``batteries.`` names belong to batteries). A
+    masked battery is shown as ``***`` unescaped: it stands for the value, it is not one.
+    """
+    if "{{" not in template:
         return template
-    names = sorted(args, key=len, reverse=True)
-    pattern = re.compile(r"\{\{(" + "|".join(re.escape(n) for n in names) + r")\}\}")
-    return pattern.sub(lambda m: escape(args[m.group(1)]), template)
+    names = [n for n in sorted(args, key=len, reverse=True) if not n.startswith(BATTERY_PREFIX)]
+    alternatives = [re.escape(n) for n in names]
+    if batteries is not None:
+        alternatives.insert(0, r"batteries\.[A-Za-z0-9_]+")
+    if not alternatives:
+        return template
+    pattern = re.compile(r"\{\{(" + "|".join(alternatives) + r")\}\}")
+
+    def replace(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if batteries is not None and name.startswith(BATTERY_PREFIX):
+            if batteries.masked:
+                return MASK
+            return escape(batteries.value(name[len(BATTERY_PREFIX) :]))
+        return escape(args[name])
+
+    return pattern.sub(replace, template)
 
 
-def render_url(template: str, args: Mapping[str, str], *, keep_fragment: bool = False) -> str:
+def sent_suffix(template: str) -> str:
+    """The templated part of a URL that is sent: path and query (never the prefix or fragment)."""
+    return split_prefix(template)[1].partition("#")[0]
+
+
+def render_url(
+    template: str,
+    args: Mapping[str, str],
+    *,
+    keep_fragment: bool = False,
+    batteries: Batteries | None = None,
+) -> str:
     """The URL to request: placeholders substituted per part; the fragment is dropped (it is
-    never sent) unless ``keep_fragment``, in which case it is path-escaped like the path."""
+    never sent) unless ``keep_fragment``, in which case it is path-escaped like the path.
+    Battery references are replaced in the path and query only, never in the locked prefix."""
     prefix, suffix = split_prefix(template)
     rest, hash_sep, fragment = suffix.partition("#")
     path, q_sep, query = rest.partition("?")
-    out = prefix + substitute(path, args, escape_path)
+    out = prefix + substitute(path, args, escape_path, batteries)
     if q_sep:
-        out += "?" + substitute(query, args, escape_query)
+        out += "?" + substitute(query, args, escape_query, batteries)
     if keep_fragment and hash_sep:
         out += "#" + substitute(fragment, args, escape_path)
     return out
+
+
+def render_header(name: str, value: str, batteries: Batteries) -> str:
+    """A header value with its battery references replaced (argument placeholders stay literal).
+
+    A battery value that cannot be sent in a header refuses the request; the message names the
+    battery and the header, never the value.
+    """
+    if "{{" not in value:
+        return value
+    for ref in battery_refs(value):
+        if batteries.masked:
+            break
+        problem = header_value_problem(batteries.value(ref))
+        if problem:
+            raise ValidationError(
+                f"refusing request: battery {ref} cannot be sent in header {name!r}: "
+                "the value must be printable ASCII without line breaks"
+            )
+    return substitute(value, {}, escape_raw, batteries)
+
+
+def unfilled_placeholders(texts: list[str], declared: list[str], args: Mapping[str, str]) -> list[str]:
+    """The declared argument names that have a ``{{name}}`` in one of ``texts`` but no value."""
+    return [
+        n
+        for n in declared
+        if n not in args
+        and not n.startswith(BATTERY_PREFIX)
+        and any("{{" + n + "}}" in text for text in texts)
+    ]
 
 
 def content_type(headers: Mapping[str, str]) -> str:
@@ -226,12 +341,17 @@ def content_type(headers: Mapping[str, str]) -> str:
     return ""
 
 
-def render_body(body: str, headers: Mapping[str, str], args: Mapping[str, str]) -> str:
+def body_escape(headers: Mapping[str, str]) -> Callable[[str], str]:
+    """The escaping of values in the body, chosen by the Content-Type header."""
     ctype = content_type(headers)
     if ctype in ("", "application/json", "text/json"):
-        escape = escape_json
-    elif ctype == "application/x-www-form-urlencoded":
-        escape = escape_query
-    else:
-        escape = escape_raw
-    return substitute(body, args, escape)
+        return escape_json
+    if ctype == "application/x-www-form-urlencoded":
+        return escape_query
+    return escape_raw
+
+
+def render_body(
+    body: str, headers: Mapping[str, str], args: Mapping[str, str], batteries: Batteries | None = None
+) -> str:
+    return substitute(body, args, body_escape(headers), batteries)

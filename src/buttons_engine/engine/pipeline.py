@@ -307,7 +307,10 @@ class _Press:
     ) -> PressResponse:
         error: ButtonsError | None = None
         if outcome.status != "ok":
-            error = error_for_code(outcome.error_type or "SCRIPT_ERROR", _error_message(outcome))
+            # The runner's typed error (its hint kept), with the masked stderr as its message.
+            error = outcome.error or error_for_code("SCRIPT_ERROR", "")
+            error.message = _error_message(outcome)
+            error.args = (error.message,)
         if self.policy.record:
             record = RunRecord(
                 result,
@@ -416,7 +419,7 @@ def _masker_for(spec: ButtonSpec, batteries: dict[str, str]) -> Masker | None:
     """The press's masker, or None: no batteries, ``"mask_secrets": false``, or only short values."""
     if not batteries or not spec.mask_secrets:
         return None
-    from .masking import Masker  # only presses that have secrets pay for it
+    from .masking import Masker  # only presses that have batteries load the masker
 
     masker = Masker(batteries.values())
     return masker if masker.active else None

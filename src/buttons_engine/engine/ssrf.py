@@ -12,6 +12,13 @@ Three questions, answered without touching the network:
 * :func:`is_loopback_name` -- ``localhost`` and ``*.localhost`` (RFC 6761) are loopback by
   definition and never looked up.
 
+The machine's own interface addresses are blocked too (a public address of this host reaches
+its services as surely as 127.0.0.1 does): :func:`own_addresses` asks the kernel for them, as
+``getifaddrs`` does, with one rtnetlink ``RTM_GETADDR`` dump (no network traffic; secondary
+addresses included), and falls back to ``/proc/net/fib_trie`` (IPv4: every ``/32 host LOCAL``
+entry) and ``/proc/net/if_inet6`` (IPv6) where netlink is not available. The caller reads them
+once per press.
+
 Name resolution is injectable: a :data:`Resolver` is ``(host, port) -> [address, ...]``. The
 default asks the system (``getaddrinfo``). The test hook ``BUTTONS_TEST_RESOLVER_FILE`` names a
 JSON file ``{"name": ["address", ...]}`` whose answers replace the system's, so tests never
@@ -24,6 +31,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import struct
 import threading
 from collections.abc import Callable, Mapping
 
@@ -46,6 +54,11 @@ _V4_BLOCKED: tuple[tuple[ipaddress.IPv4Network, str], ...] = tuple(
         ("0.0.0.0/8", "this-network"),
         ("224.0.0.0/4", "multicast"),
         ("240.0.0.0/4", "reserved"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("192.0.2.0/24", "documentation (TEST-NET-1)"),
+        ("198.51.100.0/24", "documentation (TEST-NET-2)"),
+        ("203.0.113.0/24", "documentation (TEST-NET-3)"),
     )
 )
 _V6_BLOCKED: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
@@ -63,6 +76,11 @@ _V6_BLOCKED: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
 _V4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 _V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
+
+OWN_LABEL = "this machine's own address"
+FIB_TRIE_PATH = "/proc/net/fib_trie"
+IF_INET6_PATH = "/proc/net/if_inet6"
+NO_ADDRESSES: frozenset[IPAddress] = frozenset()
 
 OVERRIDE_HINT = "set --allow-private-networks on the button or BUTTONS_ALLOW_PRIVATE_NETWORKS=1 to override"
 
@@ -181,27 +199,158 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def blocked_range(ip: IPAddress) -> str | None:
-    """A short label of the blocked range ``ip`` falls in, or None when it may be reached."""
+def blocked_range(ip: IPAddress, own: frozenset[IPAddress] = NO_ADDRESSES) -> str | None:
+    """A short label of the blocked range ``ip`` falls in, or None when it may be reached.
+
+    ``own`` is the machine's own interface addresses (:func:`own_addresses`), blocked as well.
+    """
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id:
             ip = ipaddress.IPv6Address(str(ip).split("%", 1)[0])
         for net6, label in _V6_BLOCKED:
             if ip in net6:
                 return label
+        if ip in own:
+            return OWN_LABEL
         inner = embedded_ipv4(ip)
         if inner is None:
             return None
-        label4 = _v4_label(inner)
+        label4 = _v4_label(inner, own)
         return f"{label4} (embedded in {ip})" if label4 else None
-    return _v4_label(ip)
+    return _v4_label(ip, own)
 
 
-def _v4_label(ip: ipaddress.IPv4Address) -> str | None:
+def _v4_label(ip: ipaddress.IPv4Address, own: frozenset[IPAddress]) -> str | None:
     for net, label in _V4_BLOCKED:
         if ip in net:
             return label
+    return OWN_LABEL if ip in own else None
+
+
+# ----------------------------------------------------------------------------- own addresses
+
+
+def parse_fib_trie(text: str) -> set[IPAddress]:
+    """The local IPv4 addresses in ``/proc/net/fib_trie``: each ``|-- a.b.c.d`` leaf followed by
+    a ``/32 host LOCAL`` line (one per address on an interface; the trie is listed per table,
+    so addresses repeat)."""
+    out: set[IPAddress] = set()
+    leaf: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|-- "):
+            leaf = stripped[4:].strip()
+        elif leaf is not None and stripped.startswith("/32 ") and stripped.split()[1:3] == ["host", "LOCAL"]:
+            try:
+                out.add(ipaddress.IPv4Address(leaf))
+            except ValueError:
+                pass
+    return out
+
+
+def parse_if_inet6(text: str) -> set[IPAddress]:
+    """The IPv6 addresses in ``/proc/net/if_inet6`` (32 hex digits first on each line)."""
+    out: set[IPAddress] = set()
+    for line in text.splitlines():
+        field = line.split(maxsplit=1)[0] if line.strip() else ""
+        if len(field) == 32:
+            try:
+                out.add(ipaddress.IPv6Address(int(field, 16)))
+            except ValueError:
+                pass
+    return out
+
+
+# rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h)
+_RTM_NEWADDR, _RTM_GETADDR = 20, 22
+_NLMSG_ERROR, _NLMSG_DONE = 2, 3
+_NLM_F_REQUEST_DUMP = 0x1 | 0x300
+_IFA_ADDRESS, _IFA_LOCAL = 1, 2
+_NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+_IFADDRMSG = struct.Struct("=BBBBI")  # family, prefix length, flags, scope, interface index
+_RTATTR = struct.Struct("=HH")  # length, type
+
+
+def _align4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def parse_rtm_newaddr(data: bytes) -> tuple[set[IPAddress], bool]:
+    """The addresses in a chunk of an ``RTM_GETADDR`` dump, and whether the dump ended.
+
+    For IPv4 ``IFA_LOCAL`` is the interface's own address (``IFA_ADDRESS`` is the peer on a
+    point-to-point link); IPv6 has only ``IFA_ADDRESS``.
+    """
+    out: set[IPAddress] = set()
+    off = 0
+    while off + _NLMSG_HEADER.size <= len(data):
+        length, kind, _flags, _seq, _pid = _NLMSG_HEADER.unpack_from(data, off)
+        if length < _NLMSG_HEADER.size or kind in (_NLMSG_DONE, _NLMSG_ERROR):
+            return out, True
+        end = min(off + length, len(data))
+        if kind == _RTM_NEWADDR and off + _NLMSG_HEADER.size + _IFADDRMSG.size <= end:
+            family = _IFADDRMSG.unpack_from(data, off + _NLMSG_HEADER.size)[0]
+            attrs: dict[int, bytes] = {}
+            at = off + _NLMSG_HEADER.size + _IFADDRMSG.size
+            while at + _RTATTR.size <= end:
+                alen, atype = _RTATTR.unpack_from(data, at)
+                if alen < _RTATTR.size:
+                    break
+                attrs[atype] = data[at + _RTATTR.size : at + alen]
+                at += _align4(alen)
+            raw = attrs.get(_IFA_LOCAL) or attrs.get(_IFA_ADDRESS)
+            if family == socket.AF_INET and raw is not None and len(raw) == 4:
+                out.add(ipaddress.IPv4Address(raw))
+            elif family == socket.AF_INET6 and raw is not None and len(raw) == 16:
+                out.add(ipaddress.IPv6Address(raw))
+        off += _align4(length)
+    return out, False
+
+
+def netlink_addresses() -> set[IPAddress] | None:
+    """Every address on this machine's interfaces, from the kernel; None where netlink fails."""
+    family = getattr(socket, "AF_NETLINK", None)
+    if family is None:
+        return None
+    out: set[IPAddress] = set()
+    try:
+        with socket.socket(family, socket.SOCK_RAW, getattr(socket, "NETLINK_ROUTE", 0)) as sock:
+            sock.settimeout(2.0)
+            sock.bind((0, 0))
+            request = _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+            header = _NLMSG_HEADER.pack(
+                _NLMSG_HEADER.size + len(request), _RTM_GETADDR, _NLM_F_REQUEST_DUMP, 1, 0
+            )
+            sock.send(header + request)
+            for _ in range(10_000):  # a dump is a few messages; bounded in any case
+                found, done = parse_rtm_newaddr(sock.recv(65536))
+                out |= found
+                if done:
+                    return out
+    except OSError:
+        return None
     return None
+
+
+def own_addresses(fib_trie: str = FIB_TRIE_PATH, if_inet6: str = IF_INET6_PATH) -> frozenset[IPAddress]:
+    """The addresses of this machine's interfaces: from netlink, else from ``/proc`` (empty
+    where neither exists)."""
+    found = netlink_addresses()
+    if found is not None:
+        return frozenset(found)
+    return proc_addresses(fib_trie, if_inet6)
+
+
+def proc_addresses(fib_trie: str = FIB_TRIE_PATH, if_inet6: str = IF_INET6_PATH) -> frozenset[IPAddress]:
+    """The interface addresses listed in ``/proc/net/fib_trie`` and ``/proc/net/if_inet6``."""
+    out: set[IPAddress] = set()
+    for path, parse in ((fib_trie, parse_fib_trie), (if_inet6, parse_if_inet6)):
+        try:
+            with open(path, encoding="ascii", errors="replace") as fh:
+                out |= parse(fh.read())
+        except OSError:
+            continue
+    return frozenset(out)
 
 
 def connect_address(ip: IPAddress) -> IPAddress:
@@ -211,14 +360,16 @@ def connect_address(ip: IPAddress) -> IPAddress:
     return ip
 
 
-def check_literal(host: str, *, allow_private: bool) -> IPAddress | None:
+def check_literal(
+    host: str, *, allow_private: bool, own: frozenset[IPAddress] = NO_ADDRESSES
+) -> IPAddress | None:
     """Enforcement point 1: the literal address of ``host`` (None for a name); raise if blocked."""
     ip = parse_literal(host)
     if ip is None:
         if is_loopback_name(host) and not allow_private:
             raise AddressBlocked(host, ipaddress.IPv4Address("127.0.0.1"), "loopback name", literal=True)
         return None
-    label = blocked_range(ip)
+    label = blocked_range(ip, own)
     if label and not allow_private:
         raise AddressBlocked(host, ip, label, literal=True)
     return ip
@@ -268,6 +419,7 @@ def resolve_checked(
     *,
     allow_private: bool,
     timeout: float,
+    own: frozenset[IPAddress] = NO_ADDRESSES,
 ) -> list[IPAddress]:
     """Enforcement point 2: resolve ``host`` once and check *every* answer.
 
@@ -286,7 +438,7 @@ def resolve_checked(
             raise ResolutionFailed(
                 f"cannot resolve host {host}: invalid address {text!r} in the answer"
             ) from None
-        label = blocked_range(ip)
+        label = blocked_range(ip, own)
         if label and not allow_private:
             raise AddressBlocked(host, ip, label, literal=False)
         if ip not in addresses:
