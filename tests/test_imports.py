@@ -33,6 +33,11 @@ FORBIDDEN_ON_PRESS = {
     "shutil",
     "tempfile",
     "pathlib",
+    # The MCP SDK and what it pulls in: only `buttons mcp` imports them.
+    "mcp",
+    "mcp_types",
+    "pydantic",
+    "starlette",
 }
 
 

@@ -313,7 +313,41 @@ COMMANDS: tuple[Command, ...] = (
         "init",
         "Create a project-local .buttons/ in the current directory",
         "manage:handle_init",
+        Opt(
+            "--agent",
+            kind="list",
+            metavar="LIST",
+            help="write instructions for these coding agents (comma-separated or repeated): "
+            "cursor, claude, cline, copilot, agents-md, openclaw, hermes, or none",
+        ),
+        epilog="""Without --agent, a terminal asks which agents to set up; --json and --no-input do not ask.
+Files: cursor .cursor/rules/buttons.mdc (whole file); claude CLAUDE.md; cline .clinerules;
+copilot .github/copilot-instructions.md; agents-md, openclaw, hermes AGENTS.md. Only the block
+between <!-- BUTTONS:START --> and <!-- BUTTONS:END --> is written; running init again
+changes nothing.""",
         plan="manage:plan_init",
+    ),
+    Command(
+        "mcp",
+        "Serve MCP-enabled buttons to an MCP client over stdio",
+        "mcp:handle",
+        Opt(
+            "--allow-create",
+            kind="flag",
+            help="offer the buttons_create tool (new buttons start with mcp_enabled false)",
+        ),
+        Opt(
+            "--allow-http-buttons",
+            kind="flag",
+            help="let MCP clients press HTTP buttons (refused with HTTP_BUTTON_BLOCKED otherwise)",
+        ),
+        epilog="""stdout carries only MCP protocol messages; diagnostics go to stderr.
+Only buttons with "mcp_enabled": true in their button.json are listed and pressable.
+Limits per button: 10 calls a minute, one press at a time, timeout at most 120 s.
+
+Add it to a client, e.g. Claude Code:
+  claude mcp add buttons -- buttons mcp
+See docs/mcp.md for Claude Desktop, Cursor and others.""",
     ),
     Command(
         "config",

@@ -38,23 +38,53 @@ def handle_delete(ns: Args, ctx: Context) -> int:
 
 
 def plan_init(ns: Args, ctx: Context) -> int:
-    from ..services.project import init
+    from ..services.project import init, parse_agents
     from .plan import render
 
-    return render(ctx, init(plan=True))
+    return render(ctx, init(agents=parse_agents(ns.agent or []), plan=True))
 
 
 def handle_init(ns: Args, ctx: Context) -> int:
-    from ..services.project import init
+    from ..services.project import init, parse_agents
 
-    data = init()
+    if ns.agent:
+        agents = parse_agents(ns.agent)
+    elif ctx.out.json or ctx.no_input or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        agents = []  # JSON mode, --no-input and pipes never prompt
+    else:
+        agents = _pick_agents()
+    data = init(agents=agents)
     if ctx.out.json:
         ctx.out.success(data)
     else:
         verb = "created" if data["created"] else "updated"
         ctx.out.status(ctx.out.paint("✓", "green") + f" {verb} {data['path']}")
+        for item in data["agent_installs"]:
+            ctx.out.status(f"  {item['target_id']}: {item['action']} {item['path']}")
         ctx.out.hint("buttons create hello --code 'echo hello'")
     return 0
+
+
+def _pick_agents() -> list[str]:
+    """The terminal picker: numbers or names, separated by spaces or commas; Enter for none."""
+    from ..services.agent_instructions import TARGET_IDS, TARGETS
+    from ..services.project import parse_agents
+
+    lines = ["Set up instructions for which coding agents?"]
+    for i, target_id in enumerate(TARGET_IDS, 1):
+        t = TARGETS[target_id]
+        lines.append(f"  {i}) {target_id:<10} {t.label} ({t.path})")
+    lines.append("Numbers or names separated by spaces or commas, Enter for none: ")
+    sys.stderr.write("\n".join(lines))
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    picked = []
+    for part in answer.replace(",", " ").split():
+        if part.isdigit() and 1 <= int(part) <= len(TARGET_IDS):
+            picked.append(TARGET_IDS[int(part) - 1])
+        else:
+            picked.append(part)
+    return parse_agents(picked)
 
 
 def config_epilog() -> str:
