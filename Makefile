@@ -18,7 +18,7 @@ help:
 	@echo "make verify-release   verify dist/ against $(RELEASE_PUBKEY)"
 	@echo "make release-demo     the release flow end to end with a throwaway key (outside the repository)"
 	@echo "make release-key      make a new release key pair (secret key outside the repository)"
-	@echo "make image-test       build the container image with buildah and check it with podman"
+	@echo "make image-test       build the container image (buildah) and check it (podman); root, not in .ci/run"
 	@echo "make secrets-baseline rewrite .secrets.baseline (review the diff before committing)"
 
 gates:

@@ -1,7 +1,7 @@
 """CycloneDX SBOM of the container image's root filesystem: its Debian packages and Python packages.
 
-    python3 image_sbom.py generate --root DIR --version V -o FILE   # in the Dockerfile's build stage
-    python3 image_sbom.py check FILE --root DIR                       # `make image-test`, on the mounted image
+    python3 image_sbom.py generate --root DIR --version V -o FILE   # in the image build
+    python3 image_sbom.py check FILE --root DIR       # `make image-test`, on the mounted image
 
 ``generate`` reads the dpkg status file the image keeps (scripts/image-rootfs writes one listing exactly the
 packages copied in) and every ``*.dist-info`` directory anywhere in the tree (the app's venv at
@@ -84,7 +84,12 @@ def python_packages(root: Path) -> dict[str, dict[str, str]]:
         path = "/" + str(info.relative_to(root))
         if key in out and out[key]["version"] != version:
             key = f"{key}@{path}"  # two versions of one name: both must be listed
-        out[key] = {"name": name, "version": version, "path": path, "license": headers.get("License-Expression") or ""}
+        out[key] = {
+            "name": name,
+            "version": version,
+            "path": path,
+            "license": headers.get("License-Expression") or "",
+        }
     return out
 
 
@@ -104,14 +109,27 @@ def generate(root: Path, version: str, python_version: str) -> dict[str, Any]:
     for name, pkg in sorted(debian_packages(root).items()):
         purl = f"pkg:deb/debian/{name}@{pkg['version']}?arch={pkg['arch']}&distro={dist}"
         components.append(
-            {"type": "library", "name": name, "version": pkg["version"], "purl": purl, "bom-ref": purl,
-             "properties": [{"name": "buttons:kind", "value": "os"}]}
+            {
+                "type": "library",
+                "name": name,
+                "version": pkg["version"],
+                "purl": purl,
+                "bom-ref": purl,
+                "properties": [{"name": "buttons:kind", "value": "os"}],
+            }
         )
     for _key, pkg in sorted(python_packages(root).items()):
         purl = f"pkg:pypi/{_norm(pkg['name'])}@{pkg['version']}"
         comp: dict[str, Any] = {
-            "type": "library", "name": pkg["name"], "version": pkg["version"], "purl": purl, "bom-ref": purl,
-            "properties": [{"name": "buttons:kind", "value": "python"}, {"name": "buttons:path", "value": pkg["path"]}],
+            "type": "library",
+            "name": pkg["name"],
+            "version": pkg["version"],
+            "purl": purl,
+            "bom-ref": purl,
+            "properties": [
+                {"name": "buttons:kind", "value": "python"},
+                {"name": "buttons:path", "value": pkg["path"]},
+            ],
         }
         if pkg["license"]:
             comp["licenses"] = [{"expression": pkg["license"]}]
@@ -119,8 +137,14 @@ def generate(root: Path, version: str, python_version: str) -> dict[str, Any]:
     if (root / "usr/local/bin/python3").exists() and python_version:
         purl = f"pkg:generic/python@{python_version}"
         components.append(
-            {"type": "application", "name": "python", "version": python_version, "purl": purl, "bom-ref": purl,
-             "properties": [{"name": "buttons:kind", "value": "interpreter"}]}
+            {
+                "type": "application",
+                "name": "python",
+                "version": python_version,
+                "purl": purl,
+                "bom-ref": purl,
+                "properties": [{"name": "buttons:kind", "value": "interpreter"}],
+            }
         )
     return {
         "bomFormat": "CycloneDX",
@@ -128,7 +152,9 @@ def generate(root: Path, version: str, python_version: str) -> dict[str, Any]:
         "version": 1,
         "metadata": {
             "component": {
-                "type": "container", "name": "buttons-engine", "version": version,
+                "type": "container",
+                "name": "buttons-engine",
+                "version": version,
                 "bom-ref": f"buttons-engine-image@{version}",
             },
             "properties": [{"name": "buttons:distro", "value": dist}],
@@ -154,7 +180,9 @@ def check(sbom: dict[str, Any], root: Path) -> list[str]:
         if name not in listed_deb:
             problems.append(f"Debian package {name} {pkg['version']} is in the image but not in the SBOM")
         elif listed_deb[name] != pkg["version"]:
-            problems.append(f"Debian package {name}: SBOM says {listed_deb[name]}, the image has {pkg['version']}")
+            problems.append(
+                f"Debian package {name}: SBOM says {listed_deb[name]}, the image has {pkg['version']}"
+            )
     for name in sorted(set(listed_deb) - set(debs)):
         problems.append(f"Debian package {name} is in the SBOM but not in the image")
     found_py: dict[str, list[str]] = {}
@@ -171,7 +199,9 @@ def check(sbom: dict[str, Any], root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     gen = sub.add_parser("generate")
     gen.add_argument("--root", type=Path, required=True)
@@ -187,9 +217,12 @@ def main(argv: list[str] | None = None) -> int:
         bom = generate(ns.root, ns.version, platform.python_version())
         ns.output.parent.mkdir(parents=True, exist_ok=True)
         ns.output.write_text(json.dumps(bom, indent=2, sort_keys=True) + "\n")
-        kinds = [p["value"] for c in bom["components"] for p in c["properties"] if p["name"] == "buttons:kind"]
+        kinds = [
+            p["value"] for c in bom["components"] for p in c["properties"] if p["name"] == "buttons:kind"
+        ]
         print(
-            f"image-sbom: {ns.output}: {kinds.count('os')} Debian packages, {kinds.count('python')} Python packages",
+            f"image-sbom: {ns.output}: {kinds.count('os')} Debian packages,",
+            f"{kinds.count('python')} Python packages",
             file=sys.stderr,
         )
         return 0

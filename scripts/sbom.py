@@ -99,7 +99,7 @@ def find_uv() -> str:
     bootstrapped = ROOT / ".tools" / "uv-venv" / "bin" / "uv"
     if bootstrapped.is_file():
         return str(bootstrapped)
-    raise SystemExit("sbom: uv not found on PATH or in .tools/uv-venv/bin; run `bash scripts/bootstrap` first")
+    raise SystemExit("sbom: uv is not on PATH nor in .tools/uv-venv/bin; run `bash scripts/bootstrap` first")
 
 
 def generate(output: Path, root: Path = ROOT) -> None:
