@@ -44,6 +44,17 @@ RUN --mount=type=secret,id=ssl_ca,target=/run/secrets/ssl_ca \
     && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --compile-bytecode --no-deps /tmp/dist/*.whl \
     && /opt/buttons/bin/buttons version --json
 
+# Optional extra Debian packages for the runtime, e.g. the Node variant: --build-arg EXTRA_DEBS=nodejs
+# (`IMAGE_EXTRA_DEBS=nodejs make image-test`). Their exact versions are recorded with the rest (os-packages.txt).
+ARG EXTRA_DEBS=""
+# (DL3008: the versions are recorded after install rather than pinned here; SC2086: a list, split on purpose.)
+# hadolint ignore=DL3008,SC2086
+RUN if [ -n "$EXTRA_DEBS" ]; then \
+      apt-get update -q \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $EXTRA_DEBS \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+
 # The runtime root: only the Debian packages running needs (scripts/image-rootfs prints them: the recorded
 # snapshot), the venv, the build info `buttons version` reports, and the image's own CycloneDX SBOM.
 ARG VERSION=""
@@ -52,7 +63,7 @@ ARG CREATED=""
 COPY scripts/image-rootfs scripts/image_sbom.py /src/scripts/
 RUN python3 -c 'import json, sys; print(json.dumps({"commit": sys.argv[1], "date": sys.argv[2]}))' "$REVISION" "$CREATED" \
       >/opt/buttons/buttons-build-info.json \
-    && bash scripts/image-rootfs /rootfs \
+    && EXTRA_DEBS="$EXTRA_DEBS" bash scripts/image-rootfs /rootfs \
     && mkdir -p /rootfs/opt && cp -a /opt/buttons /rootfs/opt/buttons \
     && python3 scripts/image_sbom.py generate --root /rootfs --version "$VERSION" -o /rootfs/usr/share/buttons-engine/sbom.cdx.json \
     && python3 scripts/image_sbom.py check /rootfs/usr/share/buttons-engine/sbom.cdx.json --root /rootfs
