@@ -96,6 +96,9 @@ def test_version_reports_commit_and_date_from_the_build_info_file(wheel_venv: Pa
         info.write_text(json.dumps({"commit": "0123456789abcdef", "date": "2026-11-30T12:00:00Z"}))
         data = version_of(buttons, clean_env())
         assert (data["commit"], data["date"]) == ("0123456789abcdef", "2026-11-30T12:00:00Z")
+        # A person at a terminal sees them on the version line.
+        human = run(["script", "-qec", f"{buttons} version", "/dev/null"], clean_env(NO_COLOR="1"))
+        assert "commit 0123456789ab, built 2026-11-30T12:00:00Z)" in human, human
         # A damaged file is ignored: version still answers, with empty fields.
         info.write_text("{not json")
         data = version_of(buttons, clean_env())
