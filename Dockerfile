@@ -1,15 +1,22 @@
-# syntax=docker/dockerfile:1
 # Buttons for Python, as a container: docs/container.md explains the choices and `make image-test` checks them.
 #
 # Build:  docker build -t buttons-engine .
 #         (behind a TLS-intercepting proxy: --secret id=ssl_ca,src=$SSL_CERT_FILE; the bundle is mounted for
 #         the one RUN that downloads and never lands in a layer)
-# Run:    docker run --rm -v buttons-data:/data buttons-engine press NAME
+#         make image-test passes --build-arg VERSION/REVISION/CREATED/SOURCE for the OCI labels and
+#         `buttons version --json`.
+# Run:    docker run --rm --read-only --cap-drop ALL --security-opt no-new-privileges \
+#           -v buttons-data:/data buttons-engine press NAME
+#
+# No `# syntax=` line on purpose: the builder's own Dockerfile frontend is used, so no frontend image is
+# fetched from a registry at build time (nothing floats). RUN --mount=type=secret needs BuildKit or buildah.
 
-# A slim Debian Python; `make image-test` swaps in a local debootstrap image (no registry reachable there).
+# The build stage's base. The runtime stage is FROM scratch: only files copied out of this stage ship.
+# `make image-test` builds a Debian bookworm base with debootstrap (no registry needed) and records its package
+# list; with a registry, pin by digest: --build-arg BASE_IMAGE=python:3.11-slim-bookworm@sha256:...
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-# ---------------------------------------------------------------------------- build: wheel + locked deps
+# ---------------------------------------------------------------------------- build: wheel, locked deps, runtime root
 FROM ${BASE_IMAGE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -24,38 +31,68 @@ COPY .ci/uv-requirements.txt /src/.ci/uv-requirements.txt
 COPY pyproject.toml uv.lock README.md LICENSE /src/
 COPY src /src/src
 # One RUN does every download: uv (hash-checked), the wheel (uv's own build backend, no download),
-# then the runtime dependencies exactly as locked, hash-checked, into /opt/buttons. pip is dropped
-# from the result: the final image installs nothing at run time.
+# then the runtime dependencies exactly as locked, hash-checked, into /opt/buttons (bytecode compiled, so a
+# read-only root never recompiles). The venv has no pip.
 RUN --mount=type=secret,id=ssl_ca,target=/run/secrets/ssl_ca \
-    if [ -s /run/secrets/ssl_ca ]; then export SSL_CERT_FILE=/run/secrets/ssl_ca PIP_CERT=/run/secrets/ssl_ca; fi \
+    if grep -qs 'BEGIN CERTIFICATE' /run/secrets/ssl_ca; then export SSL_CERT_FILE=/run/secrets/ssl_ca PIP_CERT=/run/secrets/ssl_ca; fi \
     && python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --quiet --require-hashes --only-binary=:all: -r .ci/uv-requirements.txt \
     && /opt/uv/bin/uv build --wheel --out-dir /tmp/dist \
     && /opt/uv/bin/uv export --frozen --no-dev --no-emit-project --format requirements-txt -o /tmp/requirements.txt \
     && /opt/uv/bin/uv venv --python python3 /opt/buttons \
-    && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --require-hashes --no-deps -r /tmp/requirements.txt \
-    && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --no-deps /tmp/dist/*.whl \
+    && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --compile-bytecode --require-hashes --no-deps -r /tmp/requirements.txt \
+    && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --compile-bytecode --no-deps /tmp/dist/*.whl \
     && /opt/buttons/bin/buttons version --json
 
-# ---------------------------------------------------------------------------- runtime: no build tools, not root
-FROM ${BASE_IMAGE} AS runtime
+# Optional extra Debian packages for the runtime, e.g. the Node variant: --build-arg EXTRA_DEBS=nodejs
+# (`IMAGE_EXTRA_DEBS=nodejs make image-test`). Their exact versions are recorded with the rest (os-packages.txt).
+ARG EXTRA_DEBS=""
+# (DL3008: the versions are recorded after install rather than pinned here; SC2086: a list, split on purpose.)
+# hadolint ignore=DL3008,SC2086
+RUN if [ -n "$EXTRA_DEBS" ]; then \
+      apt-get update -q \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $EXTRA_DEBS \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+
+# The runtime root: only the Debian packages running needs (scripts/image-rootfs prints them: the recorded
+# snapshot), the venv, the build info `buttons version` reports, and the image's own CycloneDX SBOM.
+ARG VERSION=""
+ARG REVISION=""
+ARG CREATED=""
+COPY scripts/image-rootfs scripts/image_sbom.py /src/scripts/
+RUN python3 -c 'import json, sys; print(json.dumps({"commit": sys.argv[1], "date": sys.argv[2]}))' "$REVISION" "$CREATED" \
+      >/opt/buttons/buttons-build-info.json \
+    && EXTRA_DEBS="$EXTRA_DEBS" bash scripts/image-rootfs /rootfs \
+    && mkdir -p /rootfs/opt && cp -a /opt/buttons /rootfs/opt/buttons \
+    && python3 scripts/image_sbom.py generate --root /rootfs --version "$VERSION" -o /rootfs/usr/share/buttons-engine/sbom.cdx.json \
+    && python3 scripts/image_sbom.py check /rootfs/usr/share/buttons-engine/sbom.cdx.json --root /rootfs
+
+# ---------------------------------------------------------------------------- runtime: no pip, apt, dpkg, setuid, root
+FROM scratch AS runtime
+ARG VERSION=""
+ARG REVISION=""
+ARG CREATED=""
+ARG SOURCE=""
 LABEL org.opencontainers.image.title="buttons-engine" \
       org.opencontainers.image.description="Buttons for Python: typed, pressable scripts with run history" \
-      org.opencontainers.image.licenses="MIT"
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# A fixed uid/gid so a mounted /data can be owned ahead of time (chown 10001:10001).
-RUN groupadd --gid 10001 buttons \
-    && useradd --no-log-init --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin buttons \
-    && install -d -o 10001 -g 10001 -m 0700 /data
-COPY --from=build /opt/buttons /opt/buttons
-ENV PATH=/opt/buttons/bin:$PATH \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}"
+COPY --from=build /rootfs/ /
+ENV PATH=/opt/buttons/bin:/usr/local/bin:/usr/bin:/bin \
     BUTTONS_HOME=/data \
+    LANG=C.UTF-8 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+# A fixed uid/gid (in /etc/passwd as `buttons`) so a mounted /data can be owned ahead of time (chown 10001:10001).
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-# Until `buttons serve` exists: prove the CLI starts and can read its data dir.
+# Until `buttons serve` exists (the REST issue), the entry point is the CLI and the healthcheck proves the CLI
+# starts and can read its data dir; it becomes GET /api/health of `buttons serve` then (docs/container.md).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["buttons", "list", "--json"]
 ENTRYPOINT ["buttons"]
 CMD ["summary"]

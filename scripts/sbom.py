@@ -91,10 +91,21 @@ def _run(cmd: list[str], cwd: Path) -> str:
     return proc.stdout
 
 
+def find_uv() -> str:
+    """uv from PATH, else the one scripts/bootstrap installs into .tools/uv-venv (not on PATH)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    bootstrapped = ROOT / ".tools" / "uv-venv" / "bin" / "uv"
+    if bootstrapped.is_file():
+        return str(bootstrapped)
+    raise SystemExit("sbom: uv is not on PATH nor in .tools/uv-venv/bin; run `bash scripts/bootstrap` first")
+
+
 def generate(output: Path, root: Path = ROOT) -> None:
     requirements = _run(
         [
-            shutil.which("uv") or "uv",
+            find_uv(),
             "export",
             "--frozen",
             "--no-dev",

@@ -80,15 +80,38 @@ def _host_line(system: dict[str, Any]) -> str:
     return " · ".join(parts) + "  (hide: buttons config set system-info false)"
 
 
+BUILD_INFO_FILE = "buttons-build-info.json"
+
+
+def read_build_info(prefix: str | None = None) -> tuple[str, str]:
+    """Commit and build date recorded next to the installed environment, or empty strings.
+
+    A container image build writes ``$PREFIX/buttons-build-info.json`` (``{"commit": ..., "date": ...}``,
+    see docs/container.md); an ordinary install has no such file. Only ``buttons version`` reads it.
+    """
+    import json
+    from pathlib import Path
+
+    try:
+        raw = json.loads((Path(prefix or sys.prefix) / BUILD_INFO_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "", ""
+    if not isinstance(raw, dict):
+        return "", ""
+    commit, date = raw.get("commit", ""), raw.get("date", "")
+    return (commit if isinstance(commit, str) else ""), (date if isinstance(date, str) else "")
+
+
 def handle_version(ns: Args, ctx: Context) -> int:
     import platform
 
     from .. import __version__
 
+    commit, date = read_build_info()
     data = {
         "version": __version__,
-        "commit": "",
-        "date": "",
+        "commit": commit,
+        "date": date,
         "python_version": platform.python_version(),
         "os": sys.platform,
         "arch": platform.machine(),
@@ -96,8 +119,11 @@ def handle_version(ns: Args, ctx: Context) -> int:
     if ctx.out.json:
         ctx.out.success(data)
     else:
+        built = f", commit {commit[:12]}" if commit else ""
+        built += f", built {date}" if date else ""
+        platform_ = f"{data['os']}/{data['arch']}"
         print(
-            f"buttons {__version__} (Python {data['python_version']}, {data['os']}/{data['arch']})",
+            f"buttons {__version__} (Python {data['python_version']}, {platform_}{built})",
             file=sys.stderr,
         )
     return 0
