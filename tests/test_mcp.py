@@ -193,7 +193,7 @@ def test_create_needs_allow_create_and_gets_the_default_timeout(project: Buttons
             assert r.is_error and payload(r)["code"] == "FORBIDDEN"
             r = await s.call_tool("buttons_create", {"name": "made", "code": "x"})
             assert r.is_error and payload(r)["code"] == "VALIDATION_ERROR"
-            r = await s.call_tool("buttons_create", {"name": "bad", "code": "x", "runtime": "cobol"})
+            r = await s.call_tool("buttons_create", {"name": "../bad", "code": "x"})
             assert r.is_error and payload(r)["code"] == "VALIDATION_ERROR"
 
     _run(without)
