@@ -416,7 +416,12 @@ def test_import_url_redirect_to_another_host_is_refused(bt: Buttons, spec_server
 
 
 def test_import_url_bad_urls(bt: Buttons) -> None:
-    for url in ("ftp://example.com/x", "http://user:pw@example.com/", "http://{{host}}/x", "http://h/{{x}}"):
+    for url in (
+        "ftp://example.com/x",
+        "http://user:pw@example.com/",  # pragma: allowlist secret
+        "http://{{host}}/x",
+        "http://h/{{x}}",
+    ):
         assert import_error(bt("import", "url", url, "-y", "--json"))["message"]
 
 

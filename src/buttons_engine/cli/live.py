@@ -86,7 +86,8 @@ class LiveLine:
                     self._redraw()
                 if self._stop.acquire(timeout=TICK):
                     return
-        except Exception:  # noqa: S110  # nosec B110 - the line is decoration: never let it disturb a press
+        # The line is decoration: whatever goes wrong here must never disturb a press.
+        except Exception:  # noqa: S110  # nosec B110
             pass
 
     def _redraw(self) -> None:
