@@ -186,7 +186,7 @@ class PressResponse:
     attached to the error too, DEVIATIONS D8) or when the result could not be stored.
     """
 
-    __slots__ = ("cached", "error", "plan", "result")
+    __slots__ = ("cached", "error", "plan", "result", "timeout")
 
     def __init__(
         self,
@@ -195,11 +195,13 @@ class PressResponse:
         error: ButtonsError | None = None,
         plan: dict[str, Any] | None = None,
         cached: dict[str, Any] | None = None,
+        timeout: float = 0.0,
     ) -> None:
         self.result = result
         self.error = error
         self.plan = plan
         self.cached = cached
+        self.timeout = timeout  # seconds the press was allowed (after any surface cap)
 
     @property
     def ok(self) -> bool:

@@ -69,7 +69,7 @@ def handle(ns: Args, ctx: Context) -> int:
             _print_output(out, r)
     else:
         if r["status"] == "timeout":
-            out.status(out.paint("✗", "red") + f" {name} timed out after {_secs(_timeout(ctx, ns, name))}")
+            out.status(out.paint("✗", "red") + f" {name} timed out after {_secs(res.timeout)}")
         else:
             out.status(out.paint("✗", "red") + f" {name} failed ({_code(r)}) in {r['duration_ms']}ms")
         if r.get("error_type") and r["error_type"] not in ("SCRIPT_ERROR", "TIMEOUT"):
@@ -123,19 +123,6 @@ def _code(r: dict[str, Any]) -> str:
     """``HTTP 200`` for an HTTP button that got a response, else ``exit N``."""
     status = r.get("http_status_code")
     return f"HTTP {status}" if status else f"exit {r['exit_code']}"
-
-
-def _timeout(ctx: Context, ns: Args, name: str) -> float:
-    """The timeout the press ran under: ``--timeout``, else the button's (as the engine plans it)."""
-    if ns.timeout and ns.timeout > 0:
-        return float(ns.timeout)
-    from ..errors import ButtonsError
-    from ..store.buttons import read_spec
-
-    try:
-        return float(read_spec(ctx.layout, name).timeout_seconds)
-    except (ButtonsError, OSError):  # deleted meanwhile: only the message needs it
-        return 0.0
 
 
 def _print_dry_run(data: dict[str, Any]) -> None:

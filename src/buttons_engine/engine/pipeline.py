@@ -177,7 +177,9 @@ class _Press:
             self.load_batteries(spec)
             self.queue_slot(spec, deadline)
             run_timeout = timeout if not self.held.locks else max(0.001, deadline - time.monotonic())
-            return self.execute(spec, run_timeout, limits)
+            response = self.execute(spec, run_timeout, limits)
+            response.timeout = timeout
+            return response
         finally:
             self.held.release()
 

@@ -6,7 +6,7 @@ applied between fork and exec (``setrlimit`` in the child), ``subprocess.Popen``
 ``preexec_fn`` is used instead, imported only then.
 
 ``pass_fds`` are descriptors the child inherits under the same numbers (the press's tag pipe,
-its queue slot and idempotency lock: ``engine/presses.py``, docs/presses.md). They stay
+its queue slot and idempotency lock: ``engine/active_presses.py``, docs/presses.md). They stay
 close-on-exec in the engine, so a child started by another thread never inherits them; the
 child gets them through a ``POSIX_SPAWN_DUP2`` of each descriptor onto itself, which clears
 ``FD_CLOEXEC`` in the child since glibc 2.29 (older C libraries take the ``Popen`` path,

@@ -5,7 +5,7 @@ stages, one method each:
 
 1. **spawn**: a new session (own process group), stdin closed, stdout/stderr to pipes, the
    press's marks (``BUTTONS_PRESS_ID`` in the environment, the tag pipe) and the descriptors of
-   its held locks inherited (``engine/presses.py``, ``engine/spawn.py``);
+   its held locks inherited (``engine/active_presses.py``, ``engine/spawn.py``);
 2. **read** both pipes into bounded ``Capture`` objects until the child exits or the deadline;
 3. **stop**, at the deadline or when the request's ``cancel`` event is set (``smash
    --on-failure stop``) or the engine got SIGINT/SIGTERM/SIGHUP (``engine/signals.py``):
@@ -15,7 +15,7 @@ stages, one method each:
    writing, then SIGTERM, then freeze-and-kill (``engine/sweep.py``), so no process started by
    a press outlives it (DEVIATIONS D3), however it forks.
 
-Who is whose: ``engine/proctree.py`` reads ``/proc``; ``engine/presses.py`` is the registry of
+Who is whose: ``engine/proctree.py`` reads ``/proc``; ``engine/active_presses.py`` is the registry of
 the presses this process runs and tells which adopted orphan belongs to which.
 
 No ``subprocess``, ``threading``, ``dataclasses`` or ``enum`` here: ``buttons press`` must start
@@ -29,8 +29,8 @@ import select
 import time
 
 from . import sweep
+from .active_presses import PRESS_MARKER, REGISTRY, PressEntry
 from .capture import Capture
-from .presses import PRESS_MARKER, REGISTRY, PressEntry
 from .signals import ROUTER, interrupt_on_signals, interrupted, restore_signals
 from .spawn import Child, spawn
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
-    from .presses import ActivePresses
+    from .active_presses import ActivePresses
 if TYPE_CHECKING:
     import signal
 else:  # the C module: ``signal`` builds IntEnums at import, pulling ``enum`` onto the press path

@@ -1,7 +1,7 @@
 """Finding and ending every process of one press: freeze, rescan, kill.
 
 A press's processes are its main child's subtree plus the orphans this engine adopted that
-belong to the press (``engine/presses.py`` decides which). Killing them one scan at a time
+belong to the press (``engine/active_presses.py`` decides which). Killing them one scan at a time
 does not work against a process that keeps forking: ``fork(); parent exits; child setsid()``
 has a new pid and a new session every generation, and a fork bomb outruns any kill loop.
 
@@ -26,7 +26,7 @@ from . import proctree
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .presses import ActivePresses, PressEntry
+    from .active_presses import ActivePresses, PressEntry
 if TYPE_CHECKING:
     import signal
 else:  # the C module: ``signal`` builds IntEnums at import, pulling ``enum`` onto the press path
