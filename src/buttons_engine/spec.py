@@ -76,12 +76,14 @@ class ButtonSpec:
         "mcp_enabled",
         "method",
         "name",
+        "output_schema",
         "queue",
         "raw",
         "runtime",
         "tags",
         "timeout_seconds",
         "url",
+        "version",
     )
 
     def __init__(self, raw: dict[str, Any], name: str) -> None:
@@ -105,6 +107,8 @@ class ButtonSpec:
         self.queue: QueueDef | None = None
         self.limits: dict[str, Any] | None = None
         self.tags: tuple[str, ...] = ()
+        self.version = ""
+        self.output_schema: Any = None  # JSON Schema of stdout-as-JSON, stored verbatim
         self.created_at: str | None = None
 
     # ------------------------------------------------------------------ kinds
@@ -153,6 +157,8 @@ class ButtonSpec:
             raise ValidationError(f"{where}: 'limits' must be an object")
         spec.limits = limits
         spec.tags = tuple(check.string_list("tags"))
+        spec.version = check.string("version")
+        spec.output_schema = raw.get("output_schema")
         created = raw.get("created_at")
         spec.created_at = created if isinstance(created, str) else None
         return spec

@@ -20,15 +20,7 @@ def handle_list(ns: Args, ctx: Context) -> int:
         ctx.out.status("No buttons yet.")
         ctx.out.hint("buttons create hello --code 'echo hello'")
         return 0
-    rows = [
-        [
-            str(s.get("name", "")),
-            truncate(str(s.get("description") or "-"), 50),
-            str(s.get("runtime", "")),
-            f"{s.get('timeout_seconds', '')}s",
-        ]
-        for s in specs
-    ]
+    rows = [[s.name, truncate(s.description or "-", 50), s.runtime, f"{s.timeout_seconds}s"] for s in specs]
     ctx.out.table(["NAME", "DESCRIPTION", "RUNTIME", "TIMEOUT"], rows)
     ctx.out.hint("buttons press NAME")
     return 0

@@ -11,6 +11,10 @@ from ..store import buttons as store_buttons
 from ..store import runs as store_runs
 from ..store.layout import Layout
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..spec import ButtonSpec
+
 LISTED = 20
 
 
@@ -23,15 +27,14 @@ def refresh(layout: Layout) -> str | None:
     try:
         specs = store_buttons.list_specs(layout)
 
-        def rank(spec: dict[str, object]) -> tuple[int, str]:
-            name = str(spec.get("name", ""))
-            return (-store_runs.count(layout.pressed_dir(name)), name)
+        def rank(spec: ButtonSpec) -> tuple[int, str]:
+            return (-store_runs.count(layout.pressed_dir(spec.name)), spec.name)
 
         ranked = sorted(specs, key=rank)
         lines = ["## Buttons in this project", ""]
         for spec in ranked[:LISTED]:
-            desc = str(spec.get("description") or "").strip()
-            lines.append(f"- `buttons press {spec.get('name')}`" + (f" — {desc}" if desc else ""))
+            desc = spec.description.strip()
+            lines.append(f"- `buttons press {spec.name}`" + (f" — {desc}" if desc else ""))
         if len(ranked) > LISTED:
             lines.append(f"- Plus {len(ranked) - LISTED} more: run `buttons list` to see them all.")
         if not ranked:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ..spec import ButtonSpec
+
 MAX_CODE_BYTES = 64 * 1024
 MAX_FILE_BYTES = 16 * MAX_CODE_BYTES  # --file: 1 MiB (upstream has no limit; a larger one was cut short)
 MAX_QUEUE_CONCURRENCY = 1024  # store.queues.MAX_CONCURRENCY: more slots than this are never used
@@ -488,7 +490,7 @@ def detail(layout: Layout, name: str) -> dict[str, Any]:
     return out
 
 
-def list_buttons(layout: Layout) -> list[dict[str, Any]]:
+def list_buttons(layout: Layout) -> list[ButtonSpec]:
     return store.list_specs(layout)
 
 

@@ -239,12 +239,11 @@ class Tools:
 
     def _enabled_specs(self) -> list[ButtonSpec]:
         out = []
-        for raw in store_buttons.list_specs(self.layout):
-            name = raw.get("name")
-            if not isinstance(name, str) or raw.get("mcp_enabled") is not True:
+        for listed in store_buttons.list_specs(self.layout):
+            if not listed.mcp_enabled:
                 continue
             try:
-                spec = store_buttons.read_spec(self.layout, name)
+                spec = store_buttons.read_spec(self.layout, listed.name)
             except ButtonsError:
                 continue  # deleted meanwhile, or a hand-edited file that no longer reads
             if spec.mcp_enabled:

@@ -25,21 +25,22 @@ def summary(layout: Layout, *, deep: bool = False) -> dict[str, Any]:
     now = timefmt.now_utc()
     buttons: list[dict[str, Any]] = []
     for spec in specs:
-        slug = str(spec.get("name", ""))
+        slug = spec.name
         entry: dict[str, Any] = {
             "name": slug,
-            "description": spec.get("description", ""),
-            "runtime": spec.get("runtime", ""),
-            "args": spec.get("args") or [],
-            "timeout_seconds": spec.get("timeout_seconds", 0),
+            "description": spec.description,
+            "runtime": spec.runtime,
+            "args": [a.to_json() for a in spec.args],
+            "timeout_seconds": spec.timeout_seconds,
         }
-        if spec.get("output_schema") is not None:
+        if spec.output_schema is not None:
             entry["output_schema_ref"] = f"{slug}.output"
             if deep:
-                entry["output_schema"] = spec["output_schema"]
-        for k in ("tags", "version"):
-            if spec.get(k):
-                entry[k] = spec[k]
+                entry["output_schema"] = spec.output_schema
+        if spec.tags:
+            entry["tags"] = list(spec.tags)
+        if spec.version:
+            entry["version"] = spec.version
         recent = []
         for r in store_runs.newest([layout.pressed_dir(slug)], 3):
             item: dict[str, Any] = {

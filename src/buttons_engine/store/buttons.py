@@ -56,9 +56,19 @@ INDEX_VERSION = 3
 _RACY_NS = 2_000_000_000
 
 
-def list_specs(layout: Layout) -> list[dict[str, Any]]:
-    """Every parsable ``buttons/*/button.json`` sorted by name; unparsable ones are skipped with a warning."""
-    return [jsonfmt.loads(text) for text in list_specs_json(layout)]
+def list_specs(layout: Layout) -> list[ButtonSpec]:
+    """Every readable button, sorted by name; unparsable or ill-typed specs are skipped with a warning."""
+    from ..errors import ButtonsError
+
+    out: list[ButtonSpec] = []
+    for text in list_specs_json(layout):
+        raw = jsonfmt.loads(text)
+        name = str(raw.get("name", "")) if isinstance(raw, dict) else ""
+        try:
+            out.append(ButtonSpec.from_json(raw, where=f"buttons/{name}/{SPEC_FILE}", folder_name=name))
+        except ButtonsError as exc:
+            print(f"warning: skipping {name}: {exc.message}", file=sys.stderr)
+    return out
 
 
 def list_specs_json(layout: Layout) -> list[str]:
