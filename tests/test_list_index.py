@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from buttons_engine.store import buttons as store_buttons
+from buttons_engine.store import button_index as store_buttons
 from buttons_engine.testing import CliResult
 from conftest import Buttons
 

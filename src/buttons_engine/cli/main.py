@@ -92,6 +92,31 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def run() -> None:
+    """The ``buttons`` console script: ``main()``, then leave without tearing the interpreter down.
+
+    Everything a command writes is complete when ``main`` returns (atomic files, flushed streams),
+    so the interpreter's shutdown (module teardown, a last garbage collection) is pure cost: about
+    10 M instructions, 2 ms of a 35 ms ``buttons press`` (valgrind --tool=callgrind), skipped
+    with ``os._exit``. A command that left a non-daemon thread running gets the normal exit,
+    which waits for it.
+    """
+    import os
+
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+    threading = sys.modules.get("threading")
+    if threading is not None and any(
+        t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()
+    ):
+        sys.exit(code)
+    os._exit(code)
+
+
 def split_globals(args: list[str]) -> tuple[bool, bool, bool, list[str]]:
     """Global flags are accepted anywhere on the line (before ``--``): take them out."""
     json_mode = no_input = summary = False
@@ -206,4 +231,4 @@ def report_error(ctx: Context, exc: ButtonsError) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -28,7 +28,6 @@ import os
 import select
 import time
 
-from . import sweep
 from .active_presses import PRESS_MARKER, REGISTRY, PressEntry
 from .capture import Capture
 from .signals import ROUTER, interrupt_on_signals, interrupted, restore_signals
@@ -288,6 +287,8 @@ class Supervision:
     def stop(self, now: float) -> None:
         """One step of the kill chain while the child lives: escapees now, the group TERM then KILL."""
         entry = self.entry
+        from . import sweep  # only presses that must be stopped load the freeze-and-kill machinery
+
         self.escapees += sweep.freeze_and_kill(self.registry, entry, spare_group=entry.pgid)
         if self.term_deadline is None:
             return
@@ -302,6 +303,10 @@ class Supervision:
         self.open_fds.clear()
         self.req.stdout.close()
         self.req.stderr.close()
+        if self.registry.nothing_left(self.entry):
+            return 0
+        from . import sweep
+
         return sweep.terminate(self.registry, self.entry, 0.0 if self.stopping else LEFTOVER_GRACE)
 
     def outcome(self, leftovers: int) -> ProcessOutcome:
@@ -346,6 +351,8 @@ class Supervision:
         else:
             return
         self.stopping = True
+        from . import sweep
+
         self.escapees += sweep.freeze_and_kill(self.registry, self.entry, spare_group=self.entry.pgid)
         sweep.signal_group(self.entry.pgid, signal.SIGTERM)
         self.term_deadline = now + self.req.grace
@@ -362,6 +369,8 @@ class Supervision:
             limit = min(limit, now)
         if now >= limit:
             if self.swept_at is None:
+                from . import sweep
+
                 sweep.terminate(self.registry, self.entry, 0.0)
                 self.swept_at = now
             elif now >= self.swept_at + UNSEEN_HOLDER_WAIT:  # held by something we cannot see

@@ -54,20 +54,6 @@ def leftovers(registry: ActivePresses, entry: PressEntry) -> list[int]:
     return [p for p, _pg, st in press_processes(registry, entry) if p != entry.child_pid and st != "Z"]
 
 
-def nothing_left(registry: ActivePresses, entry: PressEntry) -> bool:
-    """Cheap check after a normal exit: no orphan adopted outside a press, and the group is empty."""
-    kids = proctree.own_children()
-    if kids is None or kids - registry.main_children() - {entry.child_pid}:
-        return False
-    try:
-        os.killpg(entry.pgid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def freeze_and_kill(registry: ActivePresses, entry: PressEntry, *, spare_group: int = 0) -> int:
     """SIGSTOP every process of the press until a rescan finds nothing new, then SIGKILL them all.
 
@@ -118,7 +104,7 @@ def _freeze_and_kill(registry: ActivePresses, entry: PressEntry, spare_group: in
 
 def terminate(registry: ActivePresses, entry: PressEntry, grace: float) -> int:
     """End what is left of a press after its main child exited: SIGTERM, ``grace``, then freeze and kill."""
-    if nothing_left(registry, entry):
+    if registry.nothing_left(entry):
         return 0
     victims = leftovers(registry, entry)
     if victims and grace > 0:

@@ -7,7 +7,7 @@ a failure here never fails the command.
 from __future__ import annotations
 
 from ..store import agents_list as store
-from ..store import buttons as store_buttons
+from ..store import button_index
 from ..store import runs as store_runs
 from ..store.layout import Layout
 
@@ -25,7 +25,7 @@ def refresh(layout: Layout) -> str | None:
     if repo is None:
         return None
     try:
-        specs = store_buttons.list_specs(layout)
+        specs = button_index.list_specs(layout)
 
         def rank(spec: ButtonSpec) -> tuple[int, str]:
             return (-store_runs.count(layout.pressed_dir(spec.name)), spec.name)

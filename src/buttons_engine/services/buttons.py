@@ -8,6 +8,7 @@ from .. import timefmt
 from ..engine import args as _args
 from ..engine.runtimes import CODE_RUNTIMES, code_filename, runtime_for
 from ..errors import NotFound, ValidationError
+from ..store import button_folders, button_index
 from ..store import buttons as store
 from ..store import runs as store_runs
 from ..store.layout import Layout
@@ -352,7 +353,9 @@ def create(
         if req.ignore:
             out_plan["gitignore_entry"] = f"buttons/{slug}/"
         return out_plan
-    directory = store.create_button(layout, slug, spec, code=code, agents_md=agents_md, replace=replacing)
+    directory = button_folders.create_button(
+        layout, slug, spec, code=code, agents_md=agents_md, replace=replacing
+    )
     out = dict(spec)
     out["button_dir"] = directory
     if code is not None:
@@ -491,12 +494,12 @@ def detail(layout: Layout, name: str) -> dict[str, Any]:
 
 
 def list_buttons(layout: Layout) -> list[ButtonSpec]:
-    return store.list_specs(layout)
+    return button_index.list_specs(layout)
 
 
 def list_buttons_json(layout: Layout) -> list[str]:
     """The specs of ``list_buttons``, each already rendered as indented JSON (for ``list --json``)."""
-    return store.list_specs_json(layout)
+    return button_index.list_specs_json(layout)
 
 
 def delete_plan(layout: Layout, name: str) -> dict[str, Any]:
@@ -517,7 +520,7 @@ def delete(layout: Layout, name: str) -> dict[str, Any]:
     slug = validate_name(name, allow_reserved=True)
     if not store.exists(layout, slug):
         raise NotFound(f"button {slug!r} not found", hint="run 'buttons list' to see available buttons")
-    store.delete_button(layout, slug)
+    button_folders.delete_button(layout, slug)
     from ..store import idempotency as store_idempotency
 
     # A button created later under the same name must not be answered with this one's results.

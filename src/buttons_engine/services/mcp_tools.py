@@ -34,6 +34,7 @@ import threading
 import time
 
 from ..errors import ButtonsError, NotFound
+from ..store import button_index
 from ..store import buttons as store_buttons
 from ..store import runs as store_runs
 from ..store.names import lookup_name
@@ -239,7 +240,7 @@ class Tools:
 
     def _enabled_specs(self) -> list[ButtonSpec]:
         out = []
-        for listed in store_buttons.list_specs(self.layout):
+        for listed in button_index.list_specs(self.layout):
             if not listed.mcp_enabled:
                 continue
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .. import __version__, timefmt
-from ..store import buttons as store
+from ..store import button_index
 from ..store import runs as store_runs
 from ..store.layout import Layout
 from . import history as history_service
@@ -21,7 +21,7 @@ def summary(layout: Layout, *, deep: bool = False) -> dict[str, Any]:
     Drawers are not implemented in this project, so ``drawers`` is always empty and ``deep``
     has no ``steps`` to add.
     """
-    specs = store.list_specs(layout)
+    specs = button_index.list_specs(layout)
     now = timefmt.now_utc()
     buttons: list[dict[str, Any]] = []
     for spec in specs:
