@@ -66,6 +66,16 @@ def test_history_run_shows_one_run_by_its_id(run_cli: Run) -> None:
     assert human.returncode == 0 and first in human.stdout and "hi ann" in human.stdout
 
 
+def test_history_run_through_the_console_script(bt: Buttons) -> None:
+    bt.create("greet", "--code", 'echo "hi $BUTTONS_ARG_WHO"')
+    run_id = bt("press", "greet", "--arg", "who=ann", "--json").data["run_id"]
+    one = bt("history", "--run", run_id, "--json").data
+    assert one["run_id"] == run_id and one["stdout"] == "hi ann\n"
+    assert bt("history", "greet", "--run", run_id, "--json").data == one
+    missing = bt("history", "--run", "2026-01-01T00-00-00.000000Z-0000", "--json")
+    assert missing.returncode == 1 and missing.error["code"] == "NOT_FOUND"
+
+
 @pytest.mark.parametrize("bad", ["../greet/pressed/x", "a/b", ".hidden", ""])
 def test_history_run_refuses_what_is_not_a_run_id(run_cli: Run, bad: str) -> None:
     make(run_cli, "greet", "--code", "echo hi")
@@ -175,6 +185,17 @@ def test_a_hand_edited_spec_with_a_wrong_type_is_a_clear_error(
     r = run_cli("press", "edited")
     assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR", r
     assert field in r.error["message"] and "button.json" in r.error["message"]
+    assert fake_runner.calls == []
+
+
+@pytest.mark.parametrize("limits", [{"memory_mb": 99999999999999999999}, {"processes": 2**40}])
+def test_a_hand_edited_limit_too_large_is_a_clear_error(
+    run_cli: Run, buttons_data_dir: Path, fake_runner: FakeRunner, limits: dict[str, int]
+) -> None:
+    make(run_cli, "huge", "--code", "echo hi")
+    edit_spec(buttons_data_dir, "huge", limits=limits)
+    r = run_cli("press", "huge")
+    assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR" and "too large" in r.error["message"]
     assert fake_runner.calls == []
 
 

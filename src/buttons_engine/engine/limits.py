@@ -25,6 +25,19 @@ SIGNAL_LIMIT = {
 }
 
 
+# The largest value each limit can take: a count or seconds fits a C int, a size in MiB stays
+# below 2**63 bytes. A larger value (a hand-edited file) is refused, never passed to setrlimit.
+MAX_COUNT = 2**31 - 1
+MAX_MB = 2**42
+MAXIMUM = {
+    "cpu_seconds": MAX_COUNT,
+    "memory_mb": MAX_MB,
+    "open_files": MAX_COUNT,
+    "processes": MAX_COUNT,
+    "file_size_mb": MAX_MB,
+}
+
+
 def validate(raw: Any, where: str = "limits") -> dict[str, int]:
     if raw is None:
         return {}
@@ -36,6 +49,8 @@ def validate(raw: Any, where: str = "limits") -> dict[str, int]:
             raise ValidationError(f"{where}: unknown limit {k!r} (known: {', '.join(KEYS)})")
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ValidationError(f"{where}.{k} must be a non-negative integer")
+        if v > MAXIMUM[k]:
+            raise ValidationError(f"{where}.{k} is too large (at most {MAXIMUM[k]})")
         if v > 0:
             out[k] = v
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..engine import limits as _limits
 from ..errors import ValidationError
 from ..store import settings as store
 from ..store.layout import Layout
@@ -35,8 +36,8 @@ def _nonneg_int(value: str) -> int:
 
 # Largest limits a setting accepts: the kernel's rlimit is a 64-bit byte or unit count, so a
 # larger value would make every later press fail when the limit is applied.
-MAX_COUNT_LIMIT = 2**31 - 1  # cpu seconds (68 years), open files, processes
-MAX_MB_LIMIT = 2**42  # MiB (4 EiB): MiB * 2**20 stays below 2**63
+MAX_COUNT_LIMIT = _limits.MAX_COUNT  # cpu seconds (68 years), open files, processes
+MAX_MB_LIMIT = _limits.MAX_MB  # MiB (4 EiB): MiB * 2**20 stays below 2**63
 
 
 def _limit(maximum: int, unit: str) -> Any:
