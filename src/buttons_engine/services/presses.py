@@ -33,18 +33,9 @@ CLI = PressPolicy("the CLI", attach_prompt=True)
 SMASH = PressPolicy("smash")
 
 
-def policy(
-    surface: str,
-    *,
-    timeout_cap: float | None = None,
-    allow_http: bool = True,
-    attach_prompt: bool = False,
-    record: bool = True,
-) -> PressPolicy:
-    """A surface's policy (for surfaces whose settings come from their own flags, like ``serve``)."""
-    return PressPolicy(
-        surface, timeout_cap=timeout_cap, allow_http=allow_http, attach_prompt=attach_prompt, record=record
-    )
+# A surface whose settings come from its own flags (``serve --allow-http-buttons``) builds its
+# policy as ``presses.policy("REST", timeout_cap=300, allow_http=flag)``.
+policy = PressPolicy
 
 
 def press(layout: Layout, request: PressRequest, surface_policy: PressPolicy) -> PressResponse:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import os
 
 from ..errors import StorageError
-from .atomic import ensure_dir, remove_stale_temps, write_atomic
-from .jsonio import dumps, load_file
+from .jsonio import dumps, load_file, locked_update
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,18 +138,11 @@ def update(path: str, change: Callable[[dict[str, str]], bool]) -> bool:
     files a crashed writer left (each a copy of every secret) are removed while the lock is
     held. A failure to write (disk full, file-size limit, permissions) is a ``STORAGE_ERROR``.
     """
-    from .locks import lock_dir  # writers only: a press just reads
-
-    directory = os.path.dirname(path)
-    try:
-        ensure_dir(directory)
-        with lock_dir(directory):
-            current = load(path)
-            if not change(current):
-                return False
-            remove_stale_temps(directory, target=FILE_NAME)
-            data = {"schema_version": SCHEMA_VERSION, "batteries": dict(sorted(current.items()))}
-            write_atomic(path, dumps(data, newline=True))
-    except OSError as exc:
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return True
+    return locked_update(
+        path,
+        load,
+        change,
+        lambda bats: dumps(
+            {"schema_version": SCHEMA_VERSION, "batteries": dict(sorted(bats.items()))}, newline=True
+        ),
+    )

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from ..errors import StorageError
-from .atomic import ensure_dir, remove_stale_temps, write_atomic
-from .jsonio import dumps, load_file
+from .jsonio import dumps, load_file, locked_update
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,17 +35,9 @@ def update(path: str, change: Callable[[dict[str, Any]], bool]) -> bool:
     A temporary file a crashed writer left is removed while the lock is held. Disk full, a
     file-size limit or any other failure to write is a ``STORAGE_ERROR``.
     """
-    from .locks import lock_dir  # writers only
-
-    directory = os.path.dirname(path)
-    try:
-        ensure_dir(directory)
-        with lock_dir(directory):
-            defaults = load(path)
-            if not change(defaults):
-                return False
-            remove_stale_temps(directory, target=os.path.basename(path))
-            write_atomic(path, dumps({"schema_version": 1, "defaults": defaults}, newline=True))
-    except OSError as exc:
-        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return True
+    return locked_update(
+        path,
+        load,
+        change,
+        lambda defaults: dumps({"schema_version": 1, "defaults": defaults}, newline=True),
+    )
