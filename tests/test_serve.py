@@ -339,3 +339,24 @@ def test_the_server_surface_imports_neither_engine_nor_store() -> None:
             if isinstance(node, ast.ImportFrom):
                 module = "." * node.level + (node.module or "")
                 assert not any(part in ("engine", "store") for part in module.split(".")), (path, module)
+
+
+def test_summary_checks_the_flags_and_binds_nothing(bt: Buttons) -> None:
+    r = bt(
+        "serve",
+        "--summary",
+        "--json",
+        "--port",
+        "1",
+        "--api-key",
+        "plan-secret-key",
+        "--rate-limit",
+        "5/second",
+    )
+    assert r.returncode == 0
+    data = r.data
+    assert data["dry_run"] is True and data["action"] == "serve" and data["addr"] == "127.0.0.1:1"
+    assert data["auth"] is True and data["rate_limit"] == "5/second"
+    assert "plan-secret-key" not in r.stdout
+    r = bt("serve", "--summary", "--json", "--host", "203.0.113.5")
+    assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR"

@@ -404,6 +404,7 @@ Examples:
   buttons serve --host 0.0.0.0 --api-key "$KEY" --rate-limit 60/minute
   curl -X POST -H "Authorization: Bearer $KEY" -d '{"args":{"who":"bob"}}' \\
     http://127.0.0.1:8080/api/buttons/greet/press""",
+        plan="serve:plan",
     ),
     Command(
         "config",

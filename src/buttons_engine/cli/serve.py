@@ -13,26 +13,54 @@ if TYPE_CHECKING:
     from .base import Args, Context
 
 
-def handle(ns: Args, ctx: Context) -> int:
-    from ..errors import ValidationError
-    from ..services import serve as service
+class _Checked:
+    """The flags of one ``serve`` line, checked (shared by the server and its ``--summary`` plan)."""
 
-    if not 0 <= ns.port <= 65535:
-        raise ValidationError(f"--port must be between 0 and 65535, not {ns.port}")
-    if ns.max_in_flight < 1:
-        raise ValidationError(f"--max-in-flight must be at least 1, not {ns.max_in_flight}")
-    if ns.drain_timeout < 0:
-        raise ValidationError("--drain-timeout must not be negative")
-    rate = _rate(ns.rate_limit)
-    origins = tuple(ns.cors_origin or ())
-    for origin in origins:
-        if origin == "*" or "://" not in origin or origin.endswith("/"):
-            raise ValidationError(
-                f"--cors-origin {origin!r}: name one exact origin such as https://app.example "
-                "(scheme and host, no path, no '*')"
-            )
-    key, key_source = service.api_key(ctx.layout, ns.api_key)
-    service.check_bind(ns.host, key)
+    def __init__(self, ns: Args, ctx: Context) -> None:
+        from ..errors import ValidationError
+        from ..services import serve as service
+
+        if not 0 <= ns.port <= 65535:
+            raise ValidationError(f"--port must be between 0 and 65535, not {ns.port}")
+        if ns.max_in_flight < 1:
+            raise ValidationError(f"--max-in-flight must be at least 1, not {ns.max_in_flight}")
+        if ns.drain_timeout < 0:
+            raise ValidationError("--drain-timeout must not be negative")
+        self.rate = _rate(ns.rate_limit)
+        self.origins = tuple(ns.cors_origin or ())
+        for origin in self.origins:
+            if origin == "*" or "://" not in origin or origin.endswith("/"):
+                raise ValidationError(
+                    f"--cors-origin {origin!r}: name one exact origin such as https://app.example "
+                    "(scheme and host, no path, no '*')"
+                )
+        self.key, self.key_source = service.api_key(ctx.layout, ns.api_key)
+        service.check_bind(ns.host, self.key)
+
+
+def plan(ns: Args, ctx: Context) -> int:
+    """``serve --summary``: check the flags and the key, say what would be served; bind nothing."""
+    checked = _Checked(ns, ctx)
+    data = {
+        "dry_run": True,
+        "action": "serve",
+        "addr": f"{ns.host}:{ns.port}",
+        "auth": bool(checked.key),
+        "rate_limit": checked.rate or "off",
+        "cors_origins": list(checked.origins),
+        "max_in_flight": ns.max_in_flight,
+        "allow_http_buttons": ns.allow_http_buttons,
+    }
+    if ctx.out.json:
+        ctx.out.success(data)
+    else:
+        ctx.out.status(f"would serve on http://{data['addr']} (auth {'on' if data['auth'] else 'off'})")
+    return 0
+
+
+def handle(ns: Args, ctx: Context) -> int:
+    checked = _Checked(ns, ctx)
+    key, key_source, rate, origins = checked.key, checked.key_source, checked.rate, checked.origins
 
     from ..server import app as server_app
     from ..server import run as server_run
