@@ -38,6 +38,10 @@ FORBIDDEN_ON_PRESS = {
     "mcp_types",
     "pydantic",
     "starlette",
+    # `buttons serve`'s server stack: only that command imports it.
+    "uvicorn",
+    "limits",
+    "buttons_engine.server",
 }
 
 

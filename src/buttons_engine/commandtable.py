@@ -350,6 +350,63 @@ Add it to a client, e.g. Claude Code:
 See docs/mcp.md for Claude Desktop, Cursor and others.""",
     ),
     Command(
+        "serve",
+        "Serve the buttons over a REST API (hardened; see docs/serve.md)",
+        "serve:handle",
+        Opt("--host", default="127.0.0.1", help="address to listen on (a non-loopback one needs an API key)"),
+        Opt(
+            "--port", kind="int", default=8080, help="port to listen on (0: a free one, reported on startup)"
+        ),
+        Opt(
+            "--api-key",
+            metavar="KEY",
+            help="require 'Authorization: Bearer KEY' (else the API_KEY battery, else $BUTTONS_API_KEY)",
+        ),
+        Opt(
+            "--allow-http-buttons",
+            kind="flag",
+            help="let clients press HTTP buttons (refused with HTTP_BUTTON_BLOCKED otherwise)",
+        ),
+        Opt("--no-triggers", kind="flag", help="do not run the buttons' triggers"),
+        Opt(
+            "--max-in-flight",
+            kind="int",
+            default=8,
+            metavar="N",
+            help="presses running at once; more are answered 503 BUSY with Retry-After (default 8)",
+        ),
+        Opt(
+            "--rate-limit",
+            default="120/minute",
+            metavar="RATE",
+            help="requests per client (API key, else address), e.g. 120/minute, 10/second; 'off' disables",
+        ),
+        Opt(
+            "--cors-origin",
+            kind="list",
+            metavar="ORIGIN",
+            help="allow browser requests from this exact origin, e.g. https://app.example (repeatable)",
+        ),
+        Opt(
+            "--drain-timeout",
+            kind="duration",
+            default=30.0,
+            metavar="DURATION",
+            help="on SIGTERM, how long running presses may finish before they are cancelled (default 30s)",
+        ),
+        epilog="""Endpoints (JSON envelopes): GET /api/health, GET /api/buttons, GET /api/buttons/NAME,
+GET /api/buttons/NAME/runs, POST /api/buttons/NAME/press, GET /api/runs/RUN_ID, GET /api/openapi.json.
+Secure headers on every response, CORS denied unless --cors-origin, bodies up to 1 MiB,
+timeouts capped at 300 s. SIGTERM stops accepting and drains running presses.
+
+Examples:
+  buttons serve
+  buttons serve --host 0.0.0.0 --api-key "$KEY" --rate-limit 60/minute
+  curl -X POST -H "Authorization: Bearer $KEY" -d '{"args":{"who":"bob"}}' \\
+    http://127.0.0.1:8080/api/buttons/greet/press""",
+        plan="serve:plan",
+    ),
+    Command(
         "config",
         "Show or change settings",
         "manage:handle_config_show",

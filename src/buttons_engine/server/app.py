@@ -1,0 +1,523 @@
+"""The ASGI application of ``buttons serve``: routes, envelope and hardening (CONTRACT 13, seed 004).
+
+Layers, outermost first (each a small ASGI wrapper, so every response passes through all of them,
+errors included)::
+
+    SecureHeaders   nosniff, DENY, CSP, no-referrer, no-store on every response; a last-resort
+                    INTERNAL_ERROR envelope if anything below raises
+    Cors            no Access-Control-Allow-Origin unless the Origin is one of --cors-origin
+                    (exact match); preflights answered 204 (allowed) or 403 FORBIDDEN
+    Guard           bearer auth (constant time; failed attempts limited per address, stricter),
+                    then the per-client rate limit (API key, else address); health is exempt
+    Starlette       the routes below; unknown path 404 NOT_FOUND, wrong method 405
+
+Every body is the envelope: ``{"ok": true, "data": ...}`` or ``{"ok": false, "error": {"code",
+"message"}}``, compact JSON and a newline. A traceback or a battery value never reaches a client:
+unexpected errors are logged on stderr and answered ``500 INTERNAL_ERROR`` with a fixed message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import anyio
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import ButtonsError
+from ..services import presses
+from ..services import serve as service
+from . import openapi
+
+MAX_BODY = 1024 * 1024  # bytes: a larger press body is 413 BODY_TOO_LARGE
+BODY_TIMEOUT = 10.0  # seconds to receive a whole body once the headers are in: else 408
+AUTH_FAILURE_RATE = "10/minute"  # failed auth attempts per address
+HEALTH = "/api/health"
+PUBLIC = (HEALTH, "/api/openapi.json")
+
+# HTTP status of each error code the API answers with (CONTRACT 13; beyond it: RATE_LIMITED,
+# FORBIDDEN, METHOD_NOT_ALLOWED, REQUEST_TIMEOUT, CANCELLED).
+STATUS = {
+    "BAD_REQUEST": 400,
+    "MISSING_ARG": 400,
+    "VALIDATION_ERROR": 400,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "HTTP_BUTTON_BLOCKED": 403,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "REQUEST_TIMEOUT": 408,
+    "BODY_TOO_LARGE": 413,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "BUSY": 503,
+    "CANCELLED": 503,
+}
+
+SECURE_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+)
+CORS_METHODS = "GET, POST"
+CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+
+
+def log(message: str) -> None:
+    try:
+        sys.stderr.write(f"[serve] {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+class ApiError(Exception):
+    """An error answered as the envelope with ``STATUS[code]`` (and optional extra headers)."""
+
+    def __init__(self, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def envelope(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return Response(text.encode(), status_code=status, media_type="application/json", headers=headers)
+
+
+def ok(data: Any) -> Response:
+    return envelope(200, {"ok": True, "data": data} if data is not None else {"ok": True})
+
+
+def failure(code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return envelope(
+        STATUS.get(code, 500), {"ok": False, "error": {"code": code, "message": message}}, headers
+    )
+
+
+def _from_domain(exc: ButtonsError, *, preflight: bool = False) -> Response:
+    """A ``ButtonsError`` as the API answers it. ``preflight``: a press refused before it ran,
+    where codes without a REST status are ``500 INTERNAL_ERROR`` (CONTRACT 13)."""
+    code = exc.code
+    if code not in STATUS or (preflight and code == "INTERNAL_ERROR"):
+        return failure("INTERNAL_ERROR", exc.message)
+    return failure(code, exc.message)
+
+
+async def _send_response(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    await response(scope, receive, send)
+
+
+# ---------------------------------------------------------------------------- settings and state
+class Settings:
+    """What one server was started with."""
+
+    def __init__(
+        self,
+        layout: Any,
+        *,
+        api_key: str = "",
+        allow_http: bool = False,
+        max_in_flight: int = 8,
+        rate_limit: str | None = "120/minute",
+        cors_origins: tuple[str, ...] = (),
+        triggers: bool = True,
+    ) -> None:
+        self.layout = layout
+        self.api_key = api_key
+        self.allow_http = allow_http
+        self.max_in_flight = max_in_flight
+        self.rate_limit = rate_limit
+        self.cors_origins = cors_origins
+        self.triggers = triggers
+
+
+class InFlight:
+    """The presses running now (at most ``limit``) and their cancel events; touched on the loop only."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.cancels: set[threading.Event] = set()
+        self.draining = False
+
+    def enter(self, cancel: threading.Event) -> bool:
+        if self.draining or len(self.cancels) >= self.limit:
+            return False
+        self.cancels.add(cancel)
+        return True
+
+    def leave(self, cancel: threading.Event) -> None:
+        self.cancels.discard(cancel)
+
+    def cancel_all(self) -> int:
+        """End every running press through the kill chain (the drain deadline passed)."""
+        for cancel in self.cancels:
+            cancel.set()
+        return len(self.cancels)
+
+
+# ---------------------------------------------------------------------------- middlewares
+class SecureHeaders:
+    """Adds the secure headers to every response; answers INTERNAL_ERROR if anything below raises."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_secure(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                names = {k.lower() for k, _ in headers}
+                headers.extend(h for h in SECURE_HEADERS if h[0] not in names)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_secure)
+        except Exception as exc:
+            log(f"unexpected error on {scope.get('method')} {scope.get('path')}: {exc!r}")
+            log(traceback.format_exc().rstrip())
+            if not started:
+                response = failure("INTERNAL_ERROR", "an unexpected error occurred; see the server's log")
+                await _send_response(response, scope, receive, send_secure)
+
+
+class Cors:
+    """CORS denied by default: only the exact origins of ``--cors-origin`` get Allow-Origin."""
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        origin_raw = headers.get(b"origin")
+        if origin_raw is None:
+            await self.app(scope, receive, send)
+            return
+        origin = origin_raw.decode("latin-1")
+        allowed = origin in self.origins
+        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+            if not allowed:
+                response = failure("FORBIDDEN", "cross-origin requests from this origin are not allowed")
+                response.headers["Vary"] = "Origin"
+            else:
+                response = Response(
+                    status_code=204,
+                    headers={
+                        "Access-Control-Allow-Origin": origin,
+                        "Access-Control-Allow-Methods": CORS_METHODS,
+                        "Access-Control-Allow-Headers": CORS_HEADERS,
+                        "Access-Control-Max-Age": "600",
+                        "Vary": "Origin",
+                    },
+                )
+            await _send_response(response, scope, receive, send)
+            return
+
+        async def send_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(b"vary", b"Origin")]
+                if allowed:
+                    extra.append((b"access-control-allow-origin", origin_raw))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_cors)
+
+
+class Guard:
+    """Bearer auth, then the per-client rate limit. ``/api/health`` passes untouched."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.key = settings.api_key.encode()
+        storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.rate: RateLimitItem | None = parse(settings.rate_limit) if settings.rate_limit else None
+        self.auth_rate: RateLimitItem = parse(AUTH_FAILURE_RATE)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == HEALTH:
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("unknown", 0))[0]
+        client = f"addr:{address}"
+        if self.key and scope["path"] not in PUBLIC:
+            if not self.limiter.test(self.auth_rate, "auth", address):
+                await self._limited(self.auth_rate, ("auth", address), scope, receive, send, failed=True)
+                return
+            token = _bearer(scope)
+            if token is None or not hmac.compare_digest(token, self.key):
+                self.limiter.hit(self.auth_rate, "auth", address)
+                message = "missing API key" if token is None else "wrong API key"
+                response = failure(
+                    "UNAUTHORIZED",
+                    f"{message}: send the header 'Authorization: Bearer <key>'",
+                    {"WWW-Authenticate": 'Bearer realm="buttons"'},
+                )
+                await _send_response(response, scope, receive, send)
+                return
+            client = "key:" + hashlib.sha256(token).hexdigest()[:32]
+        if self.rate is not None and not self.limiter.hit(self.rate, "rate", client):
+            await self._limited(self.rate, ("rate", client), scope, receive, send, failed=False)
+            return
+        await self.app(scope, receive, send)
+
+    async def _limited(
+        self,
+        item: RateLimitItem,
+        ids: tuple[str, str],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        failed: bool,
+    ) -> None:
+        stats = self.limiter.get_window_stats(item, *ids)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        what = "failed authentication attempts" if failed else "requests"
+        response = failure(
+            "RATE_LIMITED",
+            f"too many {what} ({item.amount} per {item.get_expiry()} s); retry in {retry} s",
+            {"Retry-After": str(retry)},
+        )
+        await _send_response(response, scope, receive, send)
+
+
+def _bearer(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            if scheme.lower() == b"bearer" and token.strip():
+                return bytes(token.strip())
+            return b""  # present but not a bearer token: a wrong key
+    return None
+
+
+# ---------------------------------------------------------------------------- the API
+class Api:
+    """The route handlers of one server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.layout = settings.layout
+        self.policy = service.policy(allow_http=settings.allow_http)
+        self.inflight = InFlight(settings.max_in_flight)
+        # Presses run in worker threads (the press service is synchronous); reads use anyio's default pool.
+        self.press_threads = anyio.CapacityLimiter(max(1, settings.max_in_flight))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/health", self.health, methods=["GET"]),
+            Route("/api/openapi.json", self.openapi, methods=["GET"]),
+            Route("/api/buttons", self.list_buttons, methods=["GET"]),
+            Route("/api/buttons/{name}", self.spec, methods=["GET"]),
+            Route("/api/buttons/{name}/runs", self.runs, methods=["GET"]),
+            Route("/api/buttons/{name}/press", self.press, methods=["POST"]),
+            Route("/api/runs/{run_id}", self.run, methods=["GET"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return ok({"status": "ok", "service": "buttons"})
+
+    async def openapi(self, request: Request) -> Response:
+        return ok(openapi.document(auth=bool(self.settings.api_key)))
+
+    async def list_buttons(self, request: Request) -> Response:
+        try:
+            specs = await anyio.to_thread.run_sync(service.button_specs, self.layout)
+        except ButtonsError as exc:
+            return failure("INTERNAL_ERROR", exc.message)
+        return ok({"buttons": specs})
+
+    async def spec(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            return ok(await anyio.to_thread.run_sync(service.button_spec, self.layout, name))
+        except ButtonsError as exc:
+            return _from_domain(exc)
+
+    async def runs(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            return ok({"runs": await anyio.to_thread.run_sync(service.button_runs, self.layout, name)})
+        except ButtonsError as exc:
+            return _from_domain(exc)
+
+    async def run(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        try:
+            return ok(await anyio.to_thread.run_sync(service.run, self.layout, run_id))
+        except ButtonsError as exc:
+            return _from_domain(exc)
+
+    async def press(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            body = await _read_body(request)
+        except ApiError as exc:
+            return failure(exc.code, exc.message, {"Connection": "close", **exc.headers})
+        except ClientDisconnect:
+            return failure("BAD_REQUEST", "the client went away before sending the whole body")
+        try:
+            args, timeout, body_key = _parse_press(body)
+        except ApiError as exc:
+            return failure(exc.code, exc.message)
+        key = request.headers.get("idempotency-key") or body_key
+        cancel = threading.Event()
+        if not self.inflight.enter(cancel):
+            why = (
+                "the server is stopping"
+                if self.inflight.draining
+                else f"{self.inflight.limit} presses are already running"
+            )
+            return failure("BUSY", f"{why}; retry later", {"Retry-After": "1"})
+        try:
+            req = presses.PressRequest(name, args=args, timeout=timeout, idempotency_key=key, cancel=cancel)
+            response = await self._press(request, req, cancel)
+        except ButtonsError as exc:
+            return _from_domain(exc, preflight=True)
+        finally:
+            self.inflight.leave(cancel)
+        return ok(response.data())
+
+    async def _press(self, request: Request, req: presses.PressRequest, cancel: threading.Event) -> Any:
+        """Run the press in a worker thread; a client that goes away, or a cancelled task (the
+        server's drain deadline), ends it through the kill chain, and the record is written."""
+        finished = threading.Event()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = presses.press(self.layout, req, self.policy)
+            except BaseException as exc:
+                box["error"] = exc
+            finally:
+                finished.set()
+
+        async def watch_client() -> None:
+            while True:
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    cancel.set()
+                    return
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch_client)
+                await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self.press_threads)
+                tg.cancel_scope.cancel()
+        except anyio.get_cancelled_exc_class():
+            cancel.set()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(finished.wait)
+            raise
+        error = box.get("error")
+        if error is not None:
+            raise error
+        return box["value"]
+
+
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise ApiError("BAD_REQUEST", "Content-Length is not a number")
+        if int(length) > MAX_BODY:
+            raise ApiError("BODY_TOO_LARGE", f"the request body is larger than {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with anyio.fail_after(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > MAX_BODY:
+                    raise ApiError("BODY_TOO_LARGE", f"the request body is larger than {MAX_BODY} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            "REQUEST_TIMEOUT", f"the request body did not arrive within {BODY_TIMEOUT:g} s"
+        ) from None
+    return b"".join(chunks)
+
+
+def _parse_press(body: bytes) -> tuple[dict[str, str], int, str]:
+    """``{"args": {str: str}, "timeout": int, "idempotency_key": str}``; empty allowed; unknown
+    fields ignored."""
+    if not body.strip():
+        return {}, 0, ""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("BAD_REQUEST", "the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise ApiError("BAD_REQUEST", "the request body must be a JSON object")
+    args = payload.get("args")
+    if args is None:
+        args = {}
+    if not isinstance(args, dict) or not all(isinstance(v, str) for v in args.values()):
+        raise ApiError("BAD_REQUEST", '"args" must be an object of string values')
+    timeout = payload.get("timeout")
+    if timeout is None:
+        timeout = 0
+    if isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise ApiError("BAD_REQUEST", '"timeout" must be an integer number of seconds')
+    key = payload.get("idempotency_key")
+    if key is None:
+        key = ""
+    if not isinstance(key, str):
+        raise ApiError("BAD_REQUEST", '"idempotency_key" must be a string')
+    return {str(k): v for k, v in args.items()}, max(0, min(timeout, service.TIMEOUT_CAP)), key
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        return failure("NOT_FOUND", f"no route {request.url.path}")
+    if status == 405:
+        allow = exc.headers.get("Allow", "") if isinstance(exc, HTTPException) and exc.headers else ""
+        return failure(
+            "METHOD_NOT_ALLOWED",
+            f"{request.method} is not allowed on {request.url.path}",
+            {"Allow": allow} if allow else None,
+        )
+    return failure("INTERNAL_ERROR", "an unexpected error occurred; see the server's log")
+
+
+def build(settings: Settings) -> tuple[ASGIApp, Api]:
+    """The whole application and its API object (which holds the presses in flight)."""
+    api = Api(settings)
+    inner = Starlette(
+        routes=api.routes(), exception_handlers={HTTPException: _http_error, Exception: _http_error}
+    )
+    app = SecureHeaders(Cors(Guard(inner, settings), settings.cors_origins))
+    return app, api

@@ -1,0 +1,266 @@
+"""The OpenAPI 3.1 document of ``buttons serve`` (``GET /api/openapi.json``), written as data.
+
+Every route of ``app.Api.routes`` is described here with its auth and every error body it can
+answer; ``tests/test_serve.py`` checks that the two lists agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+
+_REF_ERROR = {"$ref": "#/components/responses/Error"}
+
+# Answered by any route behind the guard (auth and rate limit), whatever it does.
+_GUARDED = ("401", "429")
+
+ERROR_CODES = (
+    "BAD_REQUEST",
+    "MISSING_ARG",
+    "VALIDATION_ERROR",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "HTTP_BUTTON_BLOCKED",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "REQUEST_TIMEOUT",
+    "BODY_TOO_LARGE",
+    "RATE_LIMITED",
+    "INTERNAL_ERROR",
+    "BUSY",
+    "CANCELLED",
+)
+
+_ERROR_TEXT = {
+    "400": "BAD_REQUEST (body not JSON, wrong field types), MISSING_ARG or VALIDATION_ERROR",
+    "401": "UNAUTHORIZED: the bearer key is missing or wrong",
+    "403": "HTTP_BUTTON_BLOCKED: an HTTP button while the server runs without --allow-http-buttons",
+    "404": "NOT_FOUND: no such button or run",
+    "408": "REQUEST_TIMEOUT: the body did not arrive in time",
+    "413": "BODY_TOO_LARGE: the body is larger than 1 MiB (with or without Content-Length)",
+    "429": "RATE_LIMITED: too many requests, or too many failed auth attempts; see Retry-After",
+    "500": "INTERNAL_ERROR: an unexpected error, or a press refused before it ran for another reason",
+    "503": "BUSY: too many presses in flight or the server is stopping (see Retry-After); "
+    "CANCELLED: the press was cancelled before it started",
+}
+
+
+def _param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _ok(description: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["ok", "data"],
+                    "properties": {"ok": {"const": True}, "data": data},
+                }
+            }
+        },
+    }
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status in statuses:
+        out[status] = {"description": _ERROR_TEXT[status], **_REF_ERROR}
+    return out
+
+
+_NAME = _param("name", "the button's name")
+_SPEC = {"$ref": "#/components/schemas/ButtonSpec"}
+_RUN = {"$ref": "#/components/schemas/Run"}
+
+
+def _operations() -> dict[str, Any]:
+    return {
+        "/api/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Is the server up (no auth, no rate limit)",
+                "security": [],
+                "responses": {
+                    "200": _ok(
+                        "the server answers",
+                        {
+                            "type": "object",
+                            "properties": {"status": {"const": "ok"}, "service": {"const": "buttons"}},
+                        },
+                    )
+                },
+            }
+        },
+        "/api/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document (no auth)",
+                "security": [],
+                "responses": {"200": _ok("the OpenAPI document", {"type": "object"}), **_errors("429")},
+            }
+        },
+        "/api/buttons": {
+            "get": {
+                "operationId": "listButtons",
+                "summary": "Every button's spec, sorted by name",
+                "responses": {
+                    "200": _ok(
+                        "the buttons",
+                        {"type": "object", "properties": {"buttons": {"type": "array", "items": _SPEC}}},
+                    ),
+                    **_errors(*_GUARDED, "500"),
+                },
+            }
+        },
+        "/api/buttons/{name}": {
+            "get": {
+                "operationId": "getButton",
+                "summary": "One button's spec",
+                "parameters": [_NAME],
+                "responses": {"200": _ok("the spec", _SPEC), **_errors("400", *_GUARDED, "404")},
+            }
+        },
+        "/api/buttons/{name}/runs": {
+            "get": {
+                "operationId": "listRuns",
+                "summary": "The button's newest runs (at most 20)",
+                "parameters": [_NAME],
+                "responses": {
+                    "200": _ok(
+                        "the runs, newest first",
+                        {"type": "object", "properties": {"runs": {"type": "array", "items": _RUN}}},
+                    ),
+                    **_errors("400", *_GUARDED, "404", "500"),
+                },
+            }
+        },
+        "/api/buttons/{name}/press": {
+            "post": {
+                "operationId": "pressButton",
+                "summary": "Press the button; 200 with the result even when its status is not ok",
+                "parameters": [
+                    _NAME,
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "description": "a repeated key within 24 h returns the stored result",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PressBody"}}},
+                },
+                "responses": {
+                    "200": _ok("the press result", {"$ref": "#/components/schemas/Result"}),
+                    **_errors("400", *_GUARDED, "403", "404", "408", "413", "500", "503"),
+                },
+            }
+        },
+        "/api/runs/{run_id}": {
+            "get": {
+                "operationId": "getRun",
+                "summary": "One run record, by the run_id a press returned",
+                "parameters": [_param("run_id", "the run id")],
+                "responses": {"200": _ok("the run", _RUN), **_errors("400", *_GUARDED, "404")},
+            }
+        },
+    }
+
+
+def document(*, auth: bool) -> dict[str, Any]:
+    """The document; ``auth``: whether this server requires the bearer key."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Buttons REST API",
+            "version": __version__,
+            "description": "buttons serve: list, inspect and press buttons. Every body is the envelope "
+            '{"ok": true, "data": ...} or {"ok": false, "error": {"code", "message"}}. Rate limited per '
+            "client (API key, else address); health is exempt.",
+        },
+        "security": [{"bearer": []}] if auth else [],
+        "paths": _operations(),
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Authorization: Bearer <key> (--api-key, the API_KEY battery or "
+                    "$BUTTONS_API_KEY); not required when the server runs without a key",
+                }
+            },
+            "responses": {
+                "Error": {
+                    "description": "an error envelope",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["ok", "error"],
+                    "properties": {
+                        "ok": {"const": False},
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string", "enum": list(ERROR_CODES)},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+                "PressBody": {
+                    "type": "object",
+                    "properties": {
+                        "args": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "timeout": {
+                            "type": "integer",
+                            "description": "seconds; 0 or absent: the button's own; at most 300",
+                        },
+                        "idempotency_key": {"type": "string"},
+                    },
+                },
+                "ButtonSpec": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}, "runtime": {"type": "string"}},
+                },
+                "Run": {
+                    "type": "object",
+                    "properties": {
+                        "run_id": {"type": "string"},
+                        "button_name": {"type": "string"},
+                        "status": {"type": "string"},
+                        "started_at": {"type": "string"},
+                    },
+                },
+                "Result": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {
+                        "button": {"type": "string"},
+                        "status": {"type": "string"},
+                        "exit_code": {"type": "integer"},
+                        "stdout": {"type": "string"},
+                        "stderr": {"type": "string"},
+                        "duration_ms": {"type": "integer"},
+                        "run_id": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }
