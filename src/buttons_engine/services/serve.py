@@ -11,6 +11,7 @@ import ipaddress
 import os
 
 from ..errors import NotFound, ValidationError
+from ..store import button_index
 from ..store import buttons as store_buttons
 from . import batteries, history, presses
 
@@ -68,7 +69,7 @@ def check_bind(host: str, key: str) -> None:
 
 def button_specs(layout: Layout) -> list[dict[str, Any]]:
     """Every readable button's spec, sorted by name (``GET /api/buttons``)."""
-    return [spec.to_json() for spec in store_buttons.list_specs(layout)]
+    return [spec.to_json() for spec in button_index.list_specs(layout)]
 
 
 def button_spec(layout: Layout, name: str) -> dict[str, Any]:
