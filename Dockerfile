@@ -91,8 +91,11 @@ ENV PATH=/opt/buttons/bin:/usr/local/bin:/usr/bin:/bin \
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
-# Until `buttons serve` exists (the REST issue), the entry point is the CLI and the healthcheck proves the CLI
-# starts and can read its data dir; it becomes GET /api/health of `buttons serve` then (docs/container.md).
-HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["buttons", "list", "--json"]
+# The image serves: `buttons serve` on all interfaces, which refuses to start without an API key
+# (BUTTONS_API_KEY, or BUTTONS_API_KEY_FILE naming a mounted secret). CLI use stays one
+# `podman run IMAGE press NAME` away (docs/container.md). The healthcheck asks GET /api/health.
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=10s --start-period=10s --retries=3 \
+  CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/api/health', timeout=5)"]
 ENTRYPOINT ["buttons"]
-CMD ["summary"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -208,6 +209,27 @@ def test_key_from_battery_then_environment(bt: Buttons, serve: Start) -> None:
         assert c.get("/api/buttons").status_code == 200
     with server.client("from-battery") as c:
         _error(c.get("/api/buttons"), 401, "UNAUTHORIZED")
+
+
+def test_key_from_a_file_for_containers(bt: Buttons, serve: Start, tmp_path: Path) -> None:
+    """``$BUTTONS_API_KEY_FILE`` (a container secret) when no flag, battery or variable gives one."""
+    key_file = tmp_path / "api-key"
+    key_file.write_text("from-file\n")
+    server = serve(env={"BUTTONS_API_KEY_FILE": str(key_file)})
+    with server.client("from-file") as c:
+        assert c.get("/api/buttons").status_code == 200
+    with server.client("other") as c:
+        _error(c.get("/api/buttons"), 401, "UNAUTHORIZED")
+    server.stop()
+    r = bt("serve", "--port", "0", "--json", env={"BUTTONS_API_KEY_FILE": str(tmp_path / "missing")})
+    assert (
+        r.returncode == 1
+        and r.error["code"] == "VALIDATION_ERROR"
+        and "BUTTONS_API_KEY_FILE" in r.error["message"]
+    )
+    key_file.write_text("  \n")
+    r = bt("serve", "--port", "0", "--json", env={"BUTTONS_API_KEY_FILE": str(key_file)})
+    assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR"
 
 
 def test_non_loopback_host_without_a_key_is_refused(bt: Buttons) -> None:

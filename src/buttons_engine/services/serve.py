@@ -25,6 +25,7 @@ TIMEOUT_CAP = 300  # seconds: the longest a REST press may run (CONTRACT 13)
 RECENT_RUNS = 20  # runs answered by GET /api/buttons/{name}/runs
 KEY_BATTERY = "API_KEY"
 KEY_ENV = "BUTTONS_API_KEY"
+KEY_FILE_ENV = "BUTTONS_API_KEY_FILE"  # a file holding the key (a container secret), read at start
 
 
 def policy(*, allow_http: bool) -> presses.PressPolicy:
@@ -34,7 +35,8 @@ def policy(*, allow_http: bool) -> presses.PressPolicy:
 
 def api_key(layout: Layout, flag: str | None) -> tuple[str, str]:
     """The API key and where it came from: ``--api-key``, else the ``API_KEY`` battery, else
-    ``$BUTTONS_API_KEY``; ``("", "")`` when there is none (auth off)."""
+    ``$BUTTONS_API_KEY``, else the file ``$BUTTONS_API_KEY_FILE`` names (a container secret);
+    ``("", "")`` when there is none (auth off)."""
     if flag:
         return flag, "--api-key"
     try:
@@ -46,6 +48,16 @@ def api_key(layout: Layout, flag: str | None) -> tuple[str, str]:
     env = os.environ.get(KEY_ENV, "")
     if env:
         return env, f"${KEY_ENV}"
+    path = os.environ.get(KEY_FILE_ENV, "")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                value = fh.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"cannot read the API key from ${KEY_FILE_ENV} ({path}): {exc}") from None
+        if not value:
+            raise ValidationError(f"${KEY_FILE_ENV} names {path}, which holds no key")
+        return value, f"${KEY_FILE_ENV}"
     return "", ""
 
 
