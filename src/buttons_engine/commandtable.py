@@ -360,7 +360,8 @@ See docs/mcp.md for Claude Desktop, Cursor and others.""",
         Opt(
             "--api-key",
             metavar="KEY",
-            help="require 'Authorization: Bearer KEY' (else the API_KEY battery, else $BUTTONS_API_KEY)",
+            help="require 'Authorization: Bearer KEY' (else the API_KEY battery, else $BUTTONS_API_KEY, "
+            "else the file $BUTTONS_API_KEY_FILE names)",
         ),
         Opt(
             "--allow-http-buttons",
