@@ -43,6 +43,13 @@ RUN --mount=type=secret,id=ssl_ca,target=/run/secrets/ssl_ca \
     && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --compile-bytecode --require-hashes --no-deps -r /tmp/requirements.txt \
     && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --compile-bytecode --no-deps /tmp/dist/*.whl \
     && /opt/buttons/bin/buttons version --json
+# Symbol tables of the compiled extensions in the venv (cryptography's alone is 2.9 MB) are not needed to run:
+# binutils' strip drops them (binutils is installed in this build stage only; nothing of it ships).
+# hadolint ignore=DL3008
+RUN apt-get update -q \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends binutils \
+    && find /opt/buttons -name '*.so' -type f -exec strip --strip-unneeded {} + \
+    && apt-get purge -y -q binutils && rm -rf /var/lib/apt/lists/*
 
 # Optional extra Debian packages for the runtime, e.g. the Node variant: --build-arg EXTRA_DEBS=nodejs
 # (`IMAGE_EXTRA_DEBS=nodejs make image-test`). Their exact versions are recorded with the rest (os-packages.txt).

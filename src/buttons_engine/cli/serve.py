@@ -64,6 +64,7 @@ def handle(ns: Args, ctx: Context) -> int:
 
     from ..server import app as server_app
     from ..server import run as server_run
+    from ..services import serve as service
 
     settings = server_app.Settings(
         ctx.layout,
@@ -73,12 +74,15 @@ def handle(ns: Args, ctx: Context) -> int:
         rate_limit=rate,
         cors_origins=origins,
         triggers=not ns.no_triggers,
+        loopback=service.is_loopback(ns.host),
     )
     app, api = server_app.build(settings)
     sock = server_run.bind(ns.host, ns.port)
     addr = server_run.bound_address(sock)
     endpoints = [f"{method} {route.path}" for route in api.routes() for method in sorted(route.methods or ())]
     endpoints = [e for e in endpoints if not e.startswith("HEAD ")]
+    if api.mcp_manager is not None:
+        endpoints.append("POST|GET|DELETE /mcp (MCP, streamable HTTP)")
 
     def ready() -> None:
         info = {

@@ -230,6 +230,28 @@ async def _serve_stdio(tools: Tools) -> int:
     return 0
 
 
+def http_endpoint(tools: Tools, *, loopback: bool) -> tuple[Any, Any]:
+    """The same server over streamable HTTP, for ``buttons serve`` to mount at ``/mcp``.
+
+    Returns ``(asgi_app, session_manager)``; the caller runs ``session_manager.run()`` for the
+    server's lifetime. Auth, the rate limit, the body limit and the secure headers are ``serve``'s
+    own (the mount sits inside its guard). On a loopback bind the SDK's DNS-rebinding protection
+    also checks ``Host`` and ``Origin`` (a page cannot rebind a name to 127.0.0.1 to reach it).
+    """
+    from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    security = None
+    if loopback:
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
+            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        )
+    manager = StreamableHTTPSessionManager(app=build_server(tools), security_settings=security)
+    return StreamableHTTPASGIApp(manager), manager
+
+
 def serve_stdio(tools: Tools) -> int:
     """Serve until the client closes stdin (in-flight presses are then cancelled and recorded).
 

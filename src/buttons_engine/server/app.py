@@ -36,7 +36,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ButtonsError
@@ -48,6 +48,7 @@ MAX_BODY = 1024 * 1024  # bytes: a larger press body is 413 BODY_TOO_LARGE
 BODY_TIMEOUT = 10.0  # seconds to receive a whole body once the headers are in: else 408
 AUTH_FAILURE_RATE = "10/minute"  # failed auth attempts per address
 HEALTH = "/api/health"
+MCP_PATH = "/mcp"
 PUBLIC = (HEALTH, "/api/openapi.json")
 
 # HTTP status of each error code the API answers with (CONTRACT 13; beyond it: RATE_LIMITED,
@@ -140,6 +141,8 @@ class Settings:
         rate_limit: str | None = "120/minute",
         cors_origins: tuple[str, ...] = (),
         triggers: bool = True,
+        mcp: bool = True,
+        loopback: bool = True,
     ) -> None:
         self.layout = layout
         self.api_key = api_key
@@ -148,6 +151,8 @@ class Settings:
         self.rate_limit = rate_limit
         self.cors_origins = cors_origins
         self.triggers = triggers
+        self.mcp = mcp  # mount the MCP server at /mcp (streamable HTTP)
+        self.loopback = loopback  # bound to a loopback address only
 
 
 class InFlight:
@@ -334,6 +339,7 @@ class Api:
         self.inflight = InFlight(settings.max_in_flight)
         # Presses run in worker threads (the press service is synchronous); reads use anyio's default pool.
         self.press_threads = anyio.CapacityLimiter(max(1, settings.max_in_flight))
+        self.mcp_manager: Any = None  # the /mcp session manager, when MCP is mounted
 
     def routes(self) -> list[Route]:
         return [
@@ -514,10 +520,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def build(settings: Settings) -> tuple[ASGIApp, Api]:
-    """The whole application and its API object (which holds the presses in flight)."""
+    """The whole application and its API object (which holds the presses in flight).
+
+    ``/mcp`` is the MCP server of ``buttons mcp`` over streamable HTTP, inside the same guard:
+    bearer auth, rate limit, body limit, CORS and secure headers apply to it as to the REST API.
+    Its session manager is ``api.mcp_manager`` (the runner keeps it running with the server).
+    """
     api = Api(settings)
-    inner = Starlette(
-        routes=api.routes(), exception_handlers={HTTPException: _http_error, Exception: _http_error}
-    )
+    routes: list[BaseRoute] = list(api.routes())
+    if settings.mcp:
+        from ..mcp.server import http_endpoint
+        from ..services.mcp_tools import Tools
+
+        endpoint, api.mcp_manager = http_endpoint(
+            Tools(settings.layout, allow_http=settings.allow_http), loopback=settings.loopback
+        )
+        routes.append(Route(MCP_PATH, endpoint=endpoint))
+    inner = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _http_error})
     app = SecureHeaders(Cors(Guard(inner, settings), settings.cors_origins))
     return app, api

@@ -124,6 +124,14 @@ class DrainingServer(uvicorn.Server):
         self.stopped_by = sig
         self.should_exit = True
 
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        manager = self.api.mcp_manager
+        if manager is None:
+            await super().serve(sockets=sockets)
+            return
+        async with manager.run():  # the /mcp sessions live as long as the server
+            await super().serve(sockets=sockets)
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit:
