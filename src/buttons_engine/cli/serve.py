@@ -82,7 +82,7 @@ def handle(ns: Args, ctx: Context) -> int:
     endpoints = [f"{method} {route.path}" for route in api.routes() for method in sorted(route.methods or ())]
     endpoints = [e for e in endpoints if not e.startswith("HEAD ")]
     if api.mcp_manager is not None:
-        endpoints.append("POST|GET|DELETE /mcp (MCP, streamable HTTP)")
+        endpoints += ["POST /mcp", "GET /mcp", "DELETE /mcp"]  # MCP over streamable HTTP
 
     def ready() -> None:
         info = {

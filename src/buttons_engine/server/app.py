@@ -356,7 +356,7 @@ class Api:
         return ok({"status": "ok", "service": "buttons"})
 
     async def openapi(self, request: Request) -> Response:
-        return ok(openapi.document(auth=bool(self.settings.api_key)))
+        return ok(openapi.document(auth=bool(self.settings.api_key), mcp=self.mcp_manager is not None))
 
     async def list_buttons(self, request: Request) -> Response:
         try:

@@ -179,8 +179,36 @@ def _operations() -> dict[str, Any]:
     }
 
 
-def document(*, auth: bool) -> dict[str, Any]:
-    """The document; ``auth``: whether this server requires the bearer key."""
+_MCP_RESPONSES: dict[str, Any] = {
+    "200": {
+        "description": "JSON-RPC 2.0 messages of the MCP streamable HTTP transport (application/json or "
+        "text/event-stream), not the envelope; a notification is answered 202 with no body",
+    },
+}
+
+
+def _mcp_operations() -> dict[str, Any]:
+    """``/mcp``: the tools of ``buttons mcp`` over MCP's streamable HTTP transport (docs/mcp.md)."""
+    ops: dict[str, Any] = {}
+    for method, summary in (
+        ("post", "Send a JSON-RPC message of the MCP session (initialize, tools/list, tools/call, ...)"),
+        ("get", "Open the session's server-to-client event stream"),
+        ("delete", "End the MCP session"),
+    ):
+        ops[method] = {
+            "operationId": f"mcp{method.capitalize()}",
+            "summary": summary,
+            "responses": {**_MCP_RESPONSES, **_errors("400", *_GUARDED)},
+        }
+    return ops
+
+
+def document(*, auth: bool, mcp: bool = False) -> dict[str, Any]:
+    """The document; ``auth``: whether this server requires the bearer key; ``mcp``: whether the MCP
+    server is mounted at ``/mcp``."""
+    paths = _operations()
+    if mcp:
+        paths["/mcp"] = _mcp_operations()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -191,7 +219,7 @@ def document(*, auth: bool) -> dict[str, Any]:
             "client (API key, else address); health is exempt.",
         },
         "security": [{"bearer": []}] if auth else [],
-        "paths": _operations(),
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearer": {
