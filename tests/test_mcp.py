@@ -367,11 +367,16 @@ def test_the_client_configurations_in_the_docs_start_a_working_server(project: B
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "mcp.md").read_text()
     configs = []
+    http_configs = []
     for block in re.findall(r"```json\n(.*?)```", text, re.S):
         doc = json.loads(block)
         servers = doc.get("mcpServers") or doc.get("servers")
         if servers:
-            configs.append(servers["buttons"])
+            entry = servers["buttons"]
+            (http_configs if "url" in entry else configs).append(entry)
+    # The streamable-HTTP one points at serve's /mcp with the bearer key (tests/test_serve_mcp.py drives it).
+    assert [(c["type"], c["url"].rsplit("/", 1)[-1]) for c in http_configs] == [("http", "mcp")]
+    assert all(c["headers"]["Authorization"].startswith("Bearer ") for c in http_configs)
     assert len(configs) >= 4  # Claude Code, Claude Desktop, Cursor, VS Code
     assert {tuple(c["args"]) for c in configs} == {("mcp",)}
     assert {os.path.basename(c["command"]) for c in configs} == {"buttons"}
