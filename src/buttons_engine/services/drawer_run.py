@@ -3,9 +3,9 @@
 A ``button`` step is a press through the one press service (DEVIATIONS D6) under the drawer
 surface's policy: batteries, masking, queues, limits and a run record in the button's own
 history apply exactly as for ``buttons press``; the step keeps the press's ``run_id``. A
-``wait`` step sleeps, cancellably. Other live kinds (``drawer``, ``for_each``, ``switch``,
-``aggregate``) are not built in this version and fail with ``KIND_NOT_IMPLEMENTED``, like the
-reserved ones.
+``wait`` step sleeps, cancellably; ``for_each`` and ``aggregate`` are in ``drawer_loops.py``.
+The other live kinds (``drawer``, ``switch``) are not built in this version and fail with
+``KIND_NOT_IMPLEMENTED``, like the reserved ones.
 
 The run record (``drawers/<name>/pressed/<stem>.json``) is written when the run starts
 (``status: "running"``) and after every step, so a run killed mid-way leaves a record that
@@ -190,6 +190,14 @@ class _Run:
             rec = self.button_step(step, scope, cancel)
         elif step.kind == "wait":
             rec = self.wait_step(step, scope, cancel)
+        elif step.kind == "for_each":
+            from .drawer_loops import for_each
+
+            rec = for_each(self, step, scope, cancel)
+        elif step.kind == "aggregate":
+            from .drawer_loops import aggregate
+
+            rec = aggregate(step, scope)
         else:
             rec = _failed(step, "KIND_NOT_IMPLEMENTED", _not_built(step.kind))
         rec.setdefault("duration_ms", int((time.monotonic() - started) * 1000))
