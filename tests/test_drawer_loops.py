@@ -104,3 +104,45 @@ def test_aggregate_plucks_from_the_iterations(bt: Buttons) -> None:
     path.write_text(json.dumps(doc))
     data = bt("drawer", "d", "press", 'words=["a", "abc", "ab"]', "--json").data
     assert data["steps"][1]["output"] == {"values": [1, 3, 2], "count": 3}
+
+
+def _switch_drawer(bt: Buttons, cases: list[dict[str, object]], default: list[dict[str, object]]) -> None:
+    bt.create("say", "--code", 'printf %s "$BUTTONS_ARG_W"')
+    assert bt("drawer", "create", "d").returncode == 0
+    path = bt.home / "drawers" / "d" / "drawer.json"
+    doc = json.loads(path.read_text())
+    doc["steps"] = [{"id": "pick", "kind": "switch", "cases": cases, "steps": default}]
+    path.write_text(json.dumps(doc))
+
+
+def _say(step_id: str, word: str) -> dict[str, object]:
+    return {"id": step_id, "kind": "button", "button": "say", "args": {"w": word}}
+
+
+def test_switch_runs_the_first_true_case_or_the_default(bt: Buttons) -> None:
+    _switch_drawer(
+        bt,
+        [
+            {"id": "prod", "when": "${inputs.prod}", "steps": [_say("p", "to prod")]},
+            {"when": "inputs.staging", "steps": [_say("s", "to staging")]},
+        ],
+        [_say("d", "nowhere")],
+    )
+    out = bt("drawer", "d", "press", "prod=true", "staging=true", "--json").data["steps"][0]["output"]
+    assert out == {"matched": "prod", "steps": {"p": {"status": "ok", "output": "to prod", "error": None}}}
+    out = bt("drawer", "d", "press", "prod=false", "staging=true", "--json").data["steps"][0]["output"]
+    assert out["matched"] == "case-1" and list(out["steps"]) == ["s"]
+    out = bt("drawer", "d", "press", "prod=false", "staging=false", "--json").data["steps"][0]["output"]
+    assert out["matched"] == "default" and out["steps"]["d"]["output"] == "nowhere"
+
+
+def test_switch_when_must_be_a_bool(bt: Buttons) -> None:
+    _switch_drawer(bt, [{"when": "${inputs.env}", "steps": []}], [])
+    r = bt("drawer", "d", "press", "env=prod", "--json")
+    assert r.returncode == 1
+    assert r.data["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "cases[0].when must be a bool, got a string",
+    }
+    out = bt("drawer", "d", "press", "env=false", "--json").data["steps"][0]["output"]
+    assert out == {"matched": "", "steps": {}}

@@ -162,7 +162,7 @@ def test_step_errors_for_missing_button_bad_args_bad_refs_and_unbuilt_kinds(bt: 
     assert bt("drawer", "d", "press", "--json").data["error"]["code"] == "BUTTON_NOT_FOUND"
     path = bt.home / "drawers" / "d" / "drawer.json"
     doc = json.loads(path.read_text())
-    for kind in ("transform", "switch"):
+    for kind in ("transform", "drawer"):
         doc["steps"] = [{"id": "s", "kind": kind}]
         path.write_text(json.dumps(doc))
         r = bt("drawer", "d", "press", "--json")

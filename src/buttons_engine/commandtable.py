@@ -628,8 +628,8 @@ Name-first (buttons drawer NAME VERB ...):
   logs [--failed] [--limit N] past runs (a run killed mid-way reads 'interrupted')
   rm                          delete the drawer and its history
 --summary on any per-drawer verb prints the plan and changes nothing.
-Step kinds run here: button, wait, for_each, aggregate. Not built yet: drawer, switch, parallel
-mode, CEL expressions, flow authoring (docs/drawers.md).
+Step kinds run here: button, wait, for_each, aggregate, switch. Not built yet: drawer steps,
+parallel mode, CEL expressions, flow authoring (docs/drawers.md).
 
 Examples:
   buttons drawer create release

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Kinds upstream executes, kinds this version executes, and kinds upstream reserves.
 LIVE_KINDS = ("button", "drawer", "for_each", "switch", "aggregate", "wait")
-BUILT_KINDS = ("button", "wait", "for_each", "aggregate")
+BUILT_KINDS = ("button", "wait", "for_each", "aggregate", "switch")
 RESERVED_KINDS = ("split", "merge", "transform", "batch")
 INPUT_TYPES = ("string", "int", "bool", "enum")
 FAILURE_ACTIONS = ("stop", "continue", "retry")
@@ -95,6 +95,7 @@ class Step:
         "args",
         "as_",
         "button",
+        "case_steps",
         "cases",
         "drawer",
         "duration",
@@ -150,6 +151,13 @@ class Step:
         if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
             raise _fail(where, "cases", "a list of objects")
         self.cases: tuple[dict[str, Any], ...] = tuple(cases)
+        branches = []
+        for n, case in enumerate(cases):
+            body = _or_empty(case.get("steps"))
+            if not isinstance(body, list):
+                raise _fail(where, f"cases[{n}].steps", "a list")
+            branches.append(tuple(Step(s, f"{where} cases[{n}]") for s in body))
+        self.case_steps: tuple[tuple[Step, ...], ...] = tuple(branches)
         self.from_ = raw.get("from")
         self.pluck = raw.get("pluck")
         self.duration = raw.get("duration")

@@ -1,4 +1,8 @@
-"""The collection step kinds of a drawer: ``for_each`` and ``aggregate`` (CONTRACT 11.2).
+"""The compound step kinds of a drawer: ``for_each``, ``aggregate`` and ``switch`` (CONTRACT 11.2).
+
+``switch`` evaluates each case's ``when`` in order (a reference that must yield a bool, else
+``VALIDATION_ERROR``) and runs the first true case's steps, or the step's own ``steps`` as the
+default branch; nested step ids are visible inside the branch only.
 
 ``over``, ``from`` and ``pluck`` are references: ``${inputs.items}`` or the bare path
 ``inputs.items`` (CEL beyond paths is not built yet, see drawer_refs). ``for_each`` runs its
@@ -153,3 +157,52 @@ def _bind(scope: dict[str, Any], step_id: str, rec: dict[str, Any]) -> None:
     view = {k: rec.get(k) for k in ("output", "stdout", "stderr", "exit_code", "status")}
     scope[step_id] = view
     scope["steps"][step_id] = view
+
+
+def _expr(text: Any, scope: dict[str, Any], field: str) -> Any:
+    if not isinstance(text, str) or not text.strip():
+        raise DrawerError("VALIDATION_ERROR", f"{field} must be a reference such as ${{inputs.deploy}}")
+    return drawer_refs.resolve_string(text, scope) if "${" in text else drawer_refs.evaluate(text, scope)
+
+
+def switch(run: _Run, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+    matched = ""
+    branch: tuple[Step, ...] = ()
+    for n, case in enumerate(step.cases):
+        try:
+            value = _expr(case.get("when"), scope, f"cases[{n}].when")
+        except DrawerError as exc:
+            return _failed(step, exc.code, exc.message)
+        if not isinstance(value, bool):
+            return _failed(
+                step,
+                "VALIDATION_ERROR",
+                f"cases[{n}].when must be a bool, got {drawer_refs.type_name(value)}",
+            )
+        if value:
+            case_id = case.get("id")
+            matched = case_id if isinstance(case_id, str) and case_id else f"case-{n}"
+            branch = step.case_steps[n]
+            break
+    else:
+        if step.steps:
+            matched, branch = "default", step.steps
+    inner = {**scope, "steps": dict(scope.get("steps") or {})}
+    ran: dict[str, Any] = {}
+    for nested in branch:
+        rec = run.run_step(nested, inner, cancel)
+        ran[nested.id] = {"status": rec["status"], "output": rec.get("output"), "error": rec.get("error")}
+        if rec["status"] == "ok":
+            _bind(inner, nested.id, rec)
+        elif (
+            nested.kind == "button"
+            and nested.on_failure is not None
+            and nested.on_failure.action == "continue"
+        ):
+            _bind(inner, nested.id, {**rec, "output": None})
+        else:
+            error = rec.get("error") or {}
+            return _failed(step, error.get("code", "SCRIPT_ERROR"), error.get("message", "step failed"), {
+                "matched": matched, "steps": ran
+            })  # fmt: skip
+    return {"id": step.id, "status": "ok", "exit_code": 0, "output": {"matched": matched, "steps": ran}}

@@ -3,8 +3,8 @@
 A ``button`` step is a press through the one press service (DEVIATIONS D6) under the drawer
 surface's policy: batteries, masking, queues, limits and a run record in the button's own
 history apply exactly as for ``buttons press``; the step keeps the press's ``run_id``. A
-``wait`` step sleeps, cancellably; ``for_each`` and ``aggregate`` are in ``drawer_loops.py``.
-The other live kinds (``drawer``, ``switch``) are not built in this version and fail with
+``wait`` step sleeps, cancellably; ``for_each``, ``aggregate`` and ``switch`` are in
+``drawer_loops.py``. The other live kind (``drawer``) is not built in this version and fails with
 ``KIND_NOT_IMPLEMENTED``, like the reserved ones.
 
 The run record (``drawers/<name>/pressed/<stem>.json``) is written when the run starts
@@ -194,6 +194,10 @@ class _Run:
             from .drawer_loops import for_each
 
             rec = for_each(self, step, scope, cancel)
+        elif step.kind == "switch":
+            from .drawer_loops import switch
+
+            rec = switch(self, step, scope, cancel)
         elif step.kind == "aggregate":
             from .drawer_loops import aggregate
 
