@@ -624,12 +624,13 @@ Name-first (buttons drawer NAME VERB ...):
                               STEP.timeout_seconds, inputs.NAME.<type|required|secret|...>
   connect A to B              wire A's output fields into B's same-named arguments
   connect A.output.X to B.args.Y
-  press [k=v ...] [--dry-run] run the steps in order; ${inputs.x}, ${step.output.f}, $ENV{NAME}
+  press [k=v ...] [--dry-run] [--mode sequential|parallel] [--concurrency N] [--on-failure stop|continue]
+                              run the steps; ${inputs.x}, ${step.output.f}, $ENV{NAME}
   logs [--failed] [--limit N] past runs (a run killed mid-way reads 'interrupted')
   rm                          delete the drawer and its history
 --summary on any per-drawer verb prints the plan and changes nothing.
-Step kinds run here: button, wait, for_each, aggregate, switch. Not built yet: drawer steps,
-parallel mode, CEL expressions, flow authoring (docs/drawers.md).
+Step kinds run here: button, wait, for_each, aggregate, switch; --mode parallel runs waves from
+the reference graph. Not built yet: drawer steps, CEL expressions, flow authoring (docs/drawers.md).
 
 Examples:
   buttons drawer create release

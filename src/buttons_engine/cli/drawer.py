@@ -229,19 +229,22 @@ def _per_drawer(name: str, verb: str, rest: list[str], ctx: Context) -> int:
 
 
 def _press(name: str, rest: list[str], ctx: Context) -> int:
-    from ..errors import DrawerError, ValidationError
+    from ..errors import ValidationError
     from ..services import drawer_run
 
     f = _Flags(rest, ("--mode", "--concurrency", "--on-failure", "--webhook-body"), ("--dry-run",))
     mode = f.values.get("--mode", "sequential")
     if mode not in ("sequential", "parallel"):
         raise ValidationError(f"--mode must be sequential or parallel, not {mode!r}")
-    if mode == "parallel":
-        raise DrawerError("KIND_NOT_IMPLEMENTED", "--mode parallel is not built in this version yet")
-    if f.values.get("--on-failure", "stop") not in ("stop", "continue"):
+    on_failure = f.values.get("--on-failure", "stop")
+    if on_failure not in ("stop", "continue"):
         raise ValidationError("--on-failure must be stop or continue")
-    if "--concurrency" in f.values and not f.values["--concurrency"].lstrip("-").isdigit():
-        raise ValidationError("--concurrency must be an integer")
+    try:
+        concurrency = int(f.values.get("--concurrency", "0"))
+    except ValueError:
+        raise ValidationError("--concurrency must be an integer") from None
+    # --concurrency and --on-failure only matter in parallel mode (ignored in sequential, as upstream)
+    parallel = drawer_run.ParallelOptions(concurrency, on_failure) if mode == "parallel" else None
     inputs = drawer_run.parse_inputs(f.words)
     if "--webhook-body" in f.values:
         inputs["webhook"] = _webhook_input(ctx, name, f.values["--webhook-body"])
@@ -250,7 +253,7 @@ def _press(name: str, rest: list[str], ctx: Context) -> int:
         if ctx.summary:
             return _plan(ctx, name, "press", rest, data)
         return _ok(ctx, {"drawer": name, "dry_run": True, **data}, _dry_text(name, data))
-    result = drawer_run.press(ctx.layout, name, inputs)
+    result = drawer_run.press(ctx.layout, name, inputs, parallel)
     ok = result["status"] == "ok"
     if ctx.out.json:
         ctx.out.success(result)  # ok: true even when the run failed, exit 1 (CONTRACT 11.7)

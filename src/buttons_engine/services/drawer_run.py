@@ -16,6 +16,7 @@ reads ``interrupted``. SIGINT, SIGTERM and SIGHUP end the running step through t
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -133,7 +134,8 @@ class _Run:
             out["inputs"] = self.inputs
         out["steps"] = self.steps
         if failed is not None:
-            out["failed_step"] = failed["id"]
+            if failed["id"]:  # a deadlock among steps none of which failed names no step
+                out["failed_step"] = failed["id"]
             out["error"] = failed["error"]
         return out
 
@@ -153,7 +155,8 @@ class _Run:
         rec["steps"] = [self._redact(_capped(s)) for s in self.steps]
         if "error" in result:
             rec["error_type"] = result["error"]["code"]
-            rec["failed_step"] = result["failed_step"]
+            if "failed_step" in result:
+                rec["failed_step"] = result["failed_step"]
             rec["error"] = self._redact(result["error"])
         return rec
 
@@ -320,37 +323,13 @@ class _Run:
             cancel.wait(min(left, _TICK))
 
     # -------------------------------------------------------------- the run
-    def run(self) -> dict[str, Any]:
+    def run(self, parallel: ParallelOptions | None = None) -> dict[str, Any]:
         from ..engine import supervisor
 
         previous = supervisor.interrupt_on_signals()
-        failed: dict[str, Any] | None = None
-        status = "ok"
         try:
             self.checkpoint()
-            for step in self.spec.steps:
-                if self.interrupted():
-                    status = "cancelled"
-                    break
-                rec = self.run_step(step, self.scope, self.cancel)
-                self.steps.append(rec)
-                if self.interrupted():
-                    status = "cancelled"
-                    failed = rec
-                    break
-                if rec["status"] == "ok":
-                    self._store_output(step.id, rec)
-                elif (
-                    step.kind == "button"
-                    and step.on_failure is not None
-                    and step.on_failure.action == "continue"
-                ):
-                    self._store_output(step.id, {**rec, "output": None})
-                else:
-                    status = "failed"
-                    failed = rec
-                    break
-                self.checkpoint()
+            status, failed = self._sequential() if parallel is None else self._parallel(parallel)
         except BaseException:
             # Whatever stopped the run (a record that cannot be written, a bug): the record still
             # ends, as failed, if it can be written at all; the error goes on to the surface.
@@ -368,6 +347,104 @@ class _Run:
         self.writer.finish(self.record(result))
         return result
 
+    def _sequential(self) -> tuple[str, dict[str, Any] | None]:
+        for step in self.spec.steps:
+            if self.interrupted():
+                return "cancelled", None
+            rec = self.run_step(step, self.scope, self.cancel)
+            self.steps.append(rec)
+            if self.interrupted():
+                return "cancelled", rec
+            if rec["status"] == "ok":
+                self._store_output(step.id, rec)
+            elif (
+                step.kind == "button" and step.on_failure is not None and step.on_failure.action == "continue"
+            ):
+                self._store_output(step.id, {**rec, "output": None})
+            else:
+                return "failed", rec
+            self.checkpoint()
+        return "ok", None
+
+    def _parallel(self, options: ParallelOptions) -> tuple[str, dict[str, Any] | None]:
+        """Waves from the reference graph (CONTRACT 11.5): every step whose dependencies all
+        succeeded runs, at most ``concurrency`` at once; outputs are merged after each wave."""
+        steps = self.spec.steps
+        deps = dependencies(self.spec)
+        done: dict[str, dict[str, Any]] = {}
+        succeeded: set[str] = set()
+        remaining = list(steps)
+        stop = options.on_failure != "continue"
+        status = "ok"
+        deadlock: list[str] = []
+        while remaining:
+            if self.interrupted():
+                status = "cancelled"
+                break
+            ready = [s for s in remaining if deps[s.id] <= succeeded]
+            if not ready:
+                deadlock = [s.id for s in remaining]
+                break
+            recs = self._wave(ready, options.concurrency, stop)
+            for step in ready:
+                if step.id not in recs:
+                    continue  # a sibling failed first: never started, absent from the result
+                remaining.remove(step)
+                rec = done[step.id] = recs[step.id]
+                if rec["status"] == "ok":
+                    succeeded.add(step.id)
+                    self._store_output(step.id, rec)
+            self.steps = [done[s.id] for s in steps if s.id in done]
+            self.checkpoint()
+            if self.interrupted():
+                status = "cancelled"
+                break
+            if stop and any(done[s.id]["status"] != "ok" for s in ready if s.id in done):
+                break
+        first_failed = next(
+            (done[s.id] for s in steps if s.id in done and done[s.id]["status"] != "ok"), None
+        )
+        if status == "cancelled":
+            return status, first_failed
+        if deadlock:
+            error = {
+                "code": "PARALLEL_DEADLOCK",
+                "message": "steps that can never run (a cycle, an unknown reference or a failed dependency): "
+                + ", ".join(deadlock),
+            }
+            return "failed", {"id": first_failed["id"] if first_failed else "", "error": error}
+        return ("failed", first_failed) if first_failed else ("ok", None)
+
+    def _wave(self, ready: list[Step], concurrency: int, stop: bool) -> dict[str, dict[str, Any]]:
+        """Run ``ready`` concurrently; with ``stop`` a failure ends its siblings (kill chain)."""
+        wave_cancel = threading.Event()
+        recs: dict[str, dict[str, Any]] = {}
+        queue = list(ready)
+        lock = threading.Lock()
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    if not queue or wave_cancel.is_set():
+                        return
+                    step = queue.pop(0)
+                rec = self.run_step(step, self.scope, wave_cancel)
+                with lock:
+                    recs[step.id] = rec
+                if stop and rec["status"] != "ok":
+                    wave_cancel.set()
+
+        workers = max(1, min(concurrency if concurrency > 0 else (os.cpu_count() or 1), len(ready)))
+        threads = [threading.Thread(target=worker, name=f"drawer-wave-{n}") for n in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                if self.interrupted():
+                    wave_cancel.set()
+                t.join(0.1)
+        return recs
+
     def _store_output(self, step_id: str, rec: dict[str, Any]) -> None:
         view = {k: rec.get(k) for k in ("output", "stdout", "stderr", "exit_code", "status")}
         self.scope[step_id] = view
@@ -375,12 +452,40 @@ class _Run:
         self.scope["steps"][step_id] = view
 
 
-def press(layout: Layout, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Run the drawer ``name``: the result of CONTRACT 11.7 (``status`` ok, failed or cancelled)."""
+class ParallelOptions:
+    """``--mode parallel``: ``concurrency`` (0: the CPU count) and ``on_failure`` (stop|continue)."""
+
+    __slots__ = ("concurrency", "on_failure")
+
+    def __init__(self, concurrency: int = 0, on_failure: str = "stop") -> None:
+        self.concurrency = concurrency
+        self.on_failure = on_failure
+
+
+def dependencies(spec: DrawerSpec) -> dict[str, set[str]]:
+    """Top-level step id -> ids of the other top-level steps named inside its ``${…}`` (11.5)."""
+    import re
+
+    ids = {s.id for s in spec.steps}
+    token = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+    out: dict[str, set[str]] = {}
+    for step in spec.steps:
+        names = {t for expr in drawer_refs.references(step.raw) for t in token.findall(expr)}
+        out[step.id] = (names & ids) - {step.id}
+    return out
+
+
+def press(
+    layout: Layout, name: str, inputs: dict[str, Any], parallel: ParallelOptions | None = None
+) -> dict[str, Any]:
+    """Run the drawer ``name``: the result of CONTRACT 11.7 (``status`` ok, failed or cancelled).
+
+    Steps run in order, or with ``parallel`` in waves from the reference graph.
+    """
     spec = store.read(layout, name)
     _check_pressable(spec)
     _missing_inputs(spec, inputs)
-    return _Run(layout, spec, inputs).run()
+    return _Run(layout, spec, inputs).run(parallel)
 
 
 def logs(layout: Layout, name: str, *, failed: bool = False, limit: int = 20) -> list[dict[str, Any]]:
