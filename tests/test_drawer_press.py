@@ -306,3 +306,14 @@ def test_sigint_during_a_wait_step_cancels_the_run(bt: Buttons) -> None:
     data = json.loads(out)["data"]
     assert data["status"] == "cancelled"
     assert data["steps"][0]["error"]["code"] == "CANCELLED"
+
+
+def test_retries_share_one_timeout_budget(bt: Buttons, tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    bt.create("slowfail", "--code", f"echo x >> {counter}; sleep 0.4; exit 1")
+    make_drawer(bt, "d", "slowfail")
+    set_(bt, "d", 'slowfail.on_failure={"action": "retry", "max_attempts": 10}', "slowfail.timeout_seconds=1")
+    data = bt("drawer", "d", "press", "--json").data
+    assert data["status"] == "failed"
+    assert data["error"]["code"] == "TIMEOUT"
+    assert 1 <= counter.read_text().count("x") <= 3  # not 10: the budget, not the attempts, ran out

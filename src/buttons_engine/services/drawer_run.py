@@ -211,22 +211,49 @@ class _Run:
         return rec
 
     def button_step(self, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+        """A button step, with its retries: all attempts share one timeout budget (CONTRACT 11.6)."""
         policy = step.on_failure
         attempts = max(policy.max_attempts, 1) if policy is not None and policy.action == "retry" else 1
+        if attempts == 1:
+            return self.press_once(step, scope, cancel)
+        assert policy is not None  # noqa: S101 - attempts > 1 only with a retry policy
+        budget = step.timeout_seconds or self._button_timeout(step.button)
+        deadline = time.monotonic() + budget if budget > 0 else None
         rec: dict[str, Any] = {}
         for attempt in range(1, attempts + 1):
-            rec = self.press_once(step, scope, cancel)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                rec = {"id": step.id, "button": step.button, "status": "timeout", "exit_code": -1}
+                rec["error"] = {
+                    "code": "TIMEOUT",
+                    "message": f"the retries used up the step's {budget:g} s timeout"
+                    f" after {attempt - 1} attempts",
+                    "remediation": "raise the step's timeout_seconds or lower max_attempts",
+                }
+                break
+            rec = self.press_once(step, scope, cancel, timeout=left)
             if rec["status"] == "ok" or attempt == attempts or self.interrupted(cancel):
                 break
-            assert policy is not None  # noqa: S101 - attempts > 1 only with a retry policy
             code = rec.get("error", {}).get("code", "")
             if policy.retry_on and code not in policy.retry_on:
                 break
-            if not self.sleep(_backoff(policy.backoff, attempt), cancel):
+            wait = _backoff(policy.backoff, attempt)
+            if deadline is not None:
+                wait = min(wait, max(deadline - time.monotonic(), 0.0))
+            if not self.sleep(wait, cancel):
                 break
         return rec
 
-    def press_once(self, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+    def _button_timeout(self, name: str) -> float:
+        try:
+            return float(button_store.read_spec(self.layout, name).timeout_seconds)
+        except ButtonsError:
+            return 0.0  # the press reports the missing or broken button itself
+
+    def press_once(
+        self, step: Step, scope: dict[str, Any], cancel: threading.Event, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """One press of a button step; ``timeout`` (what is left of a retry budget) wins over the step's."""
         base: dict[str, Any] = {"id": step.id, "button": step.button}
         try:
             button = button_store.read_spec(self.layout, step.button)
@@ -246,7 +273,7 @@ class _Run:
         request = presses.PressRequest(
             button.name,
             args=args,
-            timeout=step.timeout_seconds,
+            timeout=step.timeout_seconds if timeout is None else max(timeout, 0.001),
             cancel=cancel,
             secrets=self.secret_texts,
         )
