@@ -91,6 +91,9 @@ def test_button_steps_are_presses_with_their_own_run_records_and_batteries(bt: B
     assert step["stdout"].startswith("token=") and "***" in step["stdout"]
     history = bt("history", "leak", "--json").data
     assert [h["run_id"] for h in history] == [step["run_id"]]
+    (record,) = (bt.home / "buttons" / "leak" / "pressed").glob("*.json")
+    origin = json.loads(record.read_text())["origin"]
+    assert origin == {"drawer": "d", "drawer_run_id": data["run_id"], "step": "leak"}
     assert "sekrit-value-123" not in json.dumps(records(bt, "d"))
 
 

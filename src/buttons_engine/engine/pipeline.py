@@ -73,6 +73,7 @@ class PressRequest:
         "idempotency_ttl",
         "name",
         "on_output",
+        "origin",
         "secrets",
         "timeout",
     )
@@ -89,6 +90,7 @@ class PressRequest:
         idempotency_ttl: float = 0,  # seconds; <= 0 means 24h
         cancel: threading.Event | None = None,
         secrets: tuple[str, ...] = (),
+        origin: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.args = args if args is not None else {}
@@ -100,6 +102,8 @@ class PressRequest:
         self.cancel = cancel
         # Values the caller knows are secret (a drawer's secret inputs): masked like batteries.
         self.secrets = secrets
+        # Who asked, when it was not a person (a drawer run: its name, run id and step): kept in the record.
+        self.origin = origin
 
 
 class PressPolicy:
@@ -323,10 +327,11 @@ class _Press:
                 started_at=timefmt.format_us(started),
                 finished_at=timefmt.format_us(started + result.duration_ms * 1000),
             )
+            stored = record.to_json()
+            if self.request.origin:
+                stored["origin"] = dict(self.request.origin)
             try:
-                result.run_id = store_runs.write_record(
-                    pressed_fd, result.run_id, record.to_json(), self.retention
-                )
+                result.run_id = store_runs.write_record(pressed_fd, result.run_id, stored, self.retention)
             except OSError as exc:
                 # The script ran: return what it did, with the reason nothing was recorded.
                 error = StorageError(

@@ -276,6 +276,7 @@ class _Run:
             timeout=step.timeout_seconds if timeout is None else max(timeout, 0.001),
             cancel=cancel,
             secrets=self.secret_texts,
+            origin={"drawer": self.spec.name, "drawer_run_id": self.run_id, "step": step.id},
         )
         try:
             response = presses.press(self.layout, request, DRAWER)
