@@ -386,3 +386,20 @@ def test_bad_drawer_names_touch_nothing(bt: Buttons, name: str) -> None:
     assert r.error["code"] == "VALIDATION_ERROR"
     assert sorted(p.name for p in (bt.home / "drawers").iterdir()) == []
     assert not (bt.home / "escape").exists()
+
+
+def test_validation_checks_whole_value_reference_types(bt: Buttons) -> None:
+    bt.create("build", "--code", "true")
+    set_output_schema(bt, "build", {"version": {"type": "string"}, "count": {"type": "integer"}})
+    bt.create("ship", "--code", "true", "--arg", "version:string:optional", "--arg", "n:int:optional")
+    make_drawer(bt, "d", "build", "ship")
+    bt("drawer", "d", "set", "inputs.flag.type=bool", "inputs.env.type=string")
+    bt("drawer", "d", "set", "ship.args.n=${build.output.version}", "ship.args.version=${inputs.flag}")
+    errors = bt("drawer", "d", "--json").data["validation"]["errors"]
+    assert {(e["arg"], e["message"]) for e in errors} == {
+        ("n", "a string cannot fill argument 'n' of type int"),
+        ("version", "a bool cannot fill argument 'version' of type string"),
+    }
+    # compatible whole values, and text interpolation (always a string), are fine
+    bt("drawer", "d", "set", "ship.args.n=${build.output.count}", "ship.args.version=v${inputs.flag}")
+    assert bt("drawer", "d", "--json").data["validation"]["ok"] is True

@@ -292,7 +292,10 @@ def _check_refs(
     declared: set[str],
 ) -> None:
     sid = step.id
+    arg_types = {a.name: a.type for a in button.args} if button is not None else {}
+    input_types = {i.name: i.type for i in spec.inputs}
     for arg, value in step.args.items():
+        whole = isinstance(value, str) and drawer_refs.is_whole(value)
         for ref in drawer_refs.references(value):
             parts = ref.split(".")
             if not all(p.replace("_", "a").isalnum() for p in parts):
@@ -311,12 +314,26 @@ def _check_refs(
                         ref=ref,
                         remediation=f"declare it: buttons drawer {spec.name} set inputs.NAME.type=string",
                     )
+                elif whole and len(parts) == 2 and arg in arg_types:
+                    _check_type(
+                        rep,
+                        arg_types[arg],
+                        input_types.get(parts[1]),
+                        {"step_id": sid, "arg": arg, "ref": ref},
+                    )
             elif root not in earlier:
                 what = "a later step" if spec.step(root) else "unknown"
                 rep.add("error", f"reference to {root!r}: {what}", step_id=sid, arg=arg, ref=ref)
             elif len(parts) > 2 and parts[1] == "output":
                 where = {"step_id": sid, "arg": arg, "ref": ref}
-                _check_output_path(layout, spec, root, parts[2:], rep, where=where)
+                node = _check_output_path(layout, spec, root, parts[2:], rep, where=where)
+                if (
+                    whole
+                    and arg in arg_types
+                    and isinstance(node, dict)
+                    and isinstance(node.get("type"), str)
+                ):
+                    _check_type(rep, arg_types[arg], _SCHEMA_TYPES.get(node["type"]), where)
     if button is not None:
         for a in button.args:
             if a.required and a.name not in step.args and a.name not in declared:
@@ -325,24 +342,40 @@ def _check_refs(
 
 def _check_output_path(
     layout: Layout, spec: DrawerSpec, root: str, path: list[str], rep: _Report, *, where: dict[str, str]
-) -> None:
+) -> Any:
+    """Check ``root.output.<path>`` against the button's ``output_schema``; the schema node, if known."""
     source = spec.step(root)
     if source is None or source.kind != "button":
-        return
+        return None
     button = _button(layout, source.button)
     schema = button.output_schema if button is not None else None
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         rep.add("warning", f"button {source.button!r} declares no output_schema", **where)
-        return
+        return None
     node: Any = schema
     for part in path:
         props = node.get("properties") if isinstance(node, dict) else None
         if not isinstance(props, dict):
-            return  # beyond what the schema describes
+            return None  # beyond what the schema describes
         if part not in props:
             rep.add("error", f"{root}.output has no field {part!r}", **where)
-            return
+            return None
         node = props[part]
+    return node
+
+
+# JSON Schema types as the argument types they can fill (CONTRACT 11.8 type compatibility).
+_SCHEMA_TYPES = {"string": "string", "integer": "int", "number": "int", "boolean": "bool"}
+_FITS = {"string": ("string", "enum"), "int": ("int",), "bool": ("bool",), "enum": ("string", "enum")}
+
+
+def _check_type(rep: _Report, arg_type: str, value_type: str | None, where: dict[str, str]) -> None:
+    """A whole-value reference whose type cannot fill the argument: string<->string, int<->integer|number,
+    bool<->boolean, enum<->string|enum."""
+    if value_type is None or arg_type not in _FITS:
+        return
+    if value_type not in _FITS[arg_type]:
+        rep.add("error", f"a {value_type} cannot fill argument {where['arg']!r} of type {arg_type}", **where)
 
 
 # ------------------------------------------------------------------------------ add
