@@ -104,6 +104,7 @@ class Command:
         "name",
         "plan",
         "prog",
+        "raw",
         "subs",
         "summary",
     )
@@ -121,6 +122,7 @@ class Command:
         hidden: bool = False,
         prog: str = "",
         plan: str = "",
+        raw: bool = False,
     ) -> None:
         self.name = name
         self.summary = summary
@@ -135,6 +137,10 @@ class Command:
         # A command that changes anything names the handler that runs under --summary instead:
         # it checks what the command would check and returns the plan, changing nothing.
         self.plan = plan
+        # A raw command parses its own words (``drawer NAME VERB ...``: verbs after a name no flag
+        # table describes): ``main`` hands the handler ``Args(words=[...])`` untouched, except
+        # ``-h``/``--help``, which argparse answers from ``args`` as for every other command.
+        self.raw = raw
 
     def sub(self, word: str) -> Command | None:
         for s in self.subs:
@@ -658,6 +664,39 @@ Examples:
         epilog="With --json (or stdout not a terminal) the answer is NOT_APPLICABLE, as upstream.",
     ),
     Command(
+        "drawer",
+        "Workflows of buttons: create, add steps, connect, press, logs",
+        "drawer:handle",
+        Opt(
+            "words",
+            nargs="*",
+            metavar="ARGS",
+            help="create NAME [--kind action|flow] | list | schema | remove NAME | NAME [VERB ...]",
+        ),
+        raw=True,
+        epilog="""Verb-first: create NAME [--kind action|flow], list (ls), schema, remove (rm) NAME.
+Name-first (buttons drawer NAME VERB ...):
+  summary                     (default) steps, validation report, recent runs
+  add T ...                   append steps: BUTTON, drawer/OTHER, for_each:BUTTON, wait:DURATION
+  set P=V ...                 STEP.args.F, STEP.steps.N.args.F, STEP.<field>, STEP.on_failure,
+                              STEP.timeout_seconds, inputs.NAME.<type|required|secret|...>
+  connect A to B              wire A's output fields into B's same-named arguments
+  connect A.output.X to B.args.Y
+  press [k=v ...] [--dry-run] [--mode sequential|parallel] [--concurrency N] [--on-failure stop|continue]
+                              run the steps; ${inputs.x}, ${step.output.f}, $ENV{NAME}
+  logs [--failed] [--limit N] past runs (a run killed mid-way reads 'interrupted')
+  rm                          delete the drawer and its history
+--summary on any per-drawer verb prints the plan and changes nothing.
+Step kinds run here: button, wait, for_each, aggregate, switch; --mode parallel runs waves from
+the reference graph. Not built yet: drawer steps, CEL expressions, flow authoring (docs/drawers.md).
+
+Examples:
+  buttons drawer create release
+  buttons drawer release add build wait:2s notify
+  buttons drawer release set notify.args.version='${build.output.version}'
+  buttons drawer release press env=prod""",
+    ),
+    Command(
         "__detail",
         "Show one button (buttons NAME)",
         "listing:handle_detail",
@@ -703,7 +742,6 @@ UPSTREAM_COMMANDS = (
     "add",
     "agent",
     "board",
-    "drawer",
     "ignore",
     "import",
     "install",

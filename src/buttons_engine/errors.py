@@ -17,6 +17,8 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
     +-- Cancelled                CANCELLED (a press ended by its caller, e.g. smash --on-failure stop)
     +-- HttpButtonBlocked        HTTP_BUTTON_BLOCKED (a surface that does not allow HTTP buttons)
     +-- ImportFailed             IMPORT_ERROR (``buttons import``: nothing to import, refused, fetch failed)
+    +-- DrawerError              a drawer command's refusal; each instance carries its upstream code
+                                 (STEP_NOT_FOUND, STEP_FIELD_UNKNOWN, RESOLVE_ERROR, MISSING_INPUT, ...)
 
 Foreign errors (OSError, json.JSONDecodeError, subprocess failures) are mapped to these
 at the boundary where they happen, never leaked to a surface as-is.
@@ -109,6 +111,43 @@ class HttpButtonBlocked(ButtonsError):
 
 class ImportFailed(ButtonsError):
     code = "IMPORT_ERROR"
+
+
+class DrawerError(ButtonsError):
+    """A drawer command's refusal with one of upstream's drawer codes (CONTRACT 11).
+
+    ``DrawerError("STEP_NOT_FOUND", "step 'x' not found")``: the codes are upstream's, listed
+    in ``DRAWER_CODES`` so a typo in the engine fails its tests instead of inventing a code.
+    """
+
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+        if code not in DRAWER_CODES:
+            raise ValueError(f"unknown drawer error code {code!r}")
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+DRAWER_CODES = frozenset(
+    [
+        "AMBIGUOUS",
+        "BUTTON_NOT_FOUND",
+        "CANCELLED",
+        "DRAWER_EXISTS",
+        "DRAWER_KIND_MISMATCH",
+        "DRAWER_NOT_FOUND",
+        "FLOW_RUNTIME_REQUIRED",
+        "KIND_NOT_IMPLEMENTED",
+        "MISSING_INPUT",
+        "NESTED_STEP_NOT_FOUND",
+        "RESOLVE_ERROR",
+        "STEP_FIELD_UNKNOWN",
+        "STEP_NOT_FOUND",
+        "UNKNOWN_VERB",
+        "VALIDATION_ERROR",
+    ]
+)
 
 
 _BY_CODE: dict[str, type[ButtonsError]] = {

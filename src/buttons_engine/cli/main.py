@@ -60,6 +60,8 @@ def resolve_handler(ref: str) -> Handler:
 
 def parse_command(command: Command, argv: list[str], *, summary: bool = False) -> tuple[Args, Handler]:
     """Parse ``argv`` for ``command``: the argparse-free fast path when it can, argparse otherwise."""
+    if command.raw and "-h" not in argv and "--help" not in argv:
+        return Args(words=list(argv)), resolve_handler(command.handler)  # the handler parses its words
     from . import fastargs
 
     ns = fastargs.parse(command, argv)

@@ -73,6 +73,8 @@ class PressRequest:
         "idempotency_ttl",
         "name",
         "on_output",
+        "origin",
+        "secrets",
         "timeout",
     )
 
@@ -87,6 +89,8 @@ class PressRequest:
         idempotency_key: str = "",
         idempotency_ttl: float = 0,  # seconds; <= 0 means 24h
         cancel: threading.Event | None = None,
+        secrets: tuple[str, ...] = (),
+        origin: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.args = args if args is not None else {}
@@ -96,6 +100,10 @@ class PressRequest:
         self.idempotency_key = idempotency_key
         self.idempotency_ttl = idempotency_ttl
         self.cancel = cancel
+        # Values the caller knows are secret (a drawer's secret inputs): masked like batteries.
+        self.secrets = secrets
+        # Who asked, when it was not a person (a drawer run: its name, run id and step): kept in the record.
+        self.origin = origin
 
 
 class PressPolicy:
@@ -239,7 +247,7 @@ class _Press:
     # 5 ---------------------------------------------------------------- batteries
     def load_batteries(self, spec: ButtonSpec) -> None:
         self.batteries = store_batteries.load_merged(self.layout)
-        self.masker = _masker_for(spec, self.batteries)
+        self.masker = _masker_for(spec, self.batteries, self.request.secrets)
 
     # 6 ---------------------------------------------------------------- queue
     def queue_slot(self, spec: ButtonSpec, deadline: float) -> None:
@@ -319,10 +327,11 @@ class _Press:
                 started_at=timefmt.format_us(started),
                 finished_at=timefmt.format_us(started + result.duration_ms * 1000),
             )
+            stored = record.to_json()
+            if self.request.origin:
+                stored["origin"] = dict(self.request.origin)
             try:
-                result.run_id = store_runs.write_record(
-                    pressed_fd, result.run_id, record.to_json(), self.retention
-                )
+                result.run_id = store_runs.write_record(pressed_fd, result.run_id, stored, self.retention)
             except OSError as exc:
                 # The script ran: return what it did, with the reason nothing was recorded.
                 error = StorageError(
@@ -417,13 +426,13 @@ class _Press:
 _MAX_TIMEOUT = 1e9  # seconds (about 31 years): beyond it no deadline or date can be computed
 
 
-def _masker_for(spec: ButtonSpec, batteries: dict[str, str]) -> Masker | None:
-    """The press's masker, or None: no batteries, ``"mask_secrets": false``, or only short values."""
-    if not batteries or not spec.mask_secrets:
+def _masker_for(spec: ButtonSpec, batteries: dict[str, str], extra: tuple[str, ...] = ()) -> Masker | None:
+    """The press's masker, or None: nothing secret, ``"mask_secrets": false``, or only short values."""
+    if not (batteries or extra) or not spec.mask_secrets:
         return None
     from .masking import Masker  # only presses that have batteries load the masker
 
-    masker = Masker(batteries.values())
+    masker = Masker([*batteries.values(), *extra])
     return masker if masker.active else None
 
 

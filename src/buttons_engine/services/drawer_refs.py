@@ -1,0 +1,193 @@
+"""References in drawer steps (CONTRACT 11.3) and argument flattening (11.2). Pure functions.
+
+- ``$ENV{NAME}`` is replaced by the environment variable (empty when unset).
+- A string that starts with ``${``, ends with ``}`` and holds exactly one ``${`` is a
+  *whole-value* reference: the value keeps its JSON type (number, bool, object, list).
+  Otherwise every ``${…}`` is evaluated and interpolated as text.
+- This version evaluates *paths*: ``inputs.x``, ``env.HOME``, ``<step>.output.a.b``,
+  ``<step>.stdout``, ``steps.<step>.output.x`` (the same thing), list indexes as ``.0`` or
+  ``[0]``; hyphenated step ids work (``emit-version.output.x``). Any other expression (operators,
+  function calls: CEL) is a ``RESOLVE_ERROR`` saying CEL is not built yet (docs/drawers.md).
+- Integers stay integers (DEVIATIONS D11): ``3`` from JSON or ``k=3`` on the command line is an
+  int, ``3.5`` a float.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+from ..errors import DrawerError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+_ENV = re.compile(r"\$ENV\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_REF = re.compile(r"\$\{([^}]*)\}")
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
+_PATH = re.compile(rf"^{_IDENT}(?:\.(?:{_IDENT}|\d+)|\[\d+\])*$")
+_SEGMENT = re.compile(rf"\.?({_IDENT}|\d+)|\[(\d+)\]")
+
+
+def resolve_error(expr: str, reason: str) -> DrawerError:
+    return DrawerError("RESOLVE_ERROR", f"reference ${{{expr}}}: {reason}")
+
+
+def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
+    """The value of one ``${expr}`` in ``scope`` (``inputs``, ``env``, step ids, ``steps``)."""
+    text = expr.strip()
+    if not _PATH.match(text):
+        raise resolve_error(
+            text,
+            "only paths like inputs.x or step.output.field are supported; "
+            "CEL expressions (operators, functions) are not built yet",
+        )
+    parts: list[str | int] = []
+    for m in _SEGMENT.finditer(text):
+        if m.group(2) is not None:
+            parts.append(int(m.group(2)))
+        else:
+            word = m.group(1)
+            parts.append(int(word) if word.isdigit() else word)
+    root = str(parts[0])
+    if root == "steps" and len(parts) > 1:  # steps.ID.output.x is ID.output.x
+        root, parts = str(parts[1]), parts[1:]
+    if root == "env":
+        if len(parts) != 2 or not isinstance(parts[1], str):
+            raise resolve_error(text, "use env.NAME")
+        return os.environ.get(parts[1], "")
+    if root not in scope:
+        raise resolve_error(text, f"undeclared reference to {root!r} (no such input root or completed step)")
+    value: Any = scope[root]
+    walked = str(root)
+    for part in parts[1:]:
+        if isinstance(value, dict):
+            key = str(part)
+            if key not in value:
+                raise resolve_error(text, f"no such key {key!r} in {walked}")
+            value = value[key]
+        elif isinstance(value, list) and isinstance(part, int):
+            if part >= len(value):
+                raise resolve_error(text, f"index {part} out of range in {walked} (length {len(value)})")
+            value = value[part]
+        else:
+            raise resolve_error(text, f"{walked} is {type_name(value)}, it has no field {part!r}")
+        walked = f"{walked}.{part}"
+    return value
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def is_whole(text: str) -> bool:
+    return text.startswith("${") and text.endswith("}") and text.count("${") == 1
+
+
+def resolve_string(text: str, scope: Mapping[str, Any]) -> Any:
+    if "$ENV{" in text:
+        text = _ENV.sub(lambda m: os.environ.get(m.group(1), ""), text)
+    if "${" not in text:
+        return text
+    if is_whole(text) and _REF.fullmatch(text):
+        return evaluate(text[2:-1], scope)
+    return _REF.sub(lambda m: flatten(evaluate(m.group(1), scope)), text)
+
+
+def resolve(value: Any, scope: Mapping[str, Any]) -> Any:
+    """``value`` with every reference resolved, objects and lists recursively."""
+    if isinstance(value, str):
+        return resolve_string(value, scope)
+    if isinstance(value, dict):
+        return {k: resolve(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, scope) for v in value]
+    return value
+
+
+def references(value: Any) -> list[str]:
+    """Every ``${expr}`` in ``value`` (recursively), in order."""
+    if isinstance(value, str):
+        return [m.group(1).strip() for m in _REF.finditer(value)]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in references(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in references(v)]
+    return []
+
+
+def flatten(value: Any) -> str:
+    """A resolved value as the string a button argument gets (CONTRACT 11.2).
+
+    Strings as-is, ``true``/``false``, numbers in Go ``%v`` form (``3``, ``0.5``, ``1e+06``),
+    anything else (objects, lists, null) as compact JSON.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return go_number(value)
+    import json
+
+    # Go's json.Marshal: no spaces, map keys sorted, UTF-8 kept, <, > and & escaped.
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def go_number(value: float) -> str:
+    """Go's ``%v`` of a float64: shortest digits; exponent form below 1e-4 and from 1e+06."""
+    if isinstance(value, int) and abs(value) >= 2**53:
+        return str(value)  # beyond float64 precision: keep every digit rather than round
+    f = float(value)
+    if math.isnan(f):
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "+Inf" if f > 0 else "-Inf"
+    if f == 0:
+        return "-0" if str(f).startswith("-") else "0"
+    sign = "-" if f < 0 else ""
+    digits, exp = _shortest(abs(f))
+    eprec = 6  # Go: %e when exp < -4 || exp >= 6 for the shortest form (fmt.Println(1e6) is 1e+06)
+    if exp < -4 or exp >= eprec:
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{body}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        return f"{sign}0.{'0' * (-exp - 1)}{digits}"
+    if exp + 1 >= len(digits):
+        return f"{sign}{digits}{'0' * (exp + 1 - len(digits))}"
+    return f"{sign}{digits[: exp + 1]}.{digits[exp + 1 :]}"
+
+
+def _shortest(f: float) -> tuple[str, int]:
+    """(significant digits, decimal exponent of the first digit) of ``f``'s shortest repr."""
+    text = repr(f)
+    if "e" in text:
+        mant, _, e = text.partition("e")
+        exp = int(e)
+    else:
+        mant, exp = text, 0
+    if "." in mant:
+        whole, frac = mant.split(".")
+    else:
+        whole, frac = mant, ""
+    if frac == "0":
+        frac = ""
+    digits = (whole + frac).lstrip("0")
+    lead_zeros = len(whole + frac) - len((whole + frac).lstrip("0"))
+    exp += len(whole) - 1 - lead_zeros
+    digits = digits.rstrip("0") or "0"
+    return digits, exp

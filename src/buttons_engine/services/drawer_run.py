@@ -1,0 +1,591 @@
+"""Pressing a drawer: sequential execution, results and history (CONTRACT 11.4, 11.6, 11.7).
+
+A ``button`` step is a press through the one press service (DEVIATIONS D6) under the drawer
+surface's policy: batteries, masking, queues, limits and a run record in the button's own
+history apply exactly as for ``buttons press``; the step keeps the press's ``run_id``. A
+``wait`` step sleeps, cancellably; ``for_each``, ``aggregate`` and ``switch`` are in
+``drawer_loops.py``. The other live kind (``drawer``) is not built in this version and fails with
+``KIND_NOT_IMPLEMENTED``, like the reserved ones.
+
+The run record (``drawers/<name>/pressed/<stem>.json``) is written when the run starts
+(``status: "running"``) and after every step, so a run killed mid-way leaves a record that
+reads ``interrupted``. SIGINT, SIGTERM and SIGHUP end the running step through the kill chain
+(the press request's ``cancel`` event and the engine's signal router) and the run ends
+``cancelled``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+
+from .. import timefmt
+from ..errors import ButtonsError, Cancelled, DrawerError, MissingArg, NotFound, ValidationError
+from ..ids import random_hex
+from ..store import buttons as button_store
+from ..store import drawers as store
+from . import drawer_refs, presses
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..drawer_spec import DrawerSpec, Step
+    from ..store.layout import Layout
+
+# The drawer surface's press policy: what every button step is pressed under.
+DRAWER = presses.policy("drawer")
+OUTPUT_CAP = 1024 * 1024  # bytes of a step's stdout/stderr kept in a run record (CONTRACT 11.7)
+REDACTED = "[redacted]"
+_TICK = 0.1
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, Any]:
+    """``k=v`` pairs: each value JSON when it parses (``3`` an int, ``true`` a bool), else text."""
+    from .drawers import parse_value
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, eq, text = pair.partition("=")
+        if not eq or not key:
+            raise ValidationError(f"expected KEY=VALUE, got {pair!r}")
+        out[key] = parse_value(text)
+    return out
+
+
+def _check_pressable(spec: DrawerSpec) -> None:
+    if spec.is_flow:
+        raise DrawerError(
+            "FLOW_RUNTIME_REQUIRED",
+            f"drawer {spec.name!r} is a flow drawer: it runs on an external flow runtime, not here",
+        )
+
+
+def _missing_inputs(spec: DrawerSpec, inputs: dict[str, Any]) -> None:
+    missing = [i.name for i in spec.inputs if i.required and i.name not in inputs]
+    if missing:
+        raise DrawerError(
+            "MISSING_INPUT",
+            f"drawer {spec.name!r} needs input {', '.join(missing)}",
+            hint="pass " + " ".join(f"{m}=<value>" for m in missing) + " …",
+        )
+
+
+def plan(layout: Layout, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The press plan (``--dry-run``, ``--summary``): refs resolved against the inputs only."""
+    from .drawers import validation_report
+
+    spec = store.read(layout, name)
+    _check_pressable(spec)
+    scope: dict[str, Any] = {"inputs": inputs, "steps": {}}
+    steps = []
+    for step in spec.steps:
+        entry: dict[str, Any] = {"id": step.id, "kind": step.kind, "button": step.button}
+        try:
+            entry["args_resolved"] = drawer_refs.resolve(step.args, scope)
+        except DrawerError as exc:
+            entry["args_resolved"] = {"unresolved": exc.message}
+        steps.append(entry)
+        scope[step.id] = {"output": {}}  # earlier steps count as {} outputs
+        scope["steps"][step.id] = scope[step.id]
+    return {
+        "inputs_resolved": inputs,
+        "steps_to_run": steps,
+        "validation": validation_report(layout, spec),
+    }
+
+
+class _Run:
+    """One drawer run: its scope, its step records, its record writer."""
+
+    def __init__(self, layout: Layout, spec: DrawerSpec, inputs: dict[str, Any]) -> None:
+        self.layout = layout
+        self.spec = spec
+        self.inputs = inputs
+        self.run_id = random_hex(8)
+        self.started_us = timefmt.now_us()
+        self.scope: dict[str, Any] = {"inputs": inputs, "steps": {}}
+        self.steps: list[dict[str, Any]] = []
+        self.cancel = threading.Event()
+        self.secrets = [
+            v
+            for k, v in ((i.name, inputs.get(i.name)) for i in spec.inputs if i.secret)
+            if v not in (None, "")
+        ]
+        # masked by the press service in the button's output and its own run record, like batteries
+        self.secret_texts = tuple(t for t in (drawer_refs.flatten(v) for v in self.secrets) if t)
+        stem = timefmt.record_stem_us(self.started_us, self.run_id)
+        self.writer = store.RunWriter(layout, spec.name, stem)
+
+    # -------------------------------------------------------------- records
+    def result(self, status: str, failed: dict[str, Any] | None) -> dict[str, Any]:
+        now = timefmt.now_us()
+        out: dict[str, Any] = {
+            "run_id": self.run_id,
+            "drawer": self.spec.name,
+            "status": status,
+            "started_at": timefmt.format_us(self.started_us),
+            "finished_at": timefmt.format_us(now) if status != "running" else "",
+            "duration_ms": (now - self.started_us) // 1000,
+        }
+        if self.inputs:
+            out["inputs"] = self.inputs
+        out["steps"] = self.steps
+        if failed is not None:
+            if failed["id"]:  # a deadlock among steps none of which failed names no step
+                out["failed_step"] = failed["id"]
+            out["error"] = failed["error"]
+        return out
+
+    def record(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The history record of ``result``: secret inputs redacted everywhere, outputs capped."""
+        rec: dict[str, Any] = {
+            "drawer_name": self.spec.name,
+            "run_id": self.run_id,
+            "started_at": result["started_at"],
+            "finished_at": result["finished_at"],
+            "duration_ms": result["duration_ms"],
+            "status": result["status"],
+        }
+        secret_names = self.spec.secret_inputs()
+        if self.inputs:
+            rec["inputs"] = {k: REDACTED if k in secret_names else v for k, v in self.inputs.items()}
+        rec["steps"] = [self._redact(_capped(s)) for s in self.steps]
+        if "error" in result:
+            rec["error_type"] = result["error"]["code"]
+            if "failed_step" in result:
+                rec["failed_step"] = result["failed_step"]
+            rec["error"] = self._redact(result["error"])
+        return rec
+
+    def _redact(self, value: Any) -> Any:
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            for secret in self.secrets:
+                text = drawer_refs.flatten(secret)
+                if text:
+                    value = value.replace(text, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: self._redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redact(v) for v in value]
+        if any(value == s for s in self.secrets):
+            return REDACTED
+        return value
+
+    def checkpoint(self) -> None:
+        self.writer.write(self.record(self.result("running", None)))
+
+    # -------------------------------------------------------------- steps
+    def interrupted(self, cancel: threading.Event | None = None) -> bool:
+        from ..engine import supervisor
+
+        return (cancel or self.cancel).is_set() or bool(supervisor.interrupted())
+
+    def run_step(self, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+        """One step in ``scope`` (the run's, or an iteration's copy); ``cancel`` ends it early."""
+        started = time.monotonic()
+        if step.kind == "button":
+            rec = self.button_step(step, scope, cancel)
+        elif step.kind == "wait":
+            rec = self.wait_step(step, scope, cancel)
+        elif step.kind == "for_each":
+            from .drawer_loops import for_each
+
+            rec = for_each(self, step, scope, cancel)
+        elif step.kind == "switch":
+            from .drawer_loops import switch
+
+            rec = switch(self, step, scope, cancel)
+        elif step.kind == "aggregate":
+            from .drawer_loops import aggregate
+
+            rec = aggregate(step, scope)
+        else:
+            rec = _failed(step, "KIND_NOT_IMPLEMENTED", _not_built(step.kind))
+        rec.setdefault("duration_ms", int((time.monotonic() - started) * 1000))
+        return rec
+
+    def button_step(self, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+        """A button step, with its retries: all attempts share one timeout budget (CONTRACT 11.6)."""
+        policy = step.on_failure
+        attempts = max(policy.max_attempts, 1) if policy is not None and policy.action == "retry" else 1
+        if attempts == 1:
+            return self.press_once(step, scope, cancel)
+        assert policy is not None  # noqa: S101 - attempts > 1 only with a retry policy
+        budget = step.timeout_seconds or self._button_timeout(step.button)
+        deadline = time.monotonic() + budget if budget > 0 else None
+        rec: dict[str, Any] = {}
+        for attempt in range(1, attempts + 1):
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                rec = {"id": step.id, "button": step.button, "status": "timeout", "exit_code": -1}
+                rec["error"] = {
+                    "code": "TIMEOUT",
+                    "message": f"the retries used up the step's {budget:g} s timeout"
+                    f" after {attempt - 1} attempts",
+                    "remediation": "raise the step's timeout_seconds or lower max_attempts",
+                }
+                break
+            rec = self.press_once(step, scope, cancel, timeout=left)
+            if rec["status"] == "ok" or attempt == attempts or self.interrupted(cancel):
+                break
+            code = rec.get("error", {}).get("code", "")
+            if policy.retry_on and code not in policy.retry_on:
+                break
+            wait = _backoff(policy.backoff, attempt)
+            if deadline is not None:
+                wait = min(wait, max(deadline - time.monotonic(), 0.0))
+            if not self.sleep(wait, cancel):
+                break
+        return rec
+
+    def _button_timeout(self, name: str) -> float:
+        try:
+            return float(button_store.read_spec(self.layout, name).timeout_seconds)
+        except ButtonsError:
+            return 0.0  # the press reports the missing or broken button itself
+
+    def press_once(
+        self, step: Step, scope: dict[str, Any], cancel: threading.Event, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """One press of a button step; ``timeout`` (what is left of a retry budget) wins over the step's."""
+        base: dict[str, Any] = {"id": step.id, "button": step.button}
+        try:
+            button = button_store.read_spec(self.layout, step.button)
+        except NotFound:
+            return {**base, **_error_fields("error", "BUTTON_NOT_FOUND", f"button {step.button!r} not found")}
+        except ValidationError as exc:
+            return {**base, **_error_fields("error", "VALIDATION_ERROR", exc.message)}
+        try:
+            resolved = drawer_refs.resolve(step.args, scope)
+        except DrawerError as exc:
+            return {**base, **_error_fields("error", exc.code, exc.message)}
+        for arg in button.args:  # unset args come from same-named drawer inputs
+            if arg.name not in resolved and arg.name in self.inputs:
+                resolved[arg.name] = self.inputs[arg.name]
+        args = {k: drawer_refs.flatten(v) for k, v in resolved.items()}
+        base["args"] = args
+        request = presses.PressRequest(
+            button.name,
+            args=args,
+            timeout=step.timeout_seconds if timeout is None else max(timeout, 0.001),
+            cancel=cancel,
+            secrets=self.secret_texts,
+            origin={"drawer": self.spec.name, "drawer_run_id": self.run_id, "step": step.id},
+        )
+        try:
+            response = presses.press(self.layout, request, DRAWER)
+        except (MissingArg, ValidationError) as exc:
+            return {**base, **_error_fields("error", "VALIDATION_ERROR", exc.message)}
+        except Cancelled as exc:
+            return {**base, **_error_fields("error", "CANCELLED", exc.message)}
+        except ButtonsError as exc:
+            return {**base, **_error_fields("error", exc.code, exc.message)}
+        result = response.result
+        if result is None:  # no idempotency key and no dry run: a press always has a result
+            return {**base, **_error_fields("error", "INTERNAL_ERROR", "the press returned no result")}
+        rec = {
+            **base,
+            "status": result.status,
+            "exit_code": result.exit_code,
+            "duration_ms": result.duration_ms,
+            "output": _output(result.stdout),
+            "stdout": result.stdout,
+            "stderr": result.stderr,
+            "run_id": result.run_id,
+        }
+        if result.status != "ok":
+            code = result.error_type or "SCRIPT_ERROR"
+            rec["error"] = {"code": code, "message": result.stderr.strip() or "step failed"}
+            if code == "TIMEOUT":
+                rec["error"]["remediation"] = "raise the step's timeout_seconds or the button's timeout"
+        return rec
+
+    def wait_step(self, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+        try:
+            duration = drawer_refs.resolve(step.duration, scope) if step.duration else None
+            until = drawer_refs.resolve(step.until, scope) if step.until else None
+        except DrawerError as exc:
+            return _failed(step, exc.code, exc.message)
+        now_us = timefmt.now_us()
+        if duration:
+            try:
+                seconds = timefmt.parse_duration(str(duration))
+            except ValueError as exc:
+                return _failed(step, "VALIDATION_ERROR", str(exc))
+        elif until:
+            try:
+                target = timefmt.parse_ts(str(until))
+            except ValueError:
+                return _failed(step, "VALIDATION_ERROR", f"until {until!r} is not an RFC 3339 time")
+            seconds = target.timestamp() - now_us / 1e6
+        else:
+            return _failed(step, "VALIDATION_ERROR", "wait needs duration or until")
+        seconds = max(seconds, 0.0)
+        started = time.monotonic()
+        if not self.sleep(seconds, cancel):
+            return _failed(step, "CANCELLED", "the drawer run was cancelled during the wait")
+        waited = int((time.monotonic() - started) * 1000)
+        until_text = timefmt.format_us(now_us + int(seconds * 1e6))
+        return {
+            "id": step.id,
+            "status": "ok",
+            "exit_code": 0,
+            "output": {"waited_ms": waited, "until": until_text},
+        }
+
+    def sleep(self, seconds: float, cancel: threading.Event) -> bool:
+        """Sleep ``seconds``; False when the run was cancelled meanwhile."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.interrupted(cancel):
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            cancel.wait(min(left, _TICK))
+
+    # -------------------------------------------------------------- the run
+    def run(self, parallel: ParallelOptions | None = None) -> dict[str, Any]:
+        from ..engine import supervisor
+
+        previous = supervisor.interrupt_on_signals()
+        try:
+            self.checkpoint()
+            status, failed = self._sequential() if parallel is None else self._parallel(parallel)
+        except BaseException:
+            # Whatever stopped the run (a record that cannot be written, a bug): the record still
+            # ends, as failed, if it can be written at all; the error goes on to the surface.
+            try:
+                self.writer.finish(self.record(self.result("failed", None)))
+            except Exception:  # noqa: S110 - the original error is the one to report
+                pass
+            raise
+        finally:
+            supervisor.restore_signals(previous)
+        if status == "cancelled":  # failed_step names the step the signal ended (or the last one run)
+            last = failed or (self.steps[-1] if self.steps else {"id": ""})
+            failed = {"id": last["id"], "error": _cancelled_error()}
+        result = self.result(status, failed)
+        self.writer.finish(self.record(result))
+        return result
+
+    def _sequential(self) -> tuple[str, dict[str, Any] | None]:
+        for step in self.spec.steps:
+            if self.interrupted():
+                return "cancelled", None
+            rec = self.run_step(step, self.scope, self.cancel)
+            self.steps.append(rec)
+            if self.interrupted():
+                return "cancelled", rec
+            if rec["status"] == "ok":
+                self._store_output(step.id, rec)
+            elif (
+                step.kind == "button" and step.on_failure is not None and step.on_failure.action == "continue"
+            ):
+                self._store_output(step.id, {**rec, "output": None})
+            else:
+                return "failed", rec
+            self.checkpoint()
+        return "ok", None
+
+    def _parallel(self, options: ParallelOptions) -> tuple[str, dict[str, Any] | None]:
+        """Waves from the reference graph (CONTRACT 11.5): every step whose dependencies all
+        succeeded runs, at most ``concurrency`` at once; outputs are merged after each wave."""
+        steps = self.spec.steps
+        deps = dependencies(self.spec)
+        done: dict[str, dict[str, Any]] = {}
+        succeeded: set[str] = set()
+        remaining = list(steps)
+        stop = options.on_failure != "continue"
+        status = "ok"
+        deadlock: list[str] = []
+        while remaining:
+            if self.interrupted():
+                status = "cancelled"
+                break
+            ready = [s for s in remaining if deps[s.id] <= succeeded]
+            if not ready:
+                deadlock = [s.id for s in remaining]
+                break
+            recs = self._wave(ready, options.concurrency, stop)
+            for step in ready:
+                if step.id not in recs:
+                    continue  # a sibling failed first: never started, absent from the result
+                remaining.remove(step)
+                rec = done[step.id] = recs[step.id]
+                if rec["status"] == "ok":
+                    succeeded.add(step.id)
+                    self._store_output(step.id, rec)
+            self.steps = [done[s.id] for s in steps if s.id in done]
+            self.checkpoint()
+            if self.interrupted():
+                status = "cancelled"
+                break
+            if stop and any(done[s.id]["status"] != "ok" for s in ready if s.id in done):
+                break
+        first_failed = next(
+            (done[s.id] for s in steps if s.id in done and done[s.id]["status"] != "ok"), None
+        )
+        if status == "cancelled":
+            return status, first_failed
+        if deadlock:
+            error = {
+                "code": "PARALLEL_DEADLOCK",
+                "message": "steps that can never run (a cycle, an unknown reference or a failed dependency): "
+                + ", ".join(deadlock),
+            }
+            return "failed", {"id": first_failed["id"] if first_failed else "", "error": error}
+        return ("failed", first_failed) if first_failed else ("ok", None)
+
+    def _wave(self, ready: list[Step], concurrency: int, stop: bool) -> dict[str, dict[str, Any]]:
+        """Run ``ready`` concurrently; with ``stop`` a failure ends its siblings (kill chain)."""
+        wave_cancel = threading.Event()
+        recs: dict[str, dict[str, Any]] = {}
+        queue = list(ready)
+        lock = threading.Lock()
+
+        def worker() -> None:
+            while True:
+                with lock:
+                    if not queue or wave_cancel.is_set():
+                        return
+                    step = queue.pop(0)
+                rec = self.run_step(step, self.scope, wave_cancel)
+                with lock:
+                    recs[step.id] = rec
+                if stop and rec["status"] != "ok":
+                    wave_cancel.set()
+
+        workers = max(1, min(concurrency if concurrency > 0 else (os.cpu_count() or 1), len(ready)))
+        threads = [threading.Thread(target=worker, name=f"drawer-wave-{n}") for n in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                if self.interrupted():
+                    wave_cancel.set()
+                t.join(0.1)
+        return recs
+
+    def _store_output(self, step_id: str, rec: dict[str, Any]) -> None:
+        view = {k: rec.get(k) for k in ("output", "stdout", "stderr", "exit_code", "status")}
+        self.scope[step_id] = view
+        self.scope[step_id.replace("-", "_")] = view
+        self.scope["steps"][step_id] = view
+
+
+class ParallelOptions:
+    """``--mode parallel``: ``concurrency`` (0: the CPU count) and ``on_failure`` (stop|continue)."""
+
+    __slots__ = ("concurrency", "on_failure")
+
+    def __init__(self, concurrency: int = 0, on_failure: str = "stop") -> None:
+        self.concurrency = concurrency
+        self.on_failure = on_failure
+
+
+def dependencies(spec: DrawerSpec) -> dict[str, set[str]]:
+    """Top-level step id -> ids of the other top-level steps named inside its ``${…}`` (11.5)."""
+    import re
+
+    ids = {s.id for s in spec.steps}
+    token = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+    out: dict[str, set[str]] = {}
+    for step in spec.steps:
+        names = {t for expr in drawer_refs.references(step.raw) for t in token.findall(expr)}
+        out[step.id] = (names & ids) - {step.id}
+    return out
+
+
+def press(
+    layout: Layout, name: str, inputs: dict[str, Any], parallel: ParallelOptions | None = None
+) -> dict[str, Any]:
+    """Run the drawer ``name``: the result of CONTRACT 11.7 (``status`` ok, failed or cancelled).
+
+    Steps run in order, or with ``parallel`` in waves from the reference graph.
+    """
+    spec = store.read(layout, name)
+    _check_pressable(spec)
+    _missing_inputs(spec, inputs)
+    return _Run(layout, spec, inputs).run(parallel)
+
+
+def logs(layout: Layout, name: str, *, failed: bool = False, limit: int = 20) -> list[dict[str, Any]]:
+    spec = store.read(layout, name)
+    runs = store.runs(layout, spec.name, 0 if failed else limit)
+    if failed:
+        runs = [r for r in runs if r.get("status") != "ok"]
+        runs = runs[:limit] if limit > 0 else runs
+    return runs
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _not_built(kind: str) -> str:
+    from ..drawer_spec import LIVE_KINDS
+
+    if kind in LIVE_KINDS:
+        return f"step kind {kind!r} is not built in this version yet (docs/drawers.md)"
+    return f"step kind {kind!r} is not implemented"
+
+
+def _cancelled_error() -> dict[str, Any]:
+    return {"code": "CANCELLED", "message": "the drawer run was cancelled (signal)"}
+
+
+def _error_fields(status: str, code: str, message: str) -> dict[str, Any]:
+    return {"status": status, "exit_code": -1, "error": {"code": code, "message": message}}
+
+
+def _failed(step: Step, code: str, message: str) -> dict[str, Any]:
+    return {"id": step.id, **_error_fields("failed", code, message)}
+
+
+def _output(stdout: str) -> Any:
+    """A button step's output: stdout as JSON, else the raw text, or null when blank."""
+    if not stdout.strip():
+        return None
+    from .. import jsonfmt
+
+    try:
+        return jsonfmt.loads(stdout)
+    except ValueError:
+        return stdout
+
+
+def _capped(step: dict[str, Any]) -> dict[str, Any]:
+    out = dict(step)
+    for key in ("stdout", "stderr"):
+        text = out.get(key)
+        if isinstance(text, str) and len(text) > OUTPUT_CAP:
+            data = text.encode()
+            if len(data) > OUTPUT_CAP:
+                out[key] = data[:OUTPUT_CAP].decode(errors="ignore") + "\n[truncated]"
+    return out
+
+
+def _backoff(backoff: dict[str, Any], attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1`` (CONTRACT 11.6), with ``jitter`` honoured (issue 11)."""
+    initial = backoff.get("initial_ms") or 0
+    if not isinstance(initial, (int, float)) or initial <= 0:
+        return 0.0
+    if backoff.get("strategy", "exponential") == "fixed":
+        ms = float(initial)
+    else:
+        factor = backoff.get("factor") or 2
+        if not isinstance(factor, (int, float)) or factor <= 0:
+            factor = 2
+        ms = initial * factor ** (attempt - 1)
+    cap = backoff.get("max_ms")
+    if isinstance(cap, (int, float)) and cap > 0:
+        ms = min(ms, cap)
+    if backoff.get("jitter") is True:
+        ms = random.uniform(ms / 2, ms)  # noqa: S311 - spreading retries, not a secret
+    return ms / 1000.0
