@@ -407,6 +407,69 @@ Examples:
         plan="serve:plan",
     ),
     Command(
+        "trigger",
+        "Add, list or remove a button's triggers (cron, file watch, webhook)",
+        "trigger:handle_list",
+        subs=(
+            Command(
+                "add",
+                "add a trigger to a button",
+                "trigger:handle_add",
+                Opt("name", metavar="BUTTON", completes="button", help="the button to press"),
+                Opt("--cron", kind="flag", help="press on a schedule (with --schedule)"),
+                Opt(
+                    "--schedule",
+                    default="",
+                    metavar="EXPR",
+                    help="5-field cron expression, @hourly-style descriptor or '@every 10m' (local time)",
+                ),
+                Opt("--watch", kind="flag", help="press when a file changes (with --path)"),
+                Opt("--path", default="", metavar="FILE", completes="file", help="the file to watch"),
+                Opt("--webhook", kind="flag", help="press on POST to a path of 'buttons serve'"),
+                Opt("--webhook-path", default="", metavar="/PATH", help="the webhook's path, e.g. /deploy"),
+                Opt(
+                    "--token",
+                    default="",
+                    help="require this token (X-Buttons-Token header or ?token=); stored in button.json",
+                ),
+                Opt(
+                    "--arg",
+                    kind="list",
+                    metavar="KEY=VALUE",
+                    help="argument value for every fire (repeatable)",
+                ),
+                prog="buttons trigger add",
+                plan="trigger:plan_add",
+            ),
+            Command(
+                "list",
+                "the triggers of one button, or of all",
+                "trigger:handle_list",
+                Opt("name", metavar="BUTTON", nargs="?", completes="button", help="button (default: all)"),
+                prog="buttons trigger list",
+            ),
+            Command(
+                "rm",
+                "remove a trigger by its id",
+                "trigger:handle_rm",
+                Opt("name", metavar="BUTTON", completes="button", help="the button"),
+                Opt("id", metavar="ID", help="the trigger's id (see 'buttons trigger list')"),
+                aliases=("remove",),
+                prog="buttons trigger rm",
+                plan="trigger:plan_rm",
+            ),
+        ),
+        epilog="""Triggers are stored in the button's button.json and run only inside 'buttons serve'
+(not yet: see docs/serve.md).
+
+Examples:
+  buttons trigger add backup --cron --schedule '0 3 * * *'
+  buttons trigger add build --watch --path src/main.c
+  buttons trigger add deploy --webhook --webhook-path /deploy --token "$TOKEN" --arg env=prod
+  buttons trigger list
+  buttons trigger rm deploy 1a2b3c4d""",
+    ),
+    Command(
         "config",
         "Show or change settings",
         "manage:handle_config_show",

@@ -1,0 +1,168 @@
+"""Button triggers in ``button.json`` (CONTRACT 12.1): add, list, remove, and validation.
+
+A trigger is ``{id, kind: cron|watch|webhook, schedule?, path?, token?, args?: {str: str},
+created_at}``; ``id`` is 8 random hex characters, ``created_at`` local time. Adding or removing one
+refreshes the button's ``updated_at``. Triggers run only inside ``buttons serve`` (not built yet for
+cron and watch; see docs/serve.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import NotFound, ValidationError
+from ..store import buttons as store_buttons
+from ..timefmt import format_us, now_us, parse_duration
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..store.layout import Layout
+
+KINDS = ("cron", "watch", "webhook")
+
+
+def check_schedule(expr: str) -> str:
+    """A standard 5-field cron expression, an ``@hourly``-style descriptor, or ``@every DURATION``."""
+    text = expr.strip()
+    if not text:
+        raise ValidationError(
+            "--schedule is required with --cron (e.g. '*/5 * * * *', @hourly, '@every 10m')"
+        )
+    if text.startswith("@every"):
+        rest = text[len("@every") :].strip()
+        try:
+            seconds = parse_duration(rest)
+        except ValueError as exc:
+            raise ValidationError(f"--schedule {expr!r}: {exc}") from None
+        if seconds <= 0:
+            raise ValidationError(f"--schedule {expr!r}: the interval must be positive")
+        return text
+    from croniter import croniter  # type: ignore[import-untyped]
+
+    if not text.startswith("@") and len(text.split()) != 5:
+        raise ValidationError(
+            f"--schedule {expr!r} is not a 5-field cron expression (minute hour day month weekday)"
+        )
+    if not croniter.is_valid(text):
+        raise ValidationError(f"--schedule {expr!r} is not a valid cron expression")
+    return text
+
+
+def _args(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"--arg {pair!r}: use key=value with a non-empty key")
+        out[key.strip()] = value
+    return out
+
+
+def _triggers(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    value = raw.get("triggers")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise ValidationError("'triggers' in button.json must be a list of objects")
+    return list(value)
+
+
+def add(
+    layout: Layout,
+    name: str,
+    *,
+    cron: bool = False,
+    watch: bool = False,
+    webhook: bool = False,
+    schedule: str = "",
+    path: str = "",
+    webhook_path: str = "",
+    token: str = "",
+    args: list[str] | None = None,
+    plan: bool = False,
+) -> dict[str, Any]:
+    """Add a trigger; with ``plan`` (``--summary``) check everything and write nothing."""
+    kinds = [k for k, on in zip(KINDS, (cron, watch, webhook), strict=True) if on]
+    if len(kinds) != 1:
+        raise ValidationError("give exactly one of --cron, --watch and --webhook")
+    kind = kinds[0]
+    spec = store_buttons.read_spec(layout, name)
+    raw = spec.to_json()
+    existing = _triggers(raw)
+    trigger: dict[str, Any] = {"id": os.urandom(4).hex(), "kind": kind}
+    if kind == "cron":
+        trigger["schedule"] = check_schedule(schedule)
+    elif kind == "watch":
+        if not path.strip():
+            raise ValidationError("--path is required with --watch")
+        trigger["path"] = path
+    else:
+        if not webhook_path.startswith("/"):
+            raise ValidationError("--webhook-path is required with --webhook and must start with '/'")
+        if webhook_path == "/api" or webhook_path.startswith("/api/"):
+            raise ValidationError(f"--webhook-path {webhook_path}: /api/ belongs to the REST API")
+        if any(t.get("kind") == "webhook" and t.get("path") == webhook_path for t in existing):
+            raise ValidationError(f"button {spec.name!r} already has a webhook on {webhook_path}")
+        trigger["path"] = webhook_path
+        if token:
+            trigger["token"] = token
+    values = _args(args or [])
+    if values:
+        trigger["args"] = values
+    stamp = format_us(now_us(), local=True)
+    trigger["created_at"] = stamp
+    if plan:
+        return {"dry_run": True, "action": "trigger add", "button": spec.name, "trigger": trigger}
+    raw["triggers"] = [*existing, trigger]
+    raw["updated_at"] = stamp
+    store_buttons.write_spec(layout, spec.name, raw)
+    return {"button": spec.name, "trigger": trigger}
+
+
+def list_triggers(layout: Layout, name: str | None = None) -> dict[str, Any]:
+    if name:
+        spec = store_buttons.read_spec(layout, name)
+        return {"button": spec.name, "triggers": _triggers(spec.to_json())}
+    out = []
+    for spec in store_buttons.list_specs(layout):
+        for trigger in _triggers(spec.to_json()):
+            out.append({"button": spec.name, "trigger": trigger})
+    return {"triggers": out}
+
+
+def remove(layout: Layout, name: str, trigger_id: str, *, plan: bool = False) -> dict[str, Any]:
+    spec = store_buttons.read_spec(layout, name)
+    raw = spec.to_json()
+    existing = _triggers(raw)
+    kept = [t for t in existing if t.get("id") != trigger_id]
+    if len(kept) == len(existing):
+        raise NotFound(
+            f"button {spec.name!r} has no trigger {trigger_id!r}",
+            hint=f"run 'buttons trigger list {spec.name}' to see its triggers",
+        )
+    if plan:
+        return {"dry_run": True, "action": "trigger rm", "removed": trigger_id, "button": spec.name}
+    if kept:
+        raw["triggers"] = kept
+    else:
+        raw.pop("triggers", None)
+    raw["updated_at"] = format_us(now_us(), local=True)
+    store_buttons.write_spec(layout, spec.name, raw)
+    return {"removed": trigger_id, "button": spec.name}
+
+
+def webhooks(layout: Layout) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every webhook trigger: ``{path: (button, trigger)}`` (the first button in name order wins a path)."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for spec in store_buttons.list_specs(layout):
+        try:
+            triggers = _triggers(spec.to_json())
+        except ValidationError:
+            continue
+        for trigger in triggers:
+            path = trigger.get("path")
+            if trigger.get("kind") == "webhook" and isinstance(path, str) and path.startswith("/"):
+                out.setdefault(path, (spec.name, trigger))
+    return out
