@@ -459,8 +459,8 @@ Examples:
                 plan="trigger:plan_rm",
             ),
         ),
-        epilog="""Triggers are stored in the button's button.json and run only inside 'buttons serve'
-(not yet: see docs/serve.md).
+        epilog="""Triggers are stored in the button's button.json and run only inside 'buttons serve':
+webhook triggers fire there; cron and watch triggers are not built yet (docs/triggers.md).
 
 Examples:
   buttons trigger add backup --cron --schedule '0 3 * * *'

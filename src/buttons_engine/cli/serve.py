@@ -80,12 +80,18 @@ def handle(ns: Args, ctx: Context) -> int:
     endpoints = [f"{method} {route.path}" for route in api.routes() for method in sorted(route.methods or ())]
     endpoints = [e for e in endpoints if not e.startswith("HEAD ")]
 
+    webhook_routes = 0
+    if not ns.no_triggers:
+        from ..services import triggers
+
+        webhook_routes = len(triggers.webhooks(ctx.layout))
+
     def ready() -> None:
         info = {
             "addr": addr,
             "auth": bool(key),
-            "triggers_enabled": False,  # triggers are not built yet (docs/serve.md)
-            "webhook_routes": 0,
+            "triggers_enabled": not ns.no_triggers,
+            "webhook_routes": webhook_routes,
             "endpoints": endpoints,
         }
         if ctx.out.json:
@@ -97,7 +103,10 @@ def handle(ns: Args, ctx: Context) -> int:
         auth = f"auth: bearer key from {key_source}" if key else "auth: none (loopback only)"
         ctx.out.status(f"[serve] listening on http://{addr} ({auth}; rate limit {rate or 'off'})")
         if not ns.no_triggers:
-            ctx.out.status("[serve] triggers are not implemented yet; none are run")
+            ctx.out.status(
+                f"[serve] webhook triggers served ({webhook_routes} now; re-read on every request); "
+                "cron and watch triggers are not built yet"
+            )
         sys.stderr.flush()
 
     return server_run.serve(app, api, sock, drain_timeout=ns.drain_timeout, on_ready=ready)

@@ -18,6 +18,7 @@ unexpected errors are logged on stderr and answered ``500 INTERNAL_ERROR`` with 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -271,7 +272,8 @@ class Guard:
             return
         address = (scope.get("client") or ("unknown", 0))[0]
         client = f"addr:{address}"
-        if self.key and scope["path"] not in PUBLIC:
+        # Webhook triggers live outside /api/ and carry their own token (CONTRACT 12.1).
+        if self.key and scope["path"].startswith("/api/") and scope["path"] not in PUBLIC:
             if not self.limiter.test(self.auth_rate, "auth", address):
                 await self._limited(self.auth_rate, ("auth", address), scope, receive, send, failed=True)
                 return
@@ -334,6 +336,35 @@ class Api:
         self.inflight = InFlight(settings.max_in_flight)
         # Presses run in worker threads (the press service is synchronous); reads use anyio's default pool.
         self.press_threads = anyio.CapacityLimiter(max(1, settings.max_in_flight))
+        self.background: set[asyncio.Task[None]] = set()  # trigger fires answered already
+
+    def fire(self, req: presses.PressRequest, cancel: threading.Event, source: str) -> None:
+        """Press in the background (a trigger fire); ``cancel`` is already counted in flight."""
+
+        async def run() -> None:
+            try:
+                response = await anyio.to_thread.run_sync(
+                    presses.press, self.layout, req, self.policy, limiter=self.press_threads
+                )
+                result = response.result
+                status = result.status if result is not None else "cached"
+                log(f"{source}: pressed {req.name} ({status})")
+            except ButtonsError as exc:
+                log(f"{source}: {req.name} was not pressed: {exc.code}: {exc.message}")
+            except Exception as exc:
+                log(f"{source}: {req.name} failed unexpectedly: {exc!r}")
+                log(traceback.format_exc().rstrip())
+            finally:
+                self.inflight.leave(cancel)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def wait_background(self) -> None:
+        """Wait for the trigger fires still running (the drain deadline cancels their presses)."""
+        while self.background:
+            await asyncio.wait(set(self.background))
 
     def routes(self) -> list[Route]:
         return [
@@ -513,11 +544,64 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return failure("INTERNAL_ERROR", "an unexpected error occurred; see the server's log")
 
 
+class Webhooks:
+    """Webhook triggers (CONTRACT 12.1): ``POST <path>`` of a button's webhook trigger presses it.
+
+    Routes are read from the buttons on every request outside ``/api/``, so a trigger added or
+    removed while the server runs takes effect at once. A set token must match ``X-Buttons-Token``
+    or ``?token=`` (constant time). The body (at most 1 MiB) is read and ignored; the answer is
+    ``202`` at once and the press runs in the background, counted among the presses in flight
+    (``503 BUSY`` when they are all taken) and drained on stop like any other.
+    """
+
+    def __init__(self, app: ASGIApp, api: Api) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not self.api.settings.triggers or path.startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        from ..services import triggers
+
+        routes = await anyio.to_thread.run_sync(triggers.webhooks, self.api.layout)
+        if path not in routes:
+            await self.app(scope, receive, send)
+            return
+        button, trigger = routes[path]
+        response = await self._handle(Request(scope, receive), button, trigger)
+        await _send_response(response, scope, receive, send)
+
+    async def _handle(self, request: Request, button: str, trigger: dict[str, Any]) -> Response:
+        if request.method != "POST":
+            return failure("METHOD_NOT_ALLOWED", "webhooks take POST", {"Allow": "POST"})
+        token = trigger.get("token")
+        if isinstance(token, str) and token:
+            given = request.headers.get("x-buttons-token") or request.query_params.get("token") or ""
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return failure("UNAUTHORIZED", "missing or wrong webhook token (X-Buttons-Token or ?token=)")
+        try:
+            await _read_body(request)
+        except ApiError as exc:
+            return failure(exc.code, exc.message, {"Connection": "close", **exc.headers})
+        except ClientDisconnect:
+            return failure("BAD_REQUEST", "the client went away before sending the whole body")
+        raw_args = trigger.get("args")
+        args = {str(k): str(v) for k, v in raw_args.items()} if isinstance(raw_args, dict) else {}
+        cancel = threading.Event()
+        if not self.api.inflight.enter(cancel):
+            return failure("BUSY", "too many presses are running; retry later", {"Retry-After": "1"})
+        req = presses.PressRequest(button, args=args, cancel=cancel)
+        self.api.fire(req, cancel, f"webhook {request.url.path}")
+        return envelope(202, {"ok": True, "data": {"button": button}})
+
+
 def build(settings: Settings) -> tuple[ASGIApp, Api]:
     """The whole application and its API object (which holds the presses in flight)."""
     api = Api(settings)
     inner = Starlette(
         routes=api.routes(), exception_handlers={HTTPException: _http_error, Exception: _http_error}
     )
-    app = SecureHeaders(Cors(Guard(inner, settings), settings.cors_origins))
+    app = SecureHeaders(Cors(Guard(Webhooks(inner, api), settings), settings.cors_origins))
     return app, api

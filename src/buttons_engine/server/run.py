@@ -148,6 +148,7 @@ class DrainingServer(uvicorn.Server):
         timer = asyncio.get_running_loop().call_later(self.drain_timeout, deadline)
         try:
             await super().shutdown(sockets=sockets)
+            await self.api.wait_background()
         finally:
             timer.cancel()
 

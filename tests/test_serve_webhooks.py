@@ -1,0 +1,152 @@
+"""Webhook triggers on ``buttons serve`` (CONTRACT 12.1): one press per POST, token checked, drained."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Buttons
+from serve_support import Server, alive, wait_for
+
+Start = Callable[..., Server]
+
+
+@pytest.fixture
+def serve(bt: Buttons) -> Iterator[Start]:
+    started: list[Server] = []
+
+    def start(*flags: str, env: dict[str, str] | None = None) -> Server:
+        server = Server.start(bt, *flags, env=env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        try:
+            server.stop(timeout=60)
+        finally:
+            server.kill()
+
+
+def _runs(bt: Buttons, name: str) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = bt("history", name, "--json").data
+    return runs
+
+
+def _wait_runs(bt: Buttons, name: str, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 60
+    while len(runs := _runs(bt, name)) < count:
+        assert time.monotonic() < deadline, f"{name} has {len(runs)} runs, expected {count}"
+        time.sleep(0.1)
+    return runs
+
+
+def _hook(bt: Buttons, name: str, path: str, *extra: str) -> dict[str, Any]:
+    r = bt("trigger", "add", name, "--webhook", "--webhook-path", path, *extra, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    trigger: dict[str, Any] = r.data["trigger"]
+    return trigger
+
+
+def test_a_post_fires_one_press_with_the_triggers_args(bt: Buttons, serve: Start) -> None:
+    bt.create("greet", "--code", 'echo "hi $BUTTONS_ARG_WHO"', "--arg", "who:string:required")
+    _hook(bt, "greet", "/hooks/greet", "--arg", "who=bob")
+    server = serve()
+    with server.client() as c:
+        r = c.post("/hooks/greet", content=b'{"anything": "ignored"}')
+        assert r.status_code == 202
+        assert r.json() == {"ok": True, "data": {"button": "greet"}}
+        assert r.headers["x-frame-options"] == "DENY"
+        runs = _wait_runs(bt, "greet", 1)
+        assert runs[0]["stdout"] == "hi bob\n" and runs[0]["status"] == "ok"
+        wrong = c.get("/hooks/greet")
+        assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+        assert c.post("/hooks/other").status_code == 404
+    assert server.stop() == 0
+    assert len(_runs(bt, "greet")) == 1  # exactly one press for one request
+    info = server.startup()["data"]
+    assert info["triggers_enabled"] is True and info["webhook_routes"] == 1
+
+
+def test_the_token_is_required_by_header_or_query(bt: Buttons, serve: Start) -> None:
+    bt.create("deploy", "--code", "echo deployed")
+    _hook(bt, "deploy", "/deploy", "--token", "hook-token-1")
+    # The server's API key does not apply to webhooks: the token is their auth.
+    server = serve("--api-key", "api-key-1")
+    with server.client() as c:
+        for headers, params in (({}, {}), ({"X-Buttons-Token": "wrong"}, {}), ({}, {"token": "hook-token"})):
+            r = c.post("/deploy", headers=headers, params=params)
+            assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED"
+        assert c.post("/deploy", headers={"X-Buttons-Token": "hook-token-1"}).status_code == 202
+        assert c.post("/deploy", params={"token": "hook-token-1"}).status_code == 202
+    assert server.stop() == 0
+    runs = _runs(bt, "deploy")
+    assert len(runs) == 2 and all(r["stdout"] == "deployed\n" for r in runs)
+
+
+def test_triggers_are_re_read_without_a_restart(bt: Buttons, serve: Start) -> None:
+    bt.create("greet", "--code", "echo hi")
+    server = serve()
+    with server.client() as c:
+        assert c.post("/late").status_code == 404
+        trigger = _hook(bt, "greet", "/late")
+        assert c.post("/late").status_code == 202
+        _wait_runs(bt, "greet", 1)
+        assert bt("trigger", "rm", "greet", trigger["id"], "--json").returncode == 0
+        assert c.post("/late").status_code == 404
+
+
+def test_no_triggers_mounts_no_webhook(bt: Buttons, serve: Start) -> None:
+    bt.create("greet", "--code", "echo hi")
+    _hook(bt, "greet", "/hook")
+    server = serve("--no-triggers")
+    with server.client() as c:
+        r = c.post("/hook")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
+    assert server.stop() == 0
+    assert server.startup()["data"]["triggers_enabled"] is False
+    assert _runs(bt, "greet") == []
+
+
+def _blocking(bt: Buttons, tmp_path: Path, name: str) -> tuple[Path, Path]:
+    started, release = tmp_path / f"{name}.started", tmp_path / f"{name}.release"
+    bt.create(
+        name,
+        "--code",
+        f'echo $$ > "{started}.tmp"; mv "{started}.tmp" "{started}"; '
+        f'while [ ! -e "{release}" ]; do sleep 0.05; done; echo done',
+    )
+    return started, release
+
+
+def test_webhook_presses_count_in_flight(bt: Buttons, serve: Start, tmp_path: Path) -> None:
+    started, release = _blocking(bt, tmp_path, "hold")
+    _hook(bt, "hold", "/hold")
+    server = serve("--max-in-flight", "1")
+    with server.client() as c:
+        assert c.post("/hold").status_code == 202
+        wait_for(started)
+        busy = c.post("/hold")
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        release.touch()
+        _wait_runs(bt, "hold", 1)
+
+
+def test_sigterm_drains_then_cancels_a_background_press(bt: Buttons, serve: Start, tmp_path: Path) -> None:
+    started, _release = _blocking(bt, tmp_path, "hold")  # never released
+    _hook(bt, "hold", "/hold")
+    server = serve("--drain-timeout", "1s")
+    with server.client() as c:
+        assert c.post("/hold").status_code == 202
+    wait_for(started)
+    pid = int(started.read_text())
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(60) == 0
+    runs = _runs(bt, "hold")
+    assert len(runs) == 1 and runs[0]["error_type"] == "CANCELLED"
+    assert not alive(pid), "the press's process outlived the server"
