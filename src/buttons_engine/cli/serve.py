@@ -104,8 +104,8 @@ def handle(ns: Args, ctx: Context) -> int:
         ctx.out.status(f"[serve] listening on http://{addr} ({auth}; rate limit {rate or 'off'})")
         if not ns.no_triggers:
             ctx.out.status(
-                f"[serve] webhook triggers served ({webhook_routes} now; re-read on every request); "
-                "cron and watch triggers are not built yet"
+                f"[serve] webhook ({webhook_routes} now) and cron triggers run, re-read while serving; "
+                "watch triggers are not built yet"
             )
         sys.stderr.flush()
 

@@ -101,6 +101,7 @@ class DrainingServer(uvicorn.Server):
         self.drain_timeout = drain_timeout
         self.on_ready = on_ready
         self.stopped_by = 0
+        self.scheduler: asyncio.Task[None] | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -127,9 +128,15 @@ class DrainingServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit:
+            if self.api.settings.triggers:
+                from .schedule import Scheduler
+
+                self.scheduler = asyncio.get_running_loop().create_task(Scheduler(self.api).run())
             self.on_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.scheduler is not None:  # no new cron fires once stopping
+            self.scheduler.cancel()
         inflight = self.api.inflight
         inflight.draining = True
         if inflight.cancels:

@@ -166,3 +166,37 @@ def webhooks(layout: Layout) -> dict[str, tuple[str, dict[str, Any]]]:
             if trigger.get("kind") == "webhook" and isinstance(path, str) and path.startswith("/"):
                 out.setdefault(path, (spec.name, trigger))
     return out
+
+
+def cron_triggers(layout: Layout) -> list[tuple[str, dict[str, Any]]]:
+    """Every cron trigger with a schedule that parses: ``[(button, trigger)]``, buttons in name order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for spec in store_buttons.list_specs(layout):
+        try:
+            triggers = _triggers(spec.to_json())
+        except ValidationError:
+            continue
+        for trigger in triggers:
+            schedule = trigger.get("schedule")
+            if trigger.get("kind") != "cron" or not isinstance(schedule, str):
+                continue
+            try:
+                check_schedule(schedule)
+            except ValidationError:
+                continue  # a hand-edited schedule that does not parse never fires
+            out.append((spec.name, trigger))
+    return out
+
+
+def next_fire(schedule: str, after: float) -> float:
+    """The first time (epoch seconds) strictly after ``after`` that ``schedule`` fires, in local time."""
+    text = schedule.strip()
+    if text.startswith("@every"):
+        return after + parse_duration(text[len("@every") :].strip())
+    import datetime
+
+    from croniter import croniter
+
+    start = datetime.datetime.fromtimestamp(after).astimezone()
+    nxt: datetime.datetime = croniter(text, start).get_next(datetime.datetime)
+    return nxt.timestamp()
