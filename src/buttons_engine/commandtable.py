@@ -460,7 +460,7 @@ Examples:
             ),
         ),
         epilog="""Triggers are stored in the button's button.json and run only inside 'buttons serve':
-webhook and cron triggers fire there; watch triggers are not built yet (docs/triggers.md).
+webhook, cron and watch triggers fire there (docs/triggers.md).
 
 Examples:
   buttons trigger add backup --cron --schedule '0 3 * * *'

@@ -104,8 +104,7 @@ def handle(ns: Args, ctx: Context) -> int:
         ctx.out.status(f"[serve] listening on http://{addr} ({auth}; rate limit {rate or 'off'})")
         if not ns.no_triggers:
             ctx.out.status(
-                f"[serve] webhook ({webhook_routes} now) and cron triggers run, re-read while serving; "
-                "watch triggers are not built yet"
+                f"[serve] webhook ({webhook_routes} now), cron and watch triggers run, re-read while serving"
             )
         sys.stderr.flush()
 

@@ -101,7 +101,7 @@ class DrainingServer(uvicorn.Server):
         self.drain_timeout = drain_timeout
         self.on_ready = on_ready
         self.stopped_by = 0
-        self.scheduler: asyncio.Task[None] | None = None
+        self.trigger_tasks: list[asyncio.Task[None]] = []
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -129,14 +129,19 @@ class DrainingServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit:
             if self.api.settings.triggers:
-                from .schedule import Scheduler
+                from .schedule import Scheduler, Watcher
 
-                self.scheduler = asyncio.get_running_loop().create_task(Scheduler(self.api).run())
+                loop = asyncio.get_running_loop()
+                self.trigger_tasks = [
+                    loop.create_task(Scheduler(self.api).run()),
+                    loop.create_task(Watcher(self.api).run()),
+                ]
             self.on_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        if self.scheduler is not None:  # no new cron fires once stopping
-            self.scheduler.cancel()
+        for task in self.trigger_tasks:  # no new trigger fires once stopping
+            task.cancel()
+        await asyncio.gather(*self.trigger_tasks, return_exceptions=True)
         inflight = self.api.inflight
         inflight.draining = True
         if inflight.cancels:

@@ -2,8 +2,7 @@
 
 A trigger is ``{id, kind: cron|watch|webhook, schedule?, path?, token?, args?: {str: str},
 created_at}``; ``id`` is 8 random hex characters, ``created_at`` local time. Adding or removing one
-refreshes the button's ``updated_at``. Triggers run only inside ``buttons serve`` (not built yet for
-cron and watch; see docs/serve.md).
+refreshes the button's ``updated_at``. Triggers run only inside ``buttons serve`` (``server/``).
 """
 
 from __future__ import annotations
@@ -200,3 +199,18 @@ def next_fire(schedule: str, after: float) -> float:
     start = datetime.datetime.fromtimestamp(after).astimezone()
     nxt: datetime.datetime = croniter(text, start).get_next(datetime.datetime)
     return nxt.timestamp()
+
+
+def watch_triggers(layout: Layout) -> list[tuple[str, dict[str, Any]]]:
+    """Every watch trigger with a path: ``[(button, trigger)]``, buttons in name order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for spec in store_buttons.list_specs(layout):
+        try:
+            triggers = _triggers(spec.to_json())
+        except ValidationError:
+            continue
+        for trigger in triggers:
+            path = trigger.get("path")
+            if trigger.get("kind") == "watch" and isinstance(path, str) and path.strip():
+                out.append((spec.name, trigger))
+    return out
