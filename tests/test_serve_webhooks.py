@@ -150,3 +150,40 @@ def test_sigterm_drains_then_cancels_a_background_press(bt: Buttons, serve: Star
     runs = _runs(bt, "hold")
     assert len(runs) == 1 and runs[0]["error_type"] == "CANCELLED"
     assert not alive(pid), "the press's process outlived the server"
+
+
+def _sign(secret: str, body: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_hmac_signed_webhooks_with_env_and_battery_secrets(bt: Buttons, serve: Start) -> None:
+    bt.create("ci", "--code", "echo built")
+    assert bt("batteries", "set", "GH_SECRET", "battery-secret-9").returncode == 0
+    _hook(bt, "ci", "/gh", "--auth", "hmac", "--hmac-secret", "$BAT{GH_SECRET}")
+    _hook(bt, "ci", "/env", "--auth", "hmac", "--hmac-secret", "$ENV{HOOK_SECRET}")
+    _hook(bt, "ci", "/unset", "--auth", "hmac", "--hmac-secret", "$ENV{NOT_SET_ANYWHERE}")
+    stored = (bt.home / "buttons" / "ci" / "button.json").read_text()
+    assert "battery-secret-9" not in stored and "env-secret-3" not in stored
+    server = serve(env={"HOOK_SECRET": "env-secret-3"})
+    body = b'{"ref": "refs/heads/main"}'
+    with server.client() as c:
+        ok = c.post("/gh", content=body, headers={"X-Hub-Signature-256": _sign("battery-secret-9", body)})
+        assert ok.status_code == 202, ok.text
+        ok = c.post("/env", content=body, headers={"X-Hub-Signature-256": _sign("env-secret-3", body)})
+        assert ok.status_code == 202, ok.text
+        for headers in (
+            {},
+            {"X-Hub-Signature-256": _sign("wrong-secret", body)},
+            {"X-Hub-Signature-256": _sign("battery-secret-9", body + b" ")},  # another body
+            {"X-Hub-Signature-256": "sha256="},
+        ):
+            r = c.post("/gh", content=body, headers=headers)
+            assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED", headers
+        unset = c.post("/unset", content=body, headers={"X-Hub-Signature-256": _sign("", body)})
+        assert unset.status_code == 500 and "NOT_SET_ANYWHERE" not in unset.text
+    assert server.stop() == 0
+    assert len(_runs(bt, "ci")) == 2
+    assert "battery-secret-9" not in server.stderr and "env-secret-3" not in server.stderr

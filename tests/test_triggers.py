@@ -82,6 +82,12 @@ def test_add_each_kind_list_and_remove(bt: Buttons) -> None:
         (("--webhook", "--webhook-path", "/api/buttons"), "REST API"),
         (("--cron", "--schedule", "@daily", "--arg", "=v"), "non-empty key"),
         (("--cron", "--schedule", "@daily", "--arg", "novalue"), "key=value"),
+        (("--webhook", "--webhook-path", "/h", "--auth", "hmac"), "--hmac-secret"),
+        (("--webhook", "--webhook-path", "/h", "--auth", "token"), "--token"),
+        (("--webhook", "--webhook-path", "/h", "--hmac-secret", "s"), "only with --auth hmac"),
+        (("--webhook", "--webhook-path", "/h", "--auth", "hmac", "--hmac-secret", "$ENV{A-B}"), "$ENV{"),
+        (("--webhook", "--webhook-path", "/h", "--auth", "hmac", "--hmac-secret", "$BAT{}"), "$BAT{"),
+        (("--cron", "--schedule", "@daily", "--token", "t"), "only to --webhook"),
     ],
 )
 def test_add_refuses_bad_flags(bt: Buttons, flags: tuple[str, ...], words: str) -> None:

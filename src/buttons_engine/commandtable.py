@@ -438,6 +438,19 @@ Examples:
                     metavar="KEY=VALUE",
                     help="argument value for every fire (repeatable)",
                 ),
+                Opt(
+                    "--auth",
+                    default="",
+                    choices=("none", "token", "hmac"),
+                    help="webhook auth: none, token (default with --token) or hmac (X-Hub-Signature-256)",
+                ),
+                Opt(
+                    "--hmac-secret",
+                    default="",
+                    metavar="SECRET",
+                    help="with --auth hmac: the shared secret, or $ENV{VAR} / $BAT{NAME} to keep it out "
+                    "of button.json",
+                ),
                 prog="buttons trigger add",
                 plan="trigger:plan_add",
             ),
@@ -466,6 +479,7 @@ Examples:
   buttons trigger add backup --cron --schedule '0 3 * * *'
   buttons trigger add build --watch --path src/main.c
   buttons trigger add deploy --webhook --webhook-path /deploy --token "$TOKEN" --arg env=prod
+  buttons trigger add ci --webhook --webhook-path /github --auth hmac --hmac-secret '$BAT{GH_SECRET}'
   buttons trigger list
   buttons trigger rm deploy 1a2b3c4d""",
     ),

@@ -23,6 +23,8 @@ def _add(ns: Args, ctx: Context, *, plan: bool) -> dict[str, Any]:
         webhook_path=ns.webhook_path,
         token=ns.token,
         args=list(ns.arg or []),
+        auth=ns.auth,
+        hmac_secret=ns.hmac_secret,
         plan=plan,
     )
 

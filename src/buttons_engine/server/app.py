@@ -582,11 +582,16 @@ class Webhooks:
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return failure("UNAUTHORIZED", "missing or wrong webhook token (X-Buttons-Token or ?token=)")
         try:
-            await _read_body(request)
+            body = await _read_body(request)
         except ApiError as exc:
             return failure(exc.code, exc.message, {"Connection": "close", **exc.headers})
         except ClientDisconnect:
             return failure("BAD_REQUEST", "the client went away before sending the whole body")
+        auth = trigger.get("auth")
+        if isinstance(auth, dict) and auth.get("type") == "hmac":
+            refused = await self._check_hmac(request, body, str(auth.get("hmac_secret") or ""))
+            if refused is not None:
+                return refused
         raw_args = trigger.get("args")
         args = {str(k): str(v) for k, v in raw_args.items()} if isinstance(raw_args, dict) else {}
         cancel = threading.Event()
@@ -595,6 +600,23 @@ class Webhooks:
         req = presses.PressRequest(button, args=args, cancel=cancel)
         self.api.fire(req, cancel, f"webhook {request.url.path}")
         return envelope(202, {"ok": True, "data": {"button": button}})
+
+    async def _check_hmac(self, request: Request, body: bytes, field: str) -> Response | None:
+        from ..services import triggers
+
+        header = request.headers.get(triggers.SIGNATURE_HEADER)
+        if not header:
+            return failure(
+                "UNAUTHORIZED", f"missing {triggers.SIGNATURE_HEADER} (sha256=<hex HMAC of the body>)"
+            )
+        try:
+            secret = await anyio.to_thread.run_sync(triggers.resolve_secret, self.api.layout, field)
+        except ButtonsError as exc:
+            log(f"webhook {request.url.path}: {exc.message}")
+            return failure("INTERNAL_ERROR", "the webhook's secret is not configured on the server")
+        if not secret or not triggers.signature_ok(secret, body, header):
+            return failure("UNAUTHORIZED", f"wrong {triggers.SIGNATURE_HEADER}")
+        return None
 
 
 def build(settings: Settings) -> tuple[ASGIApp, Api]:

@@ -20,6 +20,42 @@ if TYPE_CHECKING:
     from ..store.layout import Layout
 
 KINDS = ("cron", "watch", "webhook")
+AUTH_TYPES = ("none", "token", "hmac")
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+def check_secret(value: str) -> str:
+    """A secret field: a literal, or exactly ``$ENV{VAR}`` or ``$BAT{NAME}`` (resolved when used)."""
+    for prefix in ("$ENV{", "$BAT{"):
+        if value.startswith(prefix):
+            inner = value[len(prefix) : -1] if value.endswith("}") else ""
+            if not inner or not all(c.isalnum() or c == "_" for c in inner):
+                raise ValidationError(f"{value!r}: write {prefix}NAME}} with letters, digits and _ only")
+    return value
+
+
+def resolve_secret(layout: Layout, value: str) -> str:
+    """The secret a field names (``$ENV{VAR}``, ``$BAT{NAME}``) or holds; ``NOT_FOUND`` when unset."""
+    if value.startswith("$ENV{") and value.endswith("}"):
+        var = value[5:-1]
+        found = os.environ.get(var, "")
+        if not found:
+            raise NotFound(f"the environment variable {var} named by a webhook secret is not set")
+        return found
+    if value.startswith("$BAT{") and value.endswith("}"):
+        from . import batteries
+
+        return str(batteries.get_battery(layout, value[5:-1])["value"])
+    return value
+
+
+def signature_ok(secret: str, body: bytes, header: str) -> bool:
+    """GitHub's scheme: ``sha256=<hex HMAC-SHA256(secret, raw body)>``, compared in constant time."""
+    import hashlib
+    import hmac
+
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.strip().lower().encode(), expected.encode())
 
 
 def check_schedule(expr: str) -> str:
@@ -80,6 +116,8 @@ def add(
     webhook_path: str = "",
     token: str = "",
     args: list[str] | None = None,
+    auth: str = "",
+    hmac_secret: str = "",
     plan: bool = False,
 ) -> dict[str, Any]:
     """Add a trigger; with ``plan`` (``--summary``) check everything and write nothing."""
@@ -87,6 +125,8 @@ def add(
     if len(kinds) != 1:
         raise ValidationError("give exactly one of --cron, --watch and --webhook")
     kind = kinds[0]
+    if kind != "webhook" and (auth or hmac_secret or token):
+        raise ValidationError("--auth, --token and --hmac-secret apply only to --webhook triggers")
     spec = store_buttons.read_spec(layout, name)
     raw = spec.to_json()
     existing = _triggers(raw)
@@ -107,6 +147,18 @@ def add(
         trigger["path"] = webhook_path
         if token:
             trigger["token"] = token
+        auth_type = auth or ("token" if token else "none")
+        if auth_type not in AUTH_TYPES:
+            raise ValidationError(f"--auth {auth!r}: use one of {', '.join(AUTH_TYPES)}")
+        if auth_type == "token" and not token:
+            raise ValidationError("--auth token needs --token")
+        if auth_type == "hmac":
+            if not hmac_secret:
+                raise ValidationError("--auth hmac needs --hmac-secret (a value, $ENV{VAR} or $BAT{NAME})")
+            check_secret(hmac_secret)
+            trigger["auth"] = {"type": "hmac", "hmac_secret": hmac_secret}
+        elif hmac_secret:
+            raise ValidationError("--hmac-secret applies only with --auth hmac")
     values = _args(args or [])
     if values:
         trigger["args"] = values
