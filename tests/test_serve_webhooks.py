@@ -187,3 +187,49 @@ def test_hmac_signed_webhooks_with_env_and_battery_secrets(bt: Buttons, serve: S
     assert server.stop() == 0
     assert len(_runs(bt, "ci")) == 2
     assert "battery-secret-9" not in server.stderr and "env-secret-3" not in server.stderr
+
+
+def test_repeated_deliveries_press_once_even_across_a_restart(
+    bt: Buttons, serve: Start, tmp_path: Path
+) -> None:
+    bt.create("ci", "--code", "echo built")
+    _hook(bt, "ci", "/gh", "--auth", "hmac", "--hmac-secret", "s3")
+    body = b"{}"
+    sig = {"X-Hub-Signature-256": _sign("s3", body)}
+    server = serve()
+    with server.client() as c:
+        first = c.post("/gh", content=body, headers={**sig, "X-GitHub-Delivery": "d-1"})
+        assert first.status_code == 202
+        _wait_runs(bt, "ci", 1)
+        again = c.post("/gh", content=body, headers={**sig, "X-GitHub-Delivery": "d-1"})
+        assert again.status_code == 200
+        assert again.json() == {"ok": True, "data": {"button": "ci", "duplicate": True}}
+        # A forged redelivery is refused before the dedupe is consulted.
+        assert c.post("/gh", content=body, headers={"X-GitHub-Delivery": "d-1"}).status_code == 401
+    assert server.stop() == 0
+    server = serve()
+    with server.client() as c:
+        after = c.post("/gh", content=body, headers={**sig, "X-GitHub-Delivery": "d-1"})
+        assert after.status_code == 200 and after.json()["data"]["duplicate"] is True
+        other = c.post("/gh", content=body, headers={**sig, "X-Buttons-Delivery": "d-2"})
+        assert other.status_code == 202
+        _wait_runs(bt, "ci", 2)
+    assert server.stop() == 0
+    assert len(_runs(bt, "ci")) == 2
+
+
+def test_a_duplicate_of_a_delivery_still_running_presses_nothing(
+    bt: Buttons, serve: Start, tmp_path: Path
+) -> None:
+    started, release = _blocking(bt, tmp_path, "hold")
+    _hook(bt, "hold", "/hold")
+    server = serve()
+    with server.client() as c:
+        assert c.post("/hold", headers={"Idempotency-Key": "k-1"}).status_code == 202
+        wait_for(started)
+        dup = c.post("/hold", headers={"Idempotency-Key": "k-1"})
+        assert dup.status_code == 200 and dup.json()["data"]["duplicate"] is True
+        release.touch()
+        _wait_runs(bt, "hold", 1)
+    assert server.stop() == 0
+    assert len(_runs(bt, "hold")) == 1

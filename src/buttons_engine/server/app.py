@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -337,8 +338,15 @@ class Api:
         # Presses run in worker threads (the press service is synchronous); reads use anyio's default pool.
         self.press_threads = anyio.CapacityLimiter(max(1, settings.max_in_flight))
         self.background: set[asyncio.Task[None]] = set()  # trigger fires answered already
+        self.deliveries: set[str] = set()  # webhook delivery keys whose press is running
 
-    def fire(self, req: presses.PressRequest, cancel: threading.Event, source: str) -> None:
+    def fire(
+        self,
+        req: presses.PressRequest,
+        cancel: threading.Event,
+        source: str,
+        done: Callable[[], None] | None = None,
+    ) -> None:
         """Press in the background (a trigger fire); ``cancel`` is already counted in flight."""
 
         async def run() -> None:
@@ -356,6 +364,8 @@ class Api:
                 log(traceback.format_exc().rstrip())
             finally:
                 self.inflight.leave(cancel)
+                if done is not None:
+                    done()
 
         task = asyncio.get_running_loop().create_task(run())
         self.background.add(task)
@@ -594,11 +604,24 @@ class Webhooks:
                 return refused
         raw_args = trigger.get("args")
         args = {str(k): str(v) for k, v in raw_args.items()} if isinstance(raw_args, dict) else {}
+        from ..services import triggers
+
+        delivery = next((request.headers[h] for h in triggers.DELIVERY_HEADERS if request.headers.get(h)), "")
+        key = triggers.delivery_key(request.url.path, delivery) if delivery else ""
+        if key and (
+            key in self.api.deliveries
+            or await anyio.to_thread.run_sync(triggers.delivered, self.api.layout, button, key)
+        ):
+            return envelope(200, {"ok": True, "data": {"button": button, "duplicate": True}})
         cancel = threading.Event()
         if not self.api.inflight.enter(cancel):
             return failure("BUSY", "too many presses are running; retry later", {"Retry-After": "1"})
-        req = presses.PressRequest(button, args=args, cancel=cancel)
-        self.api.fire(req, cancel, f"webhook {request.url.path}")
+        req = presses.PressRequest(button, args=args, cancel=cancel, idempotency_key=key)
+        if key:
+            self.api.deliveries.add(key)
+        self.api.fire(
+            req, cancel, f"webhook {request.url.path}", done=lambda: self.api.deliveries.discard(key)
+        )
         return envelope(202, {"ok": True, "data": {"button": button}})
 
     async def _check_hmac(self, request: Request, body: bytes, field: str) -> Response | None:

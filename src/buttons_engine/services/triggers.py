@@ -266,3 +266,22 @@ def watch_triggers(layout: Layout) -> list[tuple[str, dict[str, Any]]]:
             if trigger.get("kind") == "watch" and isinstance(path, str) and path.strip():
                 out.append((spec.name, trigger))
     return out
+
+
+DELIVERY_HEADERS = ("X-GitHub-Delivery", "X-Buttons-Delivery", "Idempotency-Key")
+
+
+def delivery_key(path: str, delivery: str) -> str:
+    """The idempotency key of one webhook delivery: a repeated id presses nothing for 24 h."""
+    return f"webhook {path} {delivery}"
+
+
+def delivered(layout: Layout, button: str, key: str) -> bool:
+    """Whether a delivery with this key already pressed ``button`` successfully (within 24 h)."""
+    from ..store import idempotency as store_idempotency
+
+    try:
+        spec = store_buttons.read_spec(layout, button)
+    except NotFound:
+        return False  # deleted meanwhile: the press will say so
+    return store_idempotency.lookup(layout, spec.name, key, created_at=spec.created_at) is not None
