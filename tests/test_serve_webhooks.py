@@ -233,3 +233,39 @@ def test_a_duplicate_of_a_delivery_still_running_presses_nothing(
         _wait_runs(bt, "hold", 1)
     assert server.stop() == 0
     assert len(_runs(bt, "hold")) == 1
+
+
+def test_the_request_reaches_the_button_without_credentials(bt: Buttons, serve: Start) -> None:
+    import json
+
+    bt.create(
+        "echo",
+        "--code",
+        'printf "%s\\n" "$BUTTONS_ARG_WEBHOOK_BODY" "$BUTTONS_ARG_WEBHOOK_HEADERS" '
+        '"$BUTTONS_ARG_WEBHOOK_QUERY" "$BUTTONS_ARG_WEBHOOK_METHOD" "$BUTTONS_ARG_WEBHOOK_PATH" '
+        '"$BUTTONS_ARG_WEBHOOK_BODY_BYTES" "$BUTTONS_ARG_ENV"',
+    )
+    _hook(bt, "echo", "/in", "--token", "tok-5", "--arg", "env=prod")
+    server = serve()
+    body = b'{"action": "opened", "n": 7}'
+    with server.client() as c:
+        r = c.post(
+            "/in",
+            content=body,
+            params={"token": "tok-5", "ref": "main"},
+            headers={"X-Event": "push", "Authorization": "Bearer nope", "Cookie": "c=1"},
+        )
+        assert r.status_code == 202
+        big = c.post("/in", content=b"x" * (70 * 1024), headers={"X-Buttons-Token": "tok-5"})
+        assert big.status_code == 202
+    assert server.stop() == 0
+    runs = sorted(_runs(bt, "echo"), key=lambda run: run["started_at"])
+    lines = runs[0]["stdout"].split("\n")
+    assert json.loads(lines[0]) == {"action": "opened", "n": 7}
+    headers = json.loads(lines[1])
+    assert headers["x-event"] == "push"
+    assert not {"authorization", "cookie", "x-buttons-token"} & set(headers)
+    assert json.loads(lines[2]) == {"ref": "main"}  # the token is not passed on
+    assert lines[3:7] == ["POST", "/in", str(len(body)), "prod"]
+    big_lines = runs[1]["stdout"].split("\n")
+    assert big_lines[0] == "" and big_lines[5] == str(70 * 1024)  # too large to pass: only its size

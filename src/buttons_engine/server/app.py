@@ -602,9 +602,18 @@ class Webhooks:
             refused = await self._check_hmac(request, body, str(auth.get("hmac_secret") or ""))
             if refused is not None:
                 return refused
-        raw_args = trigger.get("args")
-        args = {str(k): str(v) for k, v in raw_args.items()} if isinstance(raw_args, dict) else {}
         from ..services import triggers
+
+        raw_args = trigger.get("args")
+        args = triggers.webhook_inputs(
+            request.method,
+            request.url.path,
+            list(request.headers.items()),
+            list(request.query_params.multi_items()),
+            body,
+        )
+        if isinstance(raw_args, dict):  # the trigger's own args win over the request's
+            args.update({str(k): str(v) for k, v in raw_args.items()})
 
         delivery = next((request.headers[h] for h in triggers.DELIVERY_HEADERS if request.headers.get(h)), "")
         key = triggers.delivery_key(request.url.path, delivery) if delivery else ""

@@ -285,3 +285,49 @@ def delivered(layout: Layout, button: str, key: str) -> bool:
     except NotFound:
         return False  # deleted meanwhile: the press will say so
     return store_idempotency.lookup(layout, spec.name, key, created_at=spec.created_at) is not None
+
+
+# Headers that carry credentials: never handed to the button.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-buttons-token",
+        "x-hub-signature",
+        "x-hub-signature-256",
+    }
+)
+MAX_BODY_ARG = 64 * 1024  # bytes: a larger body is not passed (an environment variable has a size limit)
+
+
+def webhook_inputs(
+    method: str, path: str, headers: list[tuple[str, str]], query: list[tuple[str, str]], body: bytes
+) -> dict[str, str]:
+    """The request as press arguments (``BUTTONS_ARG_WEBHOOK_*``): body, headers and query as JSON,
+    without credentials; a body over 64 KiB or not UTF-8 is left out (its size is given)."""
+    import json
+
+    kept_headers: dict[str, str] = {}
+    for name, value in headers:
+        if name.lower() not in SECRET_HEADERS:
+            kept_headers.setdefault(name.lower(), value)
+    kept_query: dict[str, str] = {}
+    for name, value in query:
+        if name != "token":
+            kept_query.setdefault(name, value)
+    out = {
+        "webhook_method": method,
+        "webhook_path": path,
+        "webhook_headers": json.dumps(kept_headers, ensure_ascii=False),
+        "webhook_query": json.dumps(kept_query, ensure_ascii=False),
+        "webhook_body_bytes": str(len(body)),
+    }
+    if len(body) <= MAX_BODY_ARG:
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            text = "\x00"
+        if "\x00" not in text:  # an environment variable cannot hold NUL
+            out["webhook_body"] = text
+    return out
