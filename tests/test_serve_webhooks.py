@@ -269,3 +269,40 @@ def test_the_request_reaches_the_button_without_credentials(bt: Buttons, serve: 
     assert lines[3:7] == ["POST", "/in", str(len(body)), "prod"]
     big_lines = runs[1]["stdout"].split("\n")
     assert big_lines[0] == "" and big_lines[5] == str(70 * 1024)  # too large to pass: only its size
+
+
+def test_basic_and_header_auth_right_wrong_and_missing(bt: Buttons, serve: Start) -> None:
+    import json
+
+    bt.create("hook", "--code", 'printf "%s" "$BUTTONS_ARG_WEBHOOK_HEADERS"')
+    assert bt("batteries", "set", "HOOK_VALUE", "header-secret-4").returncode == 0
+    _hook(bt, "hook", "/basic", "--auth", "basic", "--auth-user", "ci", "--auth-pass", "pass-1")
+    _hook(
+        bt,
+        "hook",
+        "/header",
+        "--auth",
+        "header",
+        "--auth-header-name",
+        "X-Hook-Key",
+        "--auth-header-value",
+        "$BAT{HOOK_VALUE}",
+    )
+    server = serve()
+    with server.client() as c:
+        assert c.post("/basic", auth=("ci", "pass-1")).status_code == 202
+        missing = c.post("/basic")
+        assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Basic")
+        for user, password in (("ci", "wrong"), ("other", "pass-1"), ("ci", "")):
+            assert c.post("/basic", auth=(user, password)).status_code == 401, (user, password)
+        assert c.post("/basic", headers={"Authorization": "Basic !!notbase64"}).status_code == 401
+
+        assert c.post("/header", headers={"X-Hook-Key": "header-secret-4"}).status_code == 202
+        assert c.post("/header").status_code == 401
+        assert c.post("/header", headers={"X-Hook-Key": "header-secret-5"}).status_code == 401
+    assert server.stop() == 0
+    runs = _runs(bt, "hook")
+    assert len(runs) == 2
+    for run in runs:  # the credentials never reach the button
+        headers = json.loads(run["stdout"])
+        assert "authorization" not in headers and "x-hook-key" not in headers

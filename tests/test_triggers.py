@@ -88,6 +88,20 @@ def test_add_each_kind_list_and_remove(bt: Buttons) -> None:
         (("--webhook", "--webhook-path", "/h", "--auth", "hmac", "--hmac-secret", "$ENV{A-B}"), "$ENV{"),
         (("--webhook", "--webhook-path", "/h", "--auth", "hmac", "--hmac-secret", "$BAT{}"), "$BAT{"),
         (("--cron", "--schedule", "@daily", "--token", "t"), "only to --webhook"),
+        (("--webhook", "--webhook-path", "/h", "--auth", "basic", "--auth-user", "u"), "--auth-pass"),
+        (
+            ("--webhook", "--webhook-path", "/h", "--auth", "header", "--auth-header-name", "X-K"),
+            "--auth-header",
+        ),
+        (
+            (
+                *("--webhook", "--webhook-path", "/h", "--auth", "header"),
+                *("--auth-header-name", "X K", "--auth-header-value", "v"),
+            ),
+            "not a header name",
+        ),
+        (("--webhook", "--webhook-path", "/h", "--auth-user", "u"), "only with --auth basic"),
+        (("--webhook", "--webhook-path", "/h", "--auth-header-value", "v"), "only with --auth header"),
     ],
 )
 def test_add_refuses_bad_flags(bt: Buttons, flags: tuple[str, ...], words: str) -> None:

@@ -441,8 +441,23 @@ Examples:
                 Opt(
                     "--auth",
                     default="",
-                    choices=("none", "token", "hmac"),
-                    help="webhook auth: none, token (default with --token) or hmac (X-Hub-Signature-256)",
+                    choices=("none", "token", "hmac", "basic", "header"),
+                    help="webhook auth: none, token (default with --token), hmac (X-Hub-Signature-256), "
+                    "basic or header",
+                ),
+                Opt("--auth-user", default="", metavar="USER", help="with --auth basic: the user name"),
+                Opt(
+                    "--auth-pass",
+                    default="",
+                    metavar="PASSWORD",
+                    help="with --auth basic: the password (or $ENV{VAR} / $BAT{NAME})",
+                ),
+                Opt("--auth-header-name", default="", metavar="NAME", help="with --auth header: the header"),
+                Opt(
+                    "--auth-header-value",
+                    default="",
+                    metavar="VALUE",
+                    help="with --auth header: its value (or $ENV{VAR} / $BAT{NAME})",
                 ),
                 Opt(
                     "--hmac-secret",

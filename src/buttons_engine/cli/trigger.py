@@ -25,6 +25,10 @@ def _add(ns: Args, ctx: Context, *, plan: bool) -> dict[str, Any]:
         args=list(ns.arg or []),
         auth=ns.auth,
         hmac_secret=ns.hmac_secret,
+        auth_user=ns.auth_user,
+        auth_pass=ns.auth_pass,
+        auth_header_name=ns.auth_header_name,
+        auth_header_value=ns.auth_header_value,
         plan=plan,
     )
 

@@ -602,6 +602,10 @@ class Webhooks:
             refused = await self._check_hmac(request, body, str(auth.get("hmac_secret") or ""))
             if refused is not None:
                 return refused
+        elif isinstance(auth, dict) and auth.get("type") in ("basic", "header"):
+            refused = await self._check_credentials(request, auth)
+            if refused is not None:
+                return refused
         from ..services import triggers
 
         raw_args = trigger.get("args")
@@ -611,6 +615,7 @@ class Webhooks:
             list(request.headers.items()),
             list(request.query_params.multi_items()),
             body,
+            secret_header=str(auth.get("header_name") or "") if isinstance(auth, dict) else "",
         )
         if isinstance(raw_args, dict):  # the trigger's own args win over the request's
             args.update({str(k): str(v) for k, v in raw_args.items()})
@@ -632,6 +637,21 @@ class Webhooks:
             req, cancel, f"webhook {request.url.path}", done=lambda: self.api.deliveries.discard(key)
         )
         return envelope(202, {"ok": True, "data": {"button": button}})
+
+    async def _check_credentials(self, request: Request, auth: dict[str, Any]) -> Response | None:
+        from ..services import triggers
+
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            verdict = await anyio.to_thread.run_sync(triggers.credentials_ok, self.api.layout, auth, headers)
+        except ButtonsError as exc:
+            log(f"webhook {request.url.path}: {exc.message}")
+            return failure("INTERNAL_ERROR", "the webhook's secret is not configured on the server")
+        if verdict:
+            return None
+        extra = {"WWW-Authenticate": 'Basic realm="buttons webhook"'} if auth.get("type") == "basic" else None
+        what = "missing" if verdict is None else "wrong"
+        return failure("UNAUTHORIZED", f"{what} webhook credentials ({auth.get('type')} auth)", extra)
 
     async def _check_hmac(self, request: Request, body: bytes, field: str) -> Response | None:
         from ..services import triggers

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..store.layout import Layout
 
 KINDS = ("cron", "watch", "webhook")
-AUTH_TYPES = ("none", "token", "hmac")
+AUTH_TYPES = ("none", "token", "hmac", "basic", "header")
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
@@ -118,6 +118,10 @@ def add(
     args: list[str] | None = None,
     auth: str = "",
     hmac_secret: str = "",
+    auth_user: str = "",
+    auth_pass: str = "",
+    auth_header_name: str = "",
+    auth_header_value: str = "",
     plan: bool = False,
 ) -> dict[str, Any]:
     """Add a trigger; with ``plan`` (``--summary``) check everything and write nothing."""
@@ -125,8 +129,9 @@ def add(
     if len(kinds) != 1:
         raise ValidationError("give exactly one of --cron, --watch and --webhook")
     kind = kinds[0]
-    if kind != "webhook" and (auth or hmac_secret or token):
-        raise ValidationError("--auth, --token and --hmac-secret apply only to --webhook triggers")
+    auth_flags = (auth, hmac_secret, token, auth_user, auth_pass, auth_header_name, auth_header_value)
+    if kind != "webhook" and any(auth_flags):
+        raise ValidationError("--auth, --token and the other auth flags apply only to --webhook triggers")
     spec = store_buttons.read_spec(layout, name)
     raw = spec.to_json()
     existing = _triggers(raw)
@@ -159,6 +164,26 @@ def add(
             trigger["auth"] = {"type": "hmac", "hmac_secret": hmac_secret}
         elif hmac_secret:
             raise ValidationError("--hmac-secret applies only with --auth hmac")
+        if auth_type == "basic":
+            if not auth_user or not auth_pass:
+                raise ValidationError("--auth basic needs --auth-user and --auth-pass")
+            check_secret(auth_pass)
+            trigger["auth"] = {"type": "basic", "username": auth_user, "password": auth_pass}
+        elif auth_user or auth_pass:
+            raise ValidationError("--auth-user and --auth-pass apply only with --auth basic")
+        if auth_type == "header":
+            if not auth_header_name or not auth_header_value:
+                raise ValidationError("--auth header needs --auth-header-name and --auth-header-value")
+            if not all(c.isalnum() or c == "-" for c in auth_header_name):
+                raise ValidationError(f"--auth-header-name {auth_header_name!r} is not a header name")
+            check_secret(auth_header_value)
+            trigger["auth"] = {
+                "type": "header",
+                "header_name": auth_header_name,
+                "header_value": auth_header_value,
+            }
+        elif auth_header_name or auth_header_value:
+            raise ValidationError("--auth-header-name and --auth-header-value apply only with --auth header")
     values = _args(args or [])
     if values:
         trigger["args"] = values
@@ -302,7 +327,13 @@ MAX_BODY_ARG = 64 * 1024  # bytes: a larger body is not passed (an environment v
 
 
 def webhook_inputs(
-    method: str, path: str, headers: list[tuple[str, str]], query: list[tuple[str, str]], body: bytes
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    query: list[tuple[str, str]],
+    body: bytes,
+    *,
+    secret_header: str = "",
 ) -> dict[str, str]:
     """The request as press arguments (``BUTTONS_ARG_WEBHOOK_*``): body, headers and query as JSON,
     without credentials; a body over 64 KiB or not UTF-8 is left out (its size is given)."""
@@ -310,7 +341,7 @@ def webhook_inputs(
 
     kept_headers: dict[str, str] = {}
     for name, value in headers:
-        if name.lower() not in SECRET_HEADERS:
+        if name.lower() not in SECRET_HEADERS and name.lower() != secret_header.lower():
             kept_headers.setdefault(name.lower(), value)
     kept_query: dict[str, str] = {}
     for name, value in query:
@@ -331,3 +362,36 @@ def webhook_inputs(
         if "\x00" not in text:  # an environment variable cannot hold NUL
             out["webhook_body"] = text
     return out
+
+
+def credentials_ok(layout: Layout, auth: dict[str, Any], headers: dict[str, str]) -> bool | None:
+    """Check ``basic`` or ``header`` auth against lower-cased request ``headers`` (constant time).
+
+    ``None``: the credentials are missing; ``False``: wrong. A secret field that names an unset
+    ``$ENV``/``$BAT`` raises ``NOT_FOUND``.
+    """
+    import base64
+    import hmac
+
+    kind = auth.get("type")
+    if kind == "header":
+        given = headers.get(str(auth.get("header_name", "")).lower())
+        if given is None:
+            return None
+        expected = resolve_secret(layout, str(auth.get("header_value") or ""))
+        return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+    if kind == "basic":
+        value = headers.get("authorization", "")
+        scheme, _, encoded = value.partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            return None
+        try:
+            user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        expected_user = str(auth.get("username") or "")
+        expected_pass = resolve_secret(layout, str(auth.get("password") or ""))
+        user_ok = hmac.compare_digest(user.encode(), expected_user.encode())
+        pass_ok = hmac.compare_digest(password.encode(), expected_pass.encode())
+        return bool(sep) and bool(expected_pass) and user_ok and pass_ok
+    return True
