@@ -306,3 +306,52 @@ def test_basic_and_header_auth_right_wrong_and_missing(bt: Buttons, serve: Start
     for run in runs:  # the credentials never reach the button
         headers = json.loads(run["stdout"])
         assert "authorization" not in headers and "x-hook-key" not in headers
+
+
+def test_jwt_auth_pins_the_algorithm_and_checks_exp_iss_aud(bt: Buttons, serve: Start) -> None:
+    import jwt
+
+    bt.create("hook", "--code", "echo ok")
+    _hook(
+        bt,
+        "hook",
+        "/jwt",
+        *(
+            "--auth",
+            "jwt",
+            "--jwt-secret",
+            "$ENV{JWT_KEY}",
+            "--jwt-issuer",
+            "ci",
+            "--jwt-audience",
+            "buttons",
+        ),
+    )
+    key = "jwt-key-that-is-long-enough-for-hs512-" + "k" * 30
+    other = "another-key-long-enough-for-hs512-" + "o" * 34
+    now = int(time.time())
+    good = {"iss": "ci", "aud": "buttons", "exp": now + 300}
+
+    def bearer(claims: dict[str, Any], signing_key: str = key, alg: str = "HS256") -> dict[str, str]:
+        return {"Authorization": "Bearer " + jwt.encode(claims, signing_key, algorithm=alg)}
+
+    server = serve(env={"JWT_KEY": key})
+    with server.client() as c:
+        assert c.post("/jwt", headers=bearer(good)).status_code == 202
+        assert c.post("/jwt", headers=bearer({**good, "exp": now - 10})).status_code == 202  # 30 s leeway
+        refused = [
+            {},
+            bearer(good, other),
+            bearer(good, alg="HS512"),  # the algorithm is pinned to HS256
+            bearer({**good, "exp": now - 120}),
+            bearer({"iss": "ci", "aud": "buttons"}),  # no exp
+            bearer({**good, "iss": "someone"}),
+            bearer({**good, "aud": "other"}),
+            {"Authorization": "Bearer " + jwt.encode(good, None, algorithm="none")},
+            {"Authorization": "Bearer not.a.jwt"},
+        ]
+        for headers in refused:
+            r = c.post("/jwt", headers=headers)
+            assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED", headers
+    assert server.stop() == 0
+    assert len(_runs(bt, "hook")) == 2

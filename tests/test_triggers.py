@@ -102,6 +102,22 @@ def test_add_each_kind_list_and_remove(bt: Buttons) -> None:
         ),
         (("--webhook", "--webhook-path", "/h", "--auth-user", "u"), "only with --auth basic"),
         (("--webhook", "--webhook-path", "/h", "--auth-header-value", "v"), "only with --auth header"),
+        (("--webhook", "--webhook-path", "/h", "--auth", "jwt"), "--jwt-secret"),
+        (
+            (
+                "--webhook",
+                "--webhook-path",
+                "/h",
+                "--auth",
+                "jwt",
+                "--jwt-secret",
+                "k",
+                "--jwt-algorithm",
+                "RS256",
+            ),
+            "HS256",
+        ),
+        (("--webhook", "--webhook-path", "/h", "--jwt-issuer", "x"), "only with --auth jwt"),
     ],
 )
 def test_add_refuses_bad_flags(bt: Buttons, flags: tuple[str, ...], words: str) -> None:

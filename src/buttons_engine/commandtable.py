@@ -441,9 +441,9 @@ Examples:
                 Opt(
                     "--auth",
                     default="",
-                    choices=("none", "token", "hmac", "basic", "header"),
+                    choices=("none", "token", "hmac", "basic", "header", "jwt"),
                     help="webhook auth: none, token (default with --token), hmac (X-Hub-Signature-256), "
-                    "basic or header",
+                    "basic, header or jwt (Authorization: Bearer <jwt>)",
                 ),
                 Opt("--auth-user", default="", metavar="USER", help="with --auth basic: the user name"),
                 Opt(
@@ -459,6 +459,20 @@ Examples:
                     metavar="VALUE",
                     help="with --auth header: its value (or $ENV{VAR} / $BAT{NAME})",
                 ),
+                Opt(
+                    "--jwt-secret",
+                    default="",
+                    metavar="SECRET",
+                    help="with --auth jwt: the HMAC key (or $ENV{VAR} / $BAT{NAME})",
+                ),
+                Opt(
+                    "--jwt-algorithm",
+                    default="",
+                    metavar="ALG",
+                    help="with --auth jwt: HS256 (default), HS384 or HS512; the token's alg must match",
+                ),
+                Opt("--jwt-issuer", default="", metavar="ISS", help="with --auth jwt: required iss claim"),
+                Opt("--jwt-audience", default="", metavar="AUD", help="with --auth jwt: required aud claim"),
                 Opt(
                     "--hmac-secret",
                     default="",

@@ -29,6 +29,12 @@ def _add(ns: Args, ctx: Context, *, plan: bool) -> dict[str, Any]:
         auth_pass=ns.auth_pass,
         auth_header_name=ns.auth_header_name,
         auth_header_value=ns.auth_header_value,
+        jwt={
+            "secret": ns.jwt_secret,
+            "algorithm": ns.jwt_algorithm,
+            "issuer": ns.jwt_issuer,
+            "audience": ns.jwt_audience,
+        },
         plan=plan,
     )
 

@@ -602,7 +602,7 @@ class Webhooks:
             refused = await self._check_hmac(request, body, str(auth.get("hmac_secret") or ""))
             if refused is not None:
                 return refused
-        elif isinstance(auth, dict) and auth.get("type") in ("basic", "header"):
+        elif isinstance(auth, dict) and auth.get("type") in ("basic", "header", "jwt"):
             refused = await self._check_credentials(request, auth)
             if refused is not None:
                 return refused

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from ..store.layout import Layout
 
 KINDS = ("cron", "watch", "webhook")
-AUTH_TYPES = ("none", "token", "hmac", "basic", "header")
+AUTH_TYPES = ("none", "token", "hmac", "basic", "header", "jwt")
+JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+JWT_LEEWAY = 30  # seconds of clock skew allowed on exp
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
@@ -122,6 +124,7 @@ def add(
     auth_pass: str = "",
     auth_header_name: str = "",
     auth_header_value: str = "",
+    jwt: dict[str, str] | None = None,
     plan: bool = False,
 ) -> dict[str, Any]:
     """Add a trigger; with ``plan`` (``--summary``) check everything and write nothing."""
@@ -129,7 +132,8 @@ def add(
     if len(kinds) != 1:
         raise ValidationError("give exactly one of --cron, --watch and --webhook")
     kind = kinds[0]
-    auth_flags = (auth, hmac_secret, token, auth_user, auth_pass, auth_header_name, auth_header_value)
+    jwt = {k: v for k, v in (jwt or {}).items() if v}
+    auth_flags = (auth, hmac_secret, token, auth_user, auth_pass, auth_header_name, auth_header_value, *jwt)
     if kind != "webhook" and any(auth_flags):
         raise ValidationError("--auth, --token and the other auth flags apply only to --webhook triggers")
     spec = store_buttons.read_spec(layout, name)
@@ -184,6 +188,21 @@ def add(
             }
         elif auth_header_name or auth_header_value:
             raise ValidationError("--auth-header-name and --auth-header-value apply only with --auth header")
+        if auth_type == "jwt":
+            if not jwt.get("secret"):
+                raise ValidationError("--auth jwt needs --jwt-secret")
+            check_secret(jwt["secret"])
+            algorithm = jwt.get("algorithm", "HS256").upper()
+            if algorithm not in JWT_ALGORITHMS:
+                raise ValidationError(
+                    f"--jwt-algorithm {algorithm!r}: use one of {', '.join(JWT_ALGORITHMS)}"
+                )
+            trigger["auth"] = {"type": "jwt", "jwt_secret": jwt["secret"], "jwt_algorithm": algorithm}
+            for key in ("issuer", "audience"):
+                if jwt.get(key):
+                    trigger["auth"][f"jwt_{key}"] = jwt[key]
+        elif jwt:
+            raise ValidationError("the --jwt-* flags apply only with --auth jwt")
     values = _args(args or [])
     if values:
         trigger["args"] = values
@@ -394,4 +413,34 @@ def credentials_ok(layout: Layout, auth: dict[str, Any], headers: dict[str, str]
         user_ok = hmac.compare_digest(user.encode(), expected_user.encode())
         pass_ok = hmac.compare_digest(password.encode(), expected_pass.encode())
         return bool(sep) and bool(expected_pass) and user_ok and pass_ok
+    if kind == "jwt":
+        value = headers.get("authorization", "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return _jwt_ok(layout, auth, token.strip())
+    return True
+
+
+def _jwt_ok(layout: Layout, auth: dict[str, Any], token: str) -> bool:
+    import jwt
+
+    secret = resolve_secret(layout, str(auth.get("jwt_secret") or ""))
+    if not secret:
+        return False
+    algorithm = str(auth.get("jwt_algorithm") or "HS256").upper()
+    issuer = str(auth.get("jwt_issuer") or "") or None
+    audience = str(auth.get("jwt_audience") or "") or None
+    try:
+        jwt.decode(
+            token,
+            secret,
+            algorithms=[algorithm],  # pinned: the token's own "alg" is never trusted
+            issuer=issuer,
+            audience=audience,
+            leeway=JWT_LEEWAY,
+            options={"require": ["exp"], "verify_aud": audience is not None},
+        )
+    except jwt.PyJWTError:
+        return False
     return True
