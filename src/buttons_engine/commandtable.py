@@ -414,6 +414,112 @@ Examples:
         plan="serve:plan",
     ),
     Command(
+        "trigger",
+        "Add, list or remove a button's triggers (cron, file watch, webhook)",
+        "trigger:handle_list",
+        subs=(
+            Command(
+                "add",
+                "add a trigger to a button",
+                "trigger:handle_add",
+                Opt("name", metavar="BUTTON", completes="button", help="the button to press"),
+                Opt("--cron", kind="flag", help="press on a schedule (with --schedule)"),
+                Opt(
+                    "--schedule",
+                    default="",
+                    metavar="EXPR",
+                    help="5-field cron expression, @hourly-style descriptor or '@every 10m' (local time)",
+                ),
+                Opt("--watch", kind="flag", help="press when a file changes (with --path)"),
+                Opt("--path", default="", metavar="FILE", completes="file", help="the file to watch"),
+                Opt("--webhook", kind="flag", help="press on POST to a path of 'buttons serve'"),
+                Opt("--webhook-path", default="", metavar="/PATH", help="the webhook's path, e.g. /deploy"),
+                Opt(
+                    "--token",
+                    default="",
+                    help="require this token (X-Buttons-Token header or ?token=); stored in button.json",
+                ),
+                Opt(
+                    "--arg",
+                    kind="list",
+                    metavar="KEY=VALUE",
+                    help="argument value for every fire (repeatable)",
+                ),
+                Opt(
+                    "--auth",
+                    default="",
+                    choices=("none", "token", "hmac", "basic", "header", "jwt"),
+                    help="webhook auth: none, token (default with --token), hmac (X-Hub-Signature-256), "
+                    "basic, header or jwt (Authorization: Bearer <jwt>)",
+                ),
+                Opt("--auth-user", default="", metavar="USER", help="with --auth basic: the user name"),
+                Opt(
+                    "--auth-pass",
+                    default="",
+                    metavar="PASSWORD",
+                    help="with --auth basic: the password (or $ENV{VAR} / $BAT{NAME})",
+                ),
+                Opt("--auth-header-name", default="", metavar="NAME", help="with --auth header: the header"),
+                Opt(
+                    "--auth-header-value",
+                    default="",
+                    metavar="VALUE",
+                    help="with --auth header: its value (or $ENV{VAR} / $BAT{NAME})",
+                ),
+                Opt(
+                    "--jwt-secret",
+                    default="",
+                    metavar="SECRET",
+                    help="with --auth jwt: the HMAC key (or $ENV{VAR} / $BAT{NAME})",
+                ),
+                Opt(
+                    "--jwt-algorithm",
+                    default="",
+                    metavar="ALG",
+                    help="with --auth jwt: HS256 (default), HS384 or HS512; the token's alg must match",
+                ),
+                Opt("--jwt-issuer", default="", metavar="ISS", help="with --auth jwt: required iss claim"),
+                Opt("--jwt-audience", default="", metavar="AUD", help="with --auth jwt: required aud claim"),
+                Opt(
+                    "--hmac-secret",
+                    default="",
+                    metavar="SECRET",
+                    help="with --auth hmac: the shared secret, or $ENV{VAR} / $BAT{NAME} to keep it out "
+                    "of button.json",
+                ),
+                prog="buttons trigger add",
+                plan="trigger:plan_add",
+            ),
+            Command(
+                "list",
+                "the triggers of one button, or of all",
+                "trigger:handle_list",
+                Opt("name", metavar="BUTTON", nargs="?", completes="button", help="button (default: all)"),
+                prog="buttons trigger list",
+            ),
+            Command(
+                "rm",
+                "remove a trigger by its id",
+                "trigger:handle_rm",
+                Opt("name", metavar="BUTTON", completes="button", help="the button"),
+                Opt("id", metavar="ID", help="the trigger's id (see 'buttons trigger list')"),
+                aliases=("remove",),
+                prog="buttons trigger rm",
+                plan="trigger:plan_rm",
+            ),
+        ),
+        epilog="""Triggers are stored in the button's button.json and run only inside 'buttons serve':
+webhook, cron and watch triggers fire there (docs/triggers.md).
+
+Examples:
+  buttons trigger add backup --cron --schedule '0 3 * * *'
+  buttons trigger add build --watch --path src/main.c
+  buttons trigger add deploy --webhook --webhook-path /deploy --token "$TOKEN" --arg env=prod
+  buttons trigger add ci --webhook --webhook-path /github --auth hmac --hmac-secret '$BAT{GH_SECRET}'
+  buttons trigger list
+  buttons trigger rm deploy 1a2b3c4d""",
+    ),
+    Command(
         "config",
         "Show or change settings",
         "manage:handle_config_show",

@@ -84,12 +84,18 @@ def handle(ns: Args, ctx: Context) -> int:
     if api.mcp_manager is not None:
         endpoints += ["POST /mcp", "GET /mcp", "DELETE /mcp"]  # MCP over streamable HTTP
 
+    webhook_routes = 0
+    if not ns.no_triggers:
+        from ..services import triggers
+
+        webhook_routes = len(triggers.webhooks(ctx.layout))
+
     def ready() -> None:
         info = {
             "addr": addr,
             "auth": bool(key),
-            "triggers_enabled": False,  # triggers are not built yet (docs/serve.md)
-            "webhook_routes": 0,
+            "triggers_enabled": not ns.no_triggers,
+            "webhook_routes": webhook_routes,
             "endpoints": endpoints,
         }
         if ctx.out.json:
@@ -101,7 +107,9 @@ def handle(ns: Args, ctx: Context) -> int:
         auth = f"auth: bearer key from {key_source}" if key else "auth: none (loopback only)"
         ctx.out.status(f"[serve] listening on http://{addr} ({auth}; rate limit {rate or 'off'})")
         if not ns.no_triggers:
-            ctx.out.status("[serve] triggers are not implemented yet; none are run")
+            ctx.out.status(
+                f"[serve] webhook ({webhook_routes} now), cron and watch triggers run, re-read while serving"
+            )
         sys.stderr.flush()
 
     return server_run.serve(app, api, sock, drain_timeout=ns.drain_timeout, on_ready=ready)

@@ -4,7 +4,8 @@
   the body limit and the presses in flight;
 - ``openapi.py``: the OpenAPI 3.1 document of every route, as data (``GET /api/openapi.json``);
 - ``run.py``: binding, uvicorn's configuration (slow-client timeouts, no ``Server`` banner) and the
-  graceful stop on SIGTERM/SIGINT.
+  graceful stop on SIGTERM/SIGINT;
+- ``schedule.py``: the cron triggers' scheduler (webhook triggers are ``app.Webhooks``).
 
 Only ``cli/serve.py`` imports this package: Starlette, uvicorn and ``limits`` stay off every other
 command's path (``tests/test_imports.py``). Every press goes through the press service

@@ -18,6 +18,7 @@ unexpected errors are logged on stderr and answered ``500 INTERNAL_ERROR`` with 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -26,6 +27,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -276,7 +278,10 @@ class Guard:
             return
         address = (scope.get("client") or ("unknown", 0))[0]
         client = f"addr:{address}"
-        if self.key and scope["path"] not in PUBLIC:
+        # Webhook triggers live outside /api/ and /mcp and carry their own token (CONTRACT 12.1).
+        path = scope["path"]
+        guarded = path.startswith("/api/") or path == MCP_PATH or path.startswith(MCP_PATH + "/")
+        if self.key and guarded and path not in PUBLIC:
             if not self.limiter.test(self.auth_rate, "auth", address):
                 await self._limited(self.auth_rate, ("auth", address), scope, receive, send, failed=True)
                 return
@@ -340,6 +345,44 @@ class Api:
         # Presses run in worker threads (the press service is synchronous); reads use anyio's default pool.
         self.press_threads = anyio.CapacityLimiter(max(1, settings.max_in_flight))
         self.mcp_manager: Any = None  # the /mcp session manager, when MCP is mounted
+        self.background: set[asyncio.Task[None]] = set()  # trigger fires answered already
+        self.deliveries: set[str] = set()  # webhook delivery keys whose press is running
+
+    def fire(
+        self,
+        req: presses.PressRequest,
+        cancel: threading.Event,
+        source: str,
+        done: Callable[[], None] | None = None,
+    ) -> None:
+        """Press in the background (a trigger fire); ``cancel`` is already counted in flight."""
+
+        async def run() -> None:
+            try:
+                response = await anyio.to_thread.run_sync(
+                    presses.press, self.layout, req, self.policy, limiter=self.press_threads
+                )
+                result = response.result
+                status = result.status if result is not None else "cached"
+                log(f"{source}: pressed {req.name} ({status})")
+            except ButtonsError as exc:
+                log(f"{source}: {req.name} was not pressed: {exc.code}: {exc.message}")
+            except Exception as exc:
+                log(f"{source}: {req.name} failed unexpectedly: {exc!r}")
+                log(traceback.format_exc().rstrip())
+            finally:
+                self.inflight.leave(cancel)
+                if done is not None:
+                    done()
+
+        task = asyncio.get_running_loop().create_task(run())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def wait_background(self) -> None:
+        """Wait for the trigger fires still running (the drain deadline cancels their presses)."""
+        while self.background:
+            await asyncio.wait(set(self.background))
 
     def routes(self) -> list[Route]:
         return [
@@ -519,6 +562,123 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return failure("INTERNAL_ERROR", "an unexpected error occurred; see the server's log")
 
 
+class Webhooks:
+    """Webhook triggers (CONTRACT 12.1): ``POST <path>`` of a button's webhook trigger presses it.
+
+    Routes are read from the buttons on every request outside ``/api/``, so a trigger added or
+    removed while the server runs takes effect at once. A set token must match ``X-Buttons-Token``
+    or ``?token=`` (constant time). The body (at most 1 MiB) is read and ignored; the answer is
+    ``202`` at once and the press runs in the background, counted among the presses in flight
+    (``503 BUSY`` when they are all taken) and drained on stop like any other.
+    """
+
+    def __init__(self, app: ASGIApp, api: Api) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not self.api.settings.triggers or path.startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        from ..services import triggers
+
+        routes = await anyio.to_thread.run_sync(triggers.webhooks, self.api.layout)
+        if path not in routes:
+            await self.app(scope, receive, send)
+            return
+        button, trigger = routes[path]
+        response = await self._handle(Request(scope, receive), button, trigger)
+        await _send_response(response, scope, receive, send)
+
+    async def _handle(self, request: Request, button: str, trigger: dict[str, Any]) -> Response:
+        if request.method != "POST":
+            return failure("METHOD_NOT_ALLOWED", "webhooks take POST", {"Allow": "POST"})
+        token = trigger.get("token")
+        if isinstance(token, str) and token:
+            given = request.headers.get("x-buttons-token") or request.query_params.get("token") or ""
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return failure("UNAUTHORIZED", "missing or wrong webhook token (X-Buttons-Token or ?token=)")
+        try:
+            body = await _read_body(request)
+        except ApiError as exc:
+            return failure(exc.code, exc.message, {"Connection": "close", **exc.headers})
+        except ClientDisconnect:
+            return failure("BAD_REQUEST", "the client went away before sending the whole body")
+        auth = trigger.get("auth")
+        if isinstance(auth, dict) and auth.get("type") == "hmac":
+            refused = await self._check_hmac(request, body, str(auth.get("hmac_secret") or ""))
+            if refused is not None:
+                return refused
+        elif isinstance(auth, dict) and auth.get("type") in ("basic", "header", "jwt"):
+            refused = await self._check_credentials(request, auth)
+            if refused is not None:
+                return refused
+        from ..services import triggers
+
+        raw_args = trigger.get("args")
+        args = triggers.webhook_inputs(
+            request.method,
+            request.url.path,
+            list(request.headers.items()),
+            list(request.query_params.multi_items()),
+            body,
+            secret_header=str(auth.get("header_name") or "") if isinstance(auth, dict) else "",
+        )
+        if isinstance(raw_args, dict):  # the trigger's own args win over the request's
+            args.update({str(k): str(v) for k, v in raw_args.items()})
+
+        delivery = next((request.headers[h] for h in triggers.DELIVERY_HEADERS if request.headers.get(h)), "")
+        key = triggers.delivery_key(request.url.path, delivery) if delivery else ""
+        if key and (
+            key in self.api.deliveries
+            or await anyio.to_thread.run_sync(triggers.delivered, self.api.layout, button, key)
+        ):
+            return envelope(200, {"ok": True, "data": {"button": button, "duplicate": True}})
+        cancel = threading.Event()
+        if not self.api.inflight.enter(cancel):
+            return failure("BUSY", "too many presses are running; retry later", {"Retry-After": "1"})
+        req = presses.PressRequest(button, args=args, cancel=cancel, idempotency_key=key)
+        if key:
+            self.api.deliveries.add(key)
+        self.api.fire(
+            req, cancel, f"webhook {request.url.path}", done=lambda: self.api.deliveries.discard(key)
+        )
+        return envelope(202, {"ok": True, "data": {"button": button}})
+
+    async def _check_credentials(self, request: Request, auth: dict[str, Any]) -> Response | None:
+        from ..services import triggers
+
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            verdict = await anyio.to_thread.run_sync(triggers.credentials_ok, self.api.layout, auth, headers)
+        except ButtonsError as exc:
+            log(f"webhook {request.url.path}: {exc.message}")
+            return failure("INTERNAL_ERROR", "the webhook's secret is not configured on the server")
+        if verdict:
+            return None
+        extra = {"WWW-Authenticate": 'Basic realm="buttons webhook"'} if auth.get("type") == "basic" else None
+        what = "missing" if verdict is None else "wrong"
+        return failure("UNAUTHORIZED", f"{what} webhook credentials ({auth.get('type')} auth)", extra)
+
+    async def _check_hmac(self, request: Request, body: bytes, field: str) -> Response | None:
+        from ..services import triggers
+
+        header = request.headers.get(triggers.SIGNATURE_HEADER)
+        if not header:
+            return failure(
+                "UNAUTHORIZED", f"missing {triggers.SIGNATURE_HEADER} (sha256=<hex HMAC of the body>)"
+            )
+        try:
+            secret = await anyio.to_thread.run_sync(triggers.resolve_secret, self.api.layout, field)
+        except ButtonsError as exc:
+            log(f"webhook {request.url.path}: {exc.message}")
+            return failure("INTERNAL_ERROR", "the webhook's secret is not configured on the server")
+        if not secret or not triggers.signature_ok(secret, body, header):
+            return failure("UNAUTHORIZED", f"wrong {triggers.SIGNATURE_HEADER}")
+        return None
+
+
 def build(settings: Settings) -> tuple[ASGIApp, Api]:
     """The whole application and its API object (which holds the presses in flight).
 
@@ -537,5 +697,5 @@ def build(settings: Settings) -> tuple[ASGIApp, Api]:
         )
         routes.append(Route(MCP_PATH, endpoint=endpoint))
     inner = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _http_error})
-    app = SecureHeaders(Cors(Guard(inner, settings), settings.cors_origins))
+    app = SecureHeaders(Cors(Guard(Webhooks(inner, api), settings), settings.cors_origins))
     return app, api

@@ -101,6 +101,7 @@ class DrainingServer(uvicorn.Server):
         self.drain_timeout = drain_timeout
         self.on_ready = on_ready
         self.stopped_by = 0
+        self.trigger_tasks: list[asyncio.Task[None]] = []
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -135,9 +136,20 @@ class DrainingServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit:
+            if self.api.settings.triggers:
+                from .schedule import Scheduler, Watcher
+
+                loop = asyncio.get_running_loop()
+                self.trigger_tasks = [
+                    loop.create_task(Scheduler(self.api).run()),
+                    loop.create_task(Watcher(self.api).run()),
+                ]
             self.on_ready()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for task in self.trigger_tasks:  # no new trigger fires once stopping
+            task.cancel()
+        await asyncio.gather(*self.trigger_tasks, return_exceptions=True)
         inflight = self.api.inflight
         inflight.draining = True
         if inflight.cancels:
@@ -156,6 +168,7 @@ class DrainingServer(uvicorn.Server):
         timer = asyncio.get_running_loop().call_later(self.drain_timeout, deadline)
         try:
             await super().shutdown(sockets=sockets)
+            await self.api.wait_background()
         finally:
             timer.cancel()
 
