@@ -363,7 +363,8 @@ class _Run:
             # ends, as failed, if it can be written at all; the error goes on to the surface.
             try:
                 self.writer.finish(self.record(self.result("failed", None)))
-            except Exception:  # noqa: S110 - the original error is the one to report
+            # The original error is the one to report.
+            except Exception:  # noqa: S110  # nosec B110
                 pass
             raise
         finally:
@@ -587,5 +588,6 @@ def _backoff(backoff: dict[str, Any], attempt: int) -> float:
     if isinstance(cap, (int, float)) and cap > 0:
         ms = min(ms, cap)
     if backoff.get("jitter") is True:
-        ms = random.uniform(ms / 2, ms)  # noqa: S311 - spreading retries, not a secret
+        # Spreading retries, not a secret.
+        ms = random.uniform(ms / 2, ms)  # noqa: S311  # nosec B311
     return ms / 1000.0
