@@ -254,3 +254,21 @@ def run_with_umask(bt: Buttons, umask: int, *args: str) -> subprocess.CompletedP
         timeout=120,
         preexec_fn=lambda: os.umask(umask),
     )
+
+
+def spawn_measurable(
+    argv: list[str], *, env: dict[str, str], cwd: Path, **kw: Any
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` so that its ``wait4`` peak RSS is its own.
+
+    A child made by fork (or vfork) starts with the test process's pages counted in its peak RSS,
+    and a pytest worker late in a long run is itself near 100 MB. This goes through ``posix_spawn``
+    (Popen takes that path for an absolute executable with ``close_fds=False`` and no ``cwd``): a
+    small ``sh`` changes directory and execs the command.
+    """
+    return subprocess.Popen(
+        ["/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", str(cwd), *argv],
+        env=env,
+        close_fds=False,
+        **kw,
+    )

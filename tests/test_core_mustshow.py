@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUTTONS, Buttons
-from core_helpers import alive, assert_envelope, fail, ok, pids_with_marker, records
+from core_helpers import alive, assert_envelope, fail, ok, pids_with_marker, records, spawn_measurable
 
 # ----------------------------------------------------------------------------- must show 1
 
@@ -228,10 +228,10 @@ def test_one_gigabyte_of_stdout_keeps_engine_memory_flat(bt: Buttons) -> None:
     """
     bt.create("firehose", "--code", "head -c 1073741824 /dev/zero | tr '\\0' a")
     env = dict(bt.env)
-    proc = subprocess.Popen(
+    proc = spawn_measurable(
         [BUTTONS, "press", "firehose", "--json"],
         env=env,
-        cwd=str(bt.cwd),
+        cwd=bt.cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

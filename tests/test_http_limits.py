@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUTTONS, Buttons
-from core_helpers import run_tty
+from core_helpers import run_tty, spawn_measurable
 from http_support import RecordingServer, write_resolver
 
 MIB = 1024 * 1024
@@ -31,10 +31,10 @@ def _press_measured(bt: Buttons, tmp_path: Path, *args: str) -> tuple[int, dict,
     """Run ``buttons press`` and return (exit status, envelope, peak RSS of that process in KiB)."""
     out_path = tmp_path / "press.out"
     with open(out_path, "wb") as out:
-        proc = subprocess.Popen(
+        proc = spawn_measurable(
             [BUTTONS, "press", *args, "--json"],
             env=bt.env,
-            cwd=str(bt.cwd),
+            cwd=bt.cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.DEVNULL,
