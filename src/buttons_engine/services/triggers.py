@@ -16,6 +16,7 @@ from ..timefmt import format_us, now_us, parse_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from ..store.layout import Layout
@@ -251,38 +252,40 @@ def remove(layout: Layout, name: str, trigger_id: str, *, plan: bool = False) ->
     return {"removed": trigger_id, "button": spec.name}
 
 
-def webhooks(layout: Layout) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Every webhook trigger: ``{path: (button, trigger)}`` (the first button in name order wins a path)."""
-    out: dict[str, tuple[str, dict[str, Any]]] = {}
+def _every_trigger(layout: Layout) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(button, trigger)`` for every trigger of every readable button, buttons in name order
+    (a button whose ``triggers`` do not read is skipped)."""
     for spec in button_index.list_specs(layout):
         try:
             triggers = _triggers(spec.to_json())
         except ValidationError:
             continue
         for trigger in triggers:
-            path = trigger.get("path")
-            if trigger.get("kind") == "webhook" and isinstance(path, str) and path.startswith("/"):
-                out.setdefault(path, (spec.name, trigger))
+            yield spec.name, trigger
+
+
+def webhooks(layout: Layout) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every webhook trigger: ``{path: (button, trigger)}`` (the first button in name order wins a path)."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, trigger in _every_trigger(layout):
+        path = trigger.get("path")
+        if trigger.get("kind") == "webhook" and isinstance(path, str) and path.startswith("/"):
+            out.setdefault(path, (name, trigger))
     return out
 
 
 def cron_triggers(layout: Layout) -> list[tuple[str, dict[str, Any]]]:
     """Every cron trigger with a schedule that parses: ``[(button, trigger)]``, buttons in name order."""
     out: list[tuple[str, dict[str, Any]]] = []
-    for spec in button_index.list_specs(layout):
-        try:
-            triggers = _triggers(spec.to_json())
-        except ValidationError:
+    for name, trigger in _every_trigger(layout):
+        schedule = trigger.get("schedule")
+        if trigger.get("kind") != "cron" or not isinstance(schedule, str):
             continue
-        for trigger in triggers:
-            schedule = trigger.get("schedule")
-            if trigger.get("kind") != "cron" or not isinstance(schedule, str):
-                continue
-            try:
-                check_schedule(schedule)
-            except ValidationError:
-                continue  # a hand-edited schedule that does not parse never fires
-            out.append((spec.name, trigger))
+        try:
+            check_schedule(schedule)
+        except ValidationError:
+            continue  # a hand-edited schedule that does not parse never fires
+        out.append((name, trigger))
     return out
 
 
@@ -303,15 +306,10 @@ def next_fire(schedule: str, after: float) -> float:
 def watch_triggers(layout: Layout) -> list[tuple[str, dict[str, Any]]]:
     """Every watch trigger with a path: ``[(button, trigger)]``, buttons in name order."""
     out: list[tuple[str, dict[str, Any]]] = []
-    for spec in button_index.list_specs(layout):
-        try:
-            triggers = _triggers(spec.to_json())
-        except ValidationError:
-            continue
-        for trigger in triggers:
-            path = trigger.get("path")
-            if trigger.get("kind") == "watch" and isinstance(path, str) and path.strip():
-                out.append((spec.name, trigger))
+    for name, trigger in _every_trigger(layout):
+        path = trigger.get("path")
+        if trigger.get("kind") == "watch" and isinstance(path, str) and path.strip():
+            out.append((name, trigger))
     return out
 
 
