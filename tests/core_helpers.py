@@ -12,6 +12,7 @@ import pty
 import re
 import select
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,19 +257,58 @@ def run_with_umask(bt: Buttons, umask: int, *args: str) -> subprocess.CompletedP
     )
 
 
-def spawn_measurable(
-    argv: list[str], *, env: dict[str, str], cwd: Path, **kw: Any
-) -> subprocess.Popen[bytes]:
+# Forks and execs the command, then reports "<pid>" and "<exit code> <peak RSS KiB>" on a pipe.
+_MEASURE = """
+import os, sys
+fd, cwd, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    try:
+        os.close(fd)
+        os.chdir(cwd)
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+os.write(fd, b"%d\\n" % pid)
+_, status, usage = os.wait4(pid, 0)
+os.write(fd, b"%d %d\\n" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss))
+"""
+
+
+@dataclass
+class Measured:
+    """A command started by :func:`spawn_measurable`; ``proc`` carries its stdin/stdout/stderr."""
+
+    proc: subprocess.Popen[bytes]
+    pid: int
+    _report: Any
+
+    def wait(self) -> tuple[int, int]:
+        """Wait for the command; return (exit code, peak RSS in KiB of it and the children it reaped)."""
+        line = self._report.readline().split()
+        self._report.close()
+        self.proc.wait()
+        return int(line[0]), int(line[1])
+
+
+def spawn_measurable(argv: list[str], *, env: dict[str, str], cwd: Path, **kw: Any) -> Measured:
     """Start ``argv`` so that its ``wait4`` peak RSS is its own.
 
-    A child made by fork (or vfork) starts with the test process's pages counted in its peak RSS,
-    and a pytest worker late in a long run is itself near 100 MB. This goes through ``posix_spawn``
-    (Popen takes that path for an absolute executable with ``close_fds=False`` and no ``cwd``): a
-    small ``sh`` changes directory and execs the command.
+    Linux folds the peak RSS of the memory a process had *before* ``execve`` into its own
+    ``ru_maxrss``. A child made by fork, vfork or ``posix_spawn`` (which shares the parent's memory
+    until exec) therefore reports the pytest worker's peak, near 130 MB late in a long run. So a
+    small Python helper (a fresh process, about 10 MB) forks and execs the command, reaps it with
+    ``wait4`` and reports its pid, exit code and peak on a pipe.
     """
-    return subprocess.Popen(
-        ["/bin/sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", str(cwd), *argv],
-        env=env,
-        close_fds=False,
-        **kw,
-    )
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _MEASURE, str(write_fd), str(cwd), *argv],
+            env=env,
+            pass_fds=(write_fd,),
+            **kw,
+        )
+    finally:
+        os.close(write_fd)
+    report = os.fdopen(read_fd, "rb")
+    return Measured(proc, int(report.readline()), report)

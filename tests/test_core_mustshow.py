@@ -228,7 +228,7 @@ def test_one_gigabyte_of_stdout_keeps_engine_memory_flat(bt: Buttons) -> None:
     """
     bt.create("firehose", "--code", "head -c 1073741824 /dev/zero | tr '\\0' a")
     env = dict(bt.env)
-    proc = spawn_measurable(
+    run = spawn_measurable(
         [BUTTONS, "press", "firehose", "--json"],
         env=env,
         cwd=bt.cwd,
@@ -236,13 +236,14 @@ def test_one_gigabyte_of_stdout_keeps_engine_memory_flat(bt: Buttons) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    proc = run.proc
     hwm_kb: list[int] = []
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
             try:
-                for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                for line in Path(f"/proc/{run.pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
                         hwm_kb.append(int(line.split()[1]))
             except (OSError, ValueError):
@@ -257,13 +258,12 @@ def test_one_gigabyte_of_stdout_keeps_engine_memory_flat(bt: Buttons) -> None:
     t_err.start()
     out_chunks.append(proc.stdout.read())  # type: ignore[union-attr]
     t_err.join(timeout=300)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    returncode, peak_kib = run.wait()
     stop.set()
     sampler.join(timeout=5)
 
     out = b"".join(out_chunks).decode()
-    assert proc.returncode == 0, (out[:500], b"".join(err_chunks)[-2000:])
+    assert returncode == 0, (out[:500], b"".join(err_chunks)[-2000:])
     data = assert_envelope(out)["data"]
     assert data["status"] == "ok"
     assert data["truncated"] is True
@@ -274,7 +274,7 @@ def test_one_gigabyte_of_stdout_keeps_engine_memory_flat(bt: Buttons) -> None:
     assert data["stdout_dropped_bytes"] + MIB == GIB, data["stdout_dropped_bytes"]
     assert data["stdout"].startswith("a" * 1000) and data["stdout"].endswith("a" * 1000)
 
-    peak_mb = usage.ru_maxrss / 1024
+    peak_mb = peak_kib / 1024
     assert peak_mb < 100, f"engine peak RSS (upper bound) {peak_mb:.0f} MB"
     assert hwm_kb, "could not sample VmHWM of the buttons process"
     assert max(hwm_kb) / 1024 < 100
@@ -307,3 +307,14 @@ def test_failed_press_with_huge_stderr_is_bounded(bt: Buttons) -> None:
     assert res["truncated"] is True
     assert res["stderr_dropped_bytes"] == 5000000 - MIB
     assert len(err["message"]) < 10_000, "the message is not the whole stderr"
+
+
+def test_peak_rss_measure_does_not_count_the_test_process(bt: Buttons) -> None:
+    """The memory tests are only as true as their measure: a 200 MB test process must not count."""
+    ballast = bytearray(200 * MIB)
+    ballast[::4096] = b"\1" * len(range(0, len(ballast), 4096))  # touch every page
+    run = spawn_measurable(["/bin/true"], env=bt.env, cwd=bt.cwd)
+    code, peak_kib = run.wait()
+    assert code == 0
+    assert peak_kib < 50 * 1024, peak_kib
+    del ballast

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import time
@@ -31,7 +30,7 @@ def _press_measured(bt: Buttons, tmp_path: Path, *args: str) -> tuple[int, dict,
     """Run ``buttons press`` and return (exit status, envelope, peak RSS of that process in KiB)."""
     out_path = tmp_path / "press.out"
     with open(out_path, "wb") as out:
-        proc = spawn_measurable(
+        run = spawn_measurable(
             [BUTTONS, "press", *args, "--json"],
             env=bt.env,
             cwd=bt.cwd,
@@ -39,9 +38,8 @@ def _press_measured(bt: Buttons, tmp_path: Path, *args: str) -> tuple[int, dict,
             stdout=out,
             stderr=subprocess.DEVNULL,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
-    return proc.returncode, json.loads(out_path.read_bytes()), usage.ru_maxrss
+        code, peak_kib = run.wait()
+    return code, json.loads(out_path.read_bytes()), peak_kib
 
 
 @pytest.mark.slow
