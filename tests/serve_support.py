@@ -125,3 +125,36 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def write_drawer(
+    bt: Buttons,
+    name: str,
+    steps: list[dict[str, Any]],
+    *,
+    inputs: list[dict[str, Any]] | None = None,
+    triggers: list[dict[str, Any]] | None = None,
+    mcp_enabled: bool | None = None,
+) -> Path:
+    """Write ``drawers/<name>/drawer.json`` directly, in the contract's format (CONTRACT 11.1, 12.2),
+    the way ``drawer create``/``add``/``trigger webhook`` leave it."""
+    doc: dict[str, Any] = {
+        "schema_version": 2,
+        "name": name,
+        "drawer_kind": "action",
+        "version": "1",
+        "steps": steps,
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    if inputs is not None:
+        doc["inputs"] = inputs
+    if triggers is not None:
+        doc["triggers"] = triggers
+    if mcp_enabled is not None:
+        doc["mcp_enabled"] = mcp_enabled
+    folder = bt.home / "drawers" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "drawer.json"
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return path

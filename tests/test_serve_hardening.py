@@ -6,6 +6,7 @@ guards only (a slow client is cut off well within 30 s, where the limit is 5 s).
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import threading
@@ -53,7 +54,7 @@ def test_body_over_1_mib_with_content_length_is_413(bt: Buttons, serve: Start) -
     with server.raw() as s:
         # The length alone is refused: the server answers without waiting for the body.
         s.sendall(
-            b"POST /api/buttons/greet/press HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /api/buttons/greet/press HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 2097152\r\n\r\n"
         )
         status, headers, body = read_response(s)
@@ -71,7 +72,9 @@ def test_chunked_body_over_1_mib_without_a_length_is_413(bt: Buttons, serve: Sta
     bt.create("greet", "--code", "echo hi")
     server = serve()
     with server.raw() as s:
-        s.sendall(b"POST /api/buttons/greet/press HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        s.sendall(
+            b"POST /api/buttons/greet/press HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         # Exactly 1 MiB, then one byte more: the server reads everything sent before it answers
         # (no unread data, so the connection ends with FIN, not a reset that could eat the answer).
         piece = b" " * 65536
@@ -155,7 +158,9 @@ def test_slow_body_is_408(bt: Buttons, serve: Start) -> None:
     bt.create("greet", "--code", "echo hi")
     server = serve()
     with server.raw() as s:
-        s.sendall(b"POST /api/buttons/greet/press HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        s.sendall(
+            b"POST /api/buttons/greet/press HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"
+        )
         status, headers, body = read_response(s)
     assert status == 408
     assert b'"code":"REQUEST_TIMEOUT"' in body
@@ -168,7 +173,7 @@ def test_oversized_headers_are_refused(bt: Buttons, serve: Start) -> None:
     with server.raw() as s:
         # Over 16 KiB and still unfinished: refused as soon as the limit is passed (and all that
         # was sent has been read, so the answer is not lost to a reset).
-        s.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000)
+        s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20000)
         status, headers, body = read_response(s)
     assert status == 400
     assert b'"code":"BAD_REQUEST"' in body
@@ -279,7 +284,7 @@ def test_a_client_that_goes_away_cancels_its_press(bt: Buttons, serve: Start, tm
     started, _release = _blocking_button(bt, tmp_path, "hold")  # never released
     server = serve()
     with server.raw() as s:
-        s.sendall(b"POST /api/buttons/hold/press HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        s.sendall(b"POST /api/buttons/hold/press HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
         wait_for(started)
         pid = int(started.read_text())
     # The connection is closed: the server ends the press through the kill chain and records it.
@@ -299,3 +304,84 @@ def test_a_port_in_use_is_a_clear_error(bt: Buttons, serve: Start) -> None:
     r = bt("serve", "--port", str(server.port), "--json")
     assert r.returncode == 1
     assert "cannot listen on" in r.error["message"]
+
+
+def test_a_press_cancelled_before_it_started_is_503_cancelled(
+    bt: Buttons, serve: Start, tmp_path: Path
+) -> None:
+    """The second press waits for the queue slot the first holds; the drain deadline cancels both:
+    the running one is a result with CANCELLED, the waiting one never started: 503 CANCELLED."""
+    started, _release = _blocking_button(bt, tmp_path, "hold")  # never released
+    path = bt.home / "buttons" / "hold" / "button.json"
+    spec = json.loads(path.read_text())
+    spec["queue"] = {"name": "one", "concurrency": 1}
+    path.write_text(json.dumps(spec))
+    bt.create("after", "--code", "echo after", "--queue", "one:1")
+    server = serve("--drain-timeout", "2s")
+    first: dict[str, Any] = {}
+    second: dict[str, Any] = {}
+    t1 = _press_in_thread(server, "hold", first)
+    wait_for(started)
+    t2 = _press_in_thread(server, "after", second)
+    time.sleep(0.5)  # the second press is waiting for the queue slot (no timing is asserted)
+    server.proc.send_signal(signal.SIGTERM)
+    t1.join(60)
+    t2.join(60)
+    assert server.proc.wait(60) == 0
+    assert first["response"].status_code == 200
+    assert first["response"].json()["data"]["error_type"] == "CANCELLED"
+    r = second["response"]
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "CANCELLED"
+    assert bt("history", "after", "--json").data == []  # it never ran
+
+
+def test_the_timeout_is_capped_at_300_s(bt: Buttons, serve: Start) -> None:
+    bt.create("long", "--code", "echo ok", "--timeout", "3600")
+    bt.create("short", "--code", "echo ok", "--timeout", "7")
+    server = serve()
+    with server.client() as c:
+
+        def allowed(name: str, body: dict[str, Any]) -> Any:
+            r = c.post(f"/api/buttons/{name}/press", json=body)
+            assert r.status_code == 200, r.text
+            return r.json()["data"]["timeout_seconds"]
+
+        assert allowed("long", {}) == 300  # the button's own hour is capped
+        assert allowed("long", {"timeout": 10**9}) == 300  # and so is the request's
+        assert allowed("long", {"timeout": 5}) == 5
+        assert allowed("short", {}) == 7
+        assert allowed("short", {"timeout": 0}) == 7
+
+
+# ------------------------------------------------------------------------------------------- DNS rebinding
+def test_without_a_key_only_loopback_host_names_are_served(bt: Buttons, serve: Start) -> None:
+    bt.create("greet", "--code", "echo hi")
+    server = serve()
+
+    def status(host: str, path: str = "/api/buttons", method: str = "GET") -> tuple[int, bytes]:
+        with server.raw() as s:
+            s.sendall(f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n".encode())
+            code, _headers, body = read_response(s)
+        return code, body
+
+    for host in ("127.0.0.1", f"127.0.0.1:{server.port}", "localhost", f"LOCALHOST:{server.port}",
+                 "127.8.9.10:1", "[::1]", f"[::1]:{server.port}"):  # fmt: skip
+        assert status(host)[0] == 200, host
+    for host in ("evil.example", f"evil.example:{server.port}", "127.0.0.1.evil.example",
+                 "localhost.", "[::1]x", "127.0.0.1:80x", "10.0.0.1"):  # fmt: skip
+        code, body = status(host)
+        assert code == 421, host
+        assert b'"code":"HOST_NOT_ALLOWED"' in body
+        assert status(host, "/api/buttons/greet/press", "POST")[0] == 421
+        assert status(host, "/mcp", "POST")[0] == 421
+    assert status("evil.example", "/api/health")[0] == 200  # health reveals nothing
+    assert bt("history", "greet", "--json").data == []  # nothing was pressed
+
+
+def test_with_a_key_any_host_name_is_served(bt: Buttons, serve: Start) -> None:
+    server = serve("--api-key", "k")
+    with server.raw() as s:
+        s.sendall(b"GET /api/buttons HTTP/1.1\r\nHost: buttons.example\r\nAuthorization: Bearer k\r\n\r\n")
+        code, _headers, _body = read_response(s)
+    assert code == 200

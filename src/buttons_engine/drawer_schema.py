@@ -42,6 +42,7 @@ _COMMON = {
     "output_schema": {},
     "return": {"type": "object"},
     "triggers": {"type": "array", "items": {"$ref": "#/$defs/Trigger"}},
+    "mcp_enabled": {"type": "boolean"},  # beyond upstream: offered as an MCP tool (docs/mcp.md)
     "created_at": {"type": "string"},
     "updated_at": {"type": "string"},
 }

@@ -88,7 +88,7 @@ def handle(ns: Args, ctx: Context) -> int:
     if not ns.no_triggers:
         from ..services import triggers
 
-        webhook_routes = len(triggers.webhooks(ctx.layout))
+        webhook_routes = len(set(triggers.webhooks(ctx.layout)) | set(triggers.drawer_webhooks(ctx.layout)))
 
     def ready() -> None:
         info = {

@@ -19,8 +19,10 @@ unexpected errors are logged on stderr and answered ``500 INTERNAL_ERROR`` with 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 import math
 import sys
@@ -54,18 +56,22 @@ MCP_PATH = "/mcp"
 PUBLIC = (HEALTH, "/api/openapi.json")
 
 # HTTP status of each error code the API answers with (CONTRACT 13; beyond it: RATE_LIMITED,
-# FORBIDDEN, METHOD_NOT_ALLOWED, REQUEST_TIMEOUT, CANCELLED).
+# FORBIDDEN, METHOD_NOT_ALLOWED, REQUEST_TIMEOUT, CANCELLED, HOST_NOT_ALLOWED and the drawer codes).
 STATUS = {
     "BAD_REQUEST": 400,
     "MISSING_ARG": 400,
+    "MISSING_INPUT": 400,
     "VALIDATION_ERROR": 400,
     "UNAUTHORIZED": 401,
     "FORBIDDEN": 403,
     "HTTP_BUTTON_BLOCKED": 403,
     "NOT_FOUND": 404,
+    "DRAWER_NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "REQUEST_TIMEOUT": 408,
+    "FLOW_RUNTIME_REQUIRED": 409,
     "BODY_TOO_LARGE": 413,
+    "HOST_NOT_ALLOWED": 421,
     "RATE_LIMITED": 429,
     "INTERNAL_ERROR": 500,
     "BUSY": 503,
@@ -175,9 +181,14 @@ class InFlight:
         self.cancels.discard(cancel)
 
     def cancel_all(self) -> int:
-        """End every running press through the kill chain (the drain deadline passed)."""
+        """End every running press through the kill chain (the drain deadline passed).
+
+        A drawer run takes no cancel event; the process-wide interrupt (what SIGTERM does to a
+        ``buttons drawer NAME press``) ends its running step and the run ends ``cancelled``."""
         for cancel in self.cancels:
             cancel.set()
+        if self.cancels:
+            service.interrupt_presses()
         return len(self.cancels)
 
 
@@ -271,6 +282,10 @@ class Guard:
         self.limiter = MovingWindowRateLimiter(storage)
         self.rate: RateLimitItem | None = parse(settings.rate_limit) if settings.rate_limit else None
         self.auth_rate: RateLimitItem = parse(AUTH_FAILURE_RATE)
+        # Without a key the API is open to anything that reaches the loopback listener, which a
+        # web page can do by DNS rebinding (a name of its own re-resolved to 127.0.0.1): its
+        # requests carry that name in Host. So keyless, only loopback Host names are served.
+        self.check_host = not settings.api_key and settings.loopback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == HEALTH:
@@ -281,6 +296,17 @@ class Guard:
         # Webhook triggers live outside /api/ and /mcp and carry their own token (CONTRACT 12.1).
         path = scope["path"]
         guarded = path.startswith("/api/") or path == MCP_PATH or path.startswith(MCP_PATH + "/")
+        if self.check_host and guarded:
+            host = _host(scope)
+            if host is not None and not loopback_host(host):
+                shown = host.decode("latin-1")[:100]
+                response = failure(
+                    "HOST_NOT_ALLOWED",
+                    f"Host {shown!r} is not a loopback name or address: a server without an API key "
+                    "answers only requests for localhost, 127.0.0.1 or [::1] (DNS-rebinding defence)",
+                )
+                await _send_response(response, scope, receive, send)
+                return
         if self.key and guarded and path not in PUBLIC:
             if not self.limiter.test(self.auth_rate, "auth", address):
                 await self._limited(self.auth_rate, ("auth", address), scope, receive, send, failed=True)
@@ -321,6 +347,33 @@ class Guard:
             {"Retry-After": str(retry)},
         )
         await _send_response(response, scope, receive, send)
+
+
+def _host(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers") or []:
+        if name == b"host":
+            return bytes(value)
+    return None  # HTTP/1.0 without Host: no browser sends that
+
+
+def loopback_host(host: bytes) -> bool:
+    """``localhost``, a ``127.0.0.0/8`` address or ``[::1]``, with or without a port."""
+    text = host.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        inner, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return False
+        name = inner
+    else:
+        name, sep, port = text.partition(":")
+        if sep and not port.isdigit():
+            return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _bearer(scope: Scope) -> bytes | None:
@@ -393,6 +446,10 @@ class Api:
             Route("/api/buttons/{name}/runs", self.runs, methods=["GET"]),
             Route("/api/buttons/{name}/press", self.press, methods=["POST"]),
             Route("/api/runs/{run_id}", self.run, methods=["GET"]),
+            Route("/api/drawers", self.list_drawers, methods=["GET"]),
+            Route("/api/drawers/{name}", self.drawer, methods=["GET"]),
+            Route("/api/drawers/{name}/runs", self.drawer_runs, methods=["GET"]),
+            Route("/api/drawers/{name}/press", self.press_drawer, methods=["POST"]),
         ]
 
     async def health(self, request: Request) -> Response:
@@ -457,7 +514,102 @@ class Api:
             return _from_domain(exc, preflight=True)
         finally:
             self.inflight.leave(cancel)
-        return ok(response.data())
+        data = response.data()
+        if response.result is not None:  # the seconds this press was allowed, after the 300 s cap
+            data["timeout_seconds"] = _seconds(response.timeout)
+        return ok(data)
+
+    # -------------------------------------------------------------- drawers
+    async def list_drawers(self, request: Request) -> Response:
+        try:
+            docs = await anyio.to_thread.run_sync(service.drawer_docs, self.layout)
+        except ButtonsError as exc:
+            return failure("INTERNAL_ERROR", exc.message)
+        return ok({"drawers": docs})
+
+    async def drawer(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            return ok(await anyio.to_thread.run_sync(service.drawer_doc, self.layout, name))
+        except ButtonsError as exc:
+            return _from_domain(exc)
+
+    async def drawer_runs(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            return ok({"runs": await anyio.to_thread.run_sync(service.drawer_runs, self.layout, name)})
+        except ButtonsError as exc:
+            return _from_domain(exc)
+
+    async def press_drawer(self, request: Request) -> Response:
+        """Run a drawer and answer its result (CONTRACT 11.7), 200 whatever its status.
+
+        A drawer run cannot be cancelled from here (``drawer_run.press`` takes no cancel event):
+        a client that goes away leaves it running to its end; at the server's drain deadline the
+        process-wide interrupt ends it (run.py)."""
+        name = request.path_params["name"]
+        try:
+            body = await _read_body(request)
+        except ApiError as exc:
+            return failure(exc.code, exc.message, {"Connection": "close", **exc.headers})
+        except ClientDisconnect:
+            return failure("BAD_REQUEST", "the client went away before sending the whole body")
+        try:
+            inputs, mode, concurrency, on_failure = _parse_drawer_press(body)
+        except ApiError as exc:
+            return failure(exc.code, exc.message)
+        cancel = threading.Event()
+        if not self.inflight.enter(cancel):
+            return failure("BUSY", "too many presses are running; retry later", {"Retry-After": "1"})
+        try:
+            result = await anyio.to_thread.run_sync(
+                functools.partial(
+                    service.press_drawer,
+                    self.layout,
+                    name,
+                    inputs,
+                    mode,
+                    concurrency=concurrency,
+                    on_failure=on_failure,
+                ),
+                limiter=self.press_threads,
+            )
+        except ButtonsError as exc:
+            return _from_domain(exc, preflight=True)
+        finally:
+            self.inflight.leave(cancel)
+        return ok(result)
+
+    def fire_drawer(self, drawer: str, inputs: dict[str, Any], cancel: threading.Event, key: str) -> None:
+        """Run a drawer in the background (a webhook delivery); ``cancel`` is counted in flight.
+        A successful run with a delivery ``key`` is remembered, so a redelivery runs nothing."""
+        from ..services import triggers
+
+        source = f"webhook {inputs['webhook']['path']}"
+
+        def work() -> str:
+            result = service.press_drawer(self.layout, drawer, inputs)
+            status = str(result.get("status"))
+            if key and status == "ok":
+                triggers.remember_drawer_delivery(self.layout, drawer, key, result)
+            return status
+
+        async def run() -> None:
+            try:
+                status = await anyio.to_thread.run_sync(work, limiter=self.press_threads)
+                log(f"{source}: ran drawer {drawer} ({status})")
+            except ButtonsError as exc:
+                log(f"{source}: drawer {drawer} did not run: {exc.code}: {exc.message}")
+            except Exception as exc:
+                log(f"{source}: drawer {drawer} failed unexpectedly: {exc!r}")
+                log(traceback.format_exc().rstrip())
+            finally:
+                self.inflight.leave(cancel)
+                self.deliveries.discard(key)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def _press(self, request: Request, req: presses.PressRequest, cancel: threading.Event) -> Any:
         """Run the press in a worker thread; a client that goes away, or a cancelled task (the
@@ -548,6 +700,47 @@ def _parse_press(body: bytes) -> tuple[dict[str, str], int, str]:
     return {str(k): v for k, v in args.items()}, max(0, min(timeout, service.TIMEOUT_CAP)), key
 
 
+def _seconds(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+DRAWER_MODES = ("sequential", "parallel")
+
+
+def _parse_drawer_press(body: bytes) -> tuple[dict[str, Any], str, int, str]:
+    """``{"inputs": {str: any}, "mode": "sequential"|"parallel", "concurrency": int,
+    "on_failure": "stop"|"continue"}``; empty allowed; unknown fields ignored."""
+    if not body.strip():
+        return {}, "sequential", 0, "stop"
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("BAD_REQUEST", "the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise ApiError("BAD_REQUEST", "the request body must be a JSON object")
+    inputs = payload.get("inputs")
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict):
+        raise ApiError("BAD_REQUEST", '"inputs" must be an object')
+    mode = payload.get("mode")
+    if mode is None:
+        mode = "sequential"
+    if mode not in DRAWER_MODES:
+        raise ApiError("BAD_REQUEST", '"mode" must be "sequential" or "parallel"')
+    concurrency = payload.get("concurrency")
+    if concurrency is None:
+        concurrency = 0
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 0 <= concurrency <= 1024:
+        raise ApiError("BAD_REQUEST", '"concurrency" must be an integer from 0 (the CPU count) to 1024')
+    on_failure = payload.get("on_failure")
+    if on_failure is None:
+        on_failure = "stop"
+    if on_failure not in ("stop", "continue"):
+        raise ApiError("BAD_REQUEST", '"on_failure" must be "stop" or "continue"')
+    return {str(k): v for k, v in inputs.items()}, mode, concurrency, on_failure
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 404:
@@ -563,13 +756,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 class Webhooks:
-    """Webhook triggers (CONTRACT 12.1): ``POST <path>`` of a button's webhook trigger presses it.
+    """Webhook triggers: ``POST <path>`` of a button's webhook trigger presses it (CONTRACT 12.1),
+    of a drawer's webhook trigger runs it with ``inputs.webhook`` (CONTRACT 12.2).
 
-    Routes are read from the buttons on every request outside ``/api/``, so a trigger added or
-    removed while the server runs takes effect at once. A set token must match ``X-Buttons-Token``
-    or ``?token=`` (constant time). The body (at most 1 MiB) is read and ignored; the answer is
-    ``202`` at once and the press runs in the background, counted among the presses in flight
-    (``503 BUSY`` when they are all taken) and drained on stop like any other.
+    Routes are read from the buttons and drawers on every request outside ``/api/``, so a trigger
+    added or removed while the server runs takes effect at once (a path of a button wins over the
+    same path of a drawer). One auth model for both (D9): a set ``token`` must match
+    ``X-Buttons-Token`` or ``?token=``; ``auth`` is ``none``, ``token``, ``hmac``, ``basic``,
+    ``header`` or ``jwt``; an unknown type refuses every delivery. The body (at most 1 MiB) is
+    read; the answer is ``202`` at once and the press or run happens in the background, counted
+    among the presses in flight (``503 BUSY`` when they are all taken) and drained on stop.
     """
 
     def __init__(self, app: ASGIApp, api: Api) -> None:
@@ -581,17 +777,15 @@ class Webhooks:
         if scope["type"] != "http" or not self.api.settings.triggers or path.startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        from ..services import triggers
-
-        routes = await anyio.to_thread.run_sync(triggers.webhooks, self.api.layout)
-        if path not in routes:
+        route = await anyio.to_thread.run_sync(_webhook_route, self.api.layout, path)
+        if route is None:
             await self.app(scope, receive, send)
             return
-        button, trigger = routes[path]
-        response = await self._handle(Request(scope, receive), button, trigger)
+        kind, target, trigger = route
+        response = await self._handle(Request(scope, receive), kind, target, trigger)
         await _send_response(response, scope, receive, send)
 
-    async def _handle(self, request: Request, button: str, trigger: dict[str, Any]) -> Response:
+    async def _handle(self, request: Request, kind: str, target: str, trigger: dict[str, Any]) -> Response:
         if request.method != "POST":
             return failure("METHOD_NOT_ALLOWED", "webhooks take POST", {"Allow": "POST"})
         token = trigger.get("token")
@@ -599,52 +793,62 @@ class Webhooks:
             given = request.headers.get("x-buttons-token") or request.query_params.get("token") or ""
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return failure("UNAUTHORIZED", "missing or wrong webhook token (X-Buttons-Token or ?token=)")
+        auth = trigger.get("auth")
+        auth_type = auth.get("type") if isinstance(auth, dict) else None
+        if auth is not None and (not isinstance(auth, dict) or auth_type not in _AUTH_TYPES):
+            # A hand-edited trigger with an auth this server does not know: fail closed.
+            log(f"webhook {request.url.path}: unknown auth type {auth_type!r}; refusing every delivery")
+            return failure("INTERNAL_ERROR", "the webhook's auth is not configured correctly on the server")
         try:
             body = await _read_body(request)
         except ApiError as exc:
             return failure(exc.code, exc.message, {"Connection": "close", **exc.headers})
         except ClientDisconnect:
             return failure("BAD_REQUEST", "the client went away before sending the whole body")
-        auth = trigger.get("auth")
-        if isinstance(auth, dict) and auth.get("type") == "hmac":
+        assert auth is None or isinstance(auth, dict)  # noqa: S101 - checked above
+        if auth is not None and auth_type == "hmac":
             refused = await self._check_hmac(request, body, str(auth.get("hmac_secret") or ""))
             if refused is not None:
                 return refused
-        elif isinstance(auth, dict) and auth.get("type") in ("basic", "header", "jwt"):
+        elif auth is not None and auth_type in ("basic", "header", "jwt"):
             refused = await self._check_credentials(request, auth)
             if refused is not None:
                 return refused
         from ..services import triggers
 
-        raw_args = trigger.get("args")
-        args = triggers.webhook_inputs(
-            request.method,
-            request.url.path,
-            list(request.headers.items()),
-            list(request.query_params.multi_items()),
-            body,
-            secret_header=str(auth.get("header_name") or "") if isinstance(auth, dict) else "",
-        )
-        if isinstance(raw_args, dict):  # the trigger's own args win over the request's
-            args.update({str(k): str(v) for k, v in raw_args.items()})
-
+        secret_header = str(auth.get("header_name") or "") if auth is not None else ""
+        headers = list(request.headers.items())
+        query = list(request.query_params.multi_items())
         delivery = next((request.headers[h] for h in triggers.DELIVERY_HEADERS if request.headers.get(h)), "")
         key = triggers.delivery_key(request.url.path, delivery) if delivery else ""
+        delivered = triggers.delivered if kind == "button" else triggers.drawer_delivered
         if key and (
             key in self.api.deliveries
-            or await anyio.to_thread.run_sync(triggers.delivered, self.api.layout, button, key)
+            or await anyio.to_thread.run_sync(delivered, self.api.layout, target, key)
         ):
-            return envelope(200, {"ok": True, "data": {"button": button, "duplicate": True}})
+            return envelope(200, {"ok": True, "data": {kind: target, "duplicate": True}})
         cancel = threading.Event()
         if not self.api.inflight.enter(cancel):
             return failure("BUSY", "too many presses are running; retry later", {"Retry-After": "1"})
-        req = presses.PressRequest(button, args=args, cancel=cancel, idempotency_key=key)
         if key:
             self.api.deliveries.add(key)
+        if kind == "drawer":
+            webhook = triggers.drawer_webhook_input(
+                request.method, request.url.path, headers, query, body, secret_header=secret_header
+            )
+            self.api.fire_drawer(target, {"webhook": webhook}, cancel, key)
+            return envelope(202, {"ok": True, "data": {"drawer": target}})
+        raw_args = trigger.get("args")
+        args = triggers.webhook_inputs(
+            request.method, request.url.path, headers, query, body, secret_header=secret_header
+        )
+        if isinstance(raw_args, dict):  # the trigger's own args win over the request's
+            args.update({str(k): str(v) for k, v in raw_args.items()})
+        req = presses.PressRequest(target, args=args, cancel=cancel, idempotency_key=key)
         self.api.fire(
             req, cancel, f"webhook {request.url.path}", done=lambda: self.api.deliveries.discard(key)
         )
-        return envelope(202, {"ok": True, "data": {"button": button}})
+        return envelope(202, {"ok": True, "data": {"button": target}})
 
     async def _check_credentials(self, request: Request, auth: dict[str, Any]) -> Response | None:
         from ..services import triggers
@@ -677,6 +881,22 @@ class Webhooks:
         if not secret or not triggers.signature_ok(secret, body, header):
             return failure("UNAUTHORIZED", f"wrong {triggers.SIGNATURE_HEADER}")
         return None
+
+
+_AUTH_TYPES = ("none", "token", "hmac", "basic", "header", "jwt")
+
+
+def _webhook_route(layout: Any, path: str) -> tuple[str, str, dict[str, Any]] | None:
+    """``("button"|"drawer", name, trigger)`` of the webhook trigger on ``path``, or None."""
+    from ..services import triggers
+
+    buttons = triggers.webhooks(layout)
+    if path in buttons:
+        return ("button", *buttons[path])
+    drawers = triggers.drawer_webhooks(layout)
+    if path in drawers:
+        return ("drawer", *drawers[path])
+    return None
 
 
 def build(settings: Settings) -> tuple[ASGIApp, Api]:

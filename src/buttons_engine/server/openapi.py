@@ -12,20 +12,24 @@ from .. import __version__
 
 _REF_ERROR = {"$ref": "#/components/responses/Error"}
 
-# Answered by any route behind the guard (auth and rate limit), whatever it does.
-_GUARDED = ("401", "429")
+# Answered by any route behind the guard (auth, Host check and rate limit), whatever it does.
+_GUARDED = ("401", "421", "429")
 
 ERROR_CODES = (
     "BAD_REQUEST",
     "MISSING_ARG",
+    "MISSING_INPUT",
     "VALIDATION_ERROR",
     "UNAUTHORIZED",
     "FORBIDDEN",
     "HTTP_BUTTON_BLOCKED",
     "NOT_FOUND",
+    "DRAWER_NOT_FOUND",
     "METHOD_NOT_ALLOWED",
     "REQUEST_TIMEOUT",
+    "FLOW_RUNTIME_REQUIRED",
     "BODY_TOO_LARGE",
+    "HOST_NOT_ALLOWED",
     "RATE_LIMITED",
     "INTERNAL_ERROR",
     "BUSY",
@@ -33,12 +37,15 @@ ERROR_CODES = (
 )
 
 _ERROR_TEXT = {
-    "400": "BAD_REQUEST (body not JSON, wrong field types), MISSING_ARG or VALIDATION_ERROR",
+    "400": "BAD_REQUEST (body not JSON, wrong field types), MISSING_ARG, MISSING_INPUT or VALIDATION_ERROR",
     "401": "UNAUTHORIZED: the bearer key is missing or wrong",
     "403": "HTTP_BUTTON_BLOCKED: an HTTP button while the server runs without --allow-http-buttons",
-    "404": "NOT_FOUND: no such button or run",
+    "404": "NOT_FOUND: no such button or run; DRAWER_NOT_FOUND: no such drawer",
     "408": "REQUEST_TIMEOUT: the body did not arrive in time",
+    "409": "FLOW_RUNTIME_REQUIRED: a flow drawer runs on an external runtime, not here",
     "413": "BODY_TOO_LARGE: the body is larger than 1 MiB (with or without Content-Length)",
+    "421": "HOST_NOT_ALLOWED: a server without an API key answers only requests whose Host is a "
+    "loopback name or address (DNS-rebinding defence)",
     "429": "RATE_LIMITED: too many requests, or too many failed auth attempts; see Retry-After",
     "500": "INTERNAL_ERROR: an unexpected error, or a press refused before it ran for another reason",
     "503": "BUSY: too many presses in flight or the server is stopping (see Retry-After); "
@@ -81,6 +88,9 @@ def _errors(*statuses: str) -> dict[str, Any]:
 _NAME = _param("name", "the button's name")
 _SPEC = {"$ref": "#/components/schemas/ButtonSpec"}
 _RUN = {"$ref": "#/components/schemas/Run"}
+_DRAWER_NAME = _param("name", "the drawer's name")
+_DRAWER = {"$ref": "#/components/schemas/Drawer"}
+_DRAWER_RUN = {"$ref": "#/components/schemas/DrawerRun"}
 
 
 def _operations() -> dict[str, Any]:
@@ -106,7 +116,10 @@ def _operations() -> dict[str, Any]:
                 "operationId": "openapi",
                 "summary": "This document (no auth)",
                 "security": [],
-                "responses": {"200": _ok("the OpenAPI document", {"type": "object"}), **_errors("429")},
+                "responses": {
+                    "200": _ok("the OpenAPI document", {"type": "object"}),
+                    **_errors("421", "429"),
+                },
             }
         },
         "/api/buttons": {
@@ -176,6 +189,58 @@ def _operations() -> dict[str, Any]:
                 "responses": {"200": _ok("the run", _RUN), **_errors("400", *_GUARDED, "404")},
             }
         },
+        "/api/drawers": {
+            "get": {
+                "operationId": "listDrawers",
+                "summary": "Every drawer's drawer.json, sorted by name (webhook credentials redacted)",
+                "responses": {
+                    "200": _ok(
+                        "the drawers",
+                        {"type": "object", "properties": {"drawers": {"type": "array", "items": _DRAWER}}},
+                    ),
+                    **_errors(*_GUARDED, "500"),
+                },
+            }
+        },
+        "/api/drawers/{name}": {
+            "get": {
+                "operationId": "getDrawer",
+                "summary": "One drawer's drawer.json (webhook credentials redacted)",
+                "parameters": [_DRAWER_NAME],
+                "responses": {"200": _ok("the drawer", _DRAWER), **_errors("400", *_GUARDED, "404", "500")},
+            }
+        },
+        "/api/drawers/{name}/runs": {
+            "get": {
+                "operationId": "listDrawerRuns",
+                "summary": "The drawer's newest runs (at most 20)",
+                "parameters": [_DRAWER_NAME],
+                "responses": {
+                    "200": _ok(
+                        "the runs, newest first",
+                        {"type": "object", "properties": {"runs": {"type": "array", "items": _DRAWER_RUN}}},
+                    ),
+                    **_errors("400", *_GUARDED, "404", "500"),
+                },
+            }
+        },
+        "/api/drawers/{name}/press": {
+            "post": {
+                "operationId": "pressDrawer",
+                "summary": "Run the drawer; 200 with the result even when its status is failed",
+                "parameters": [_DRAWER_NAME],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/DrawerPressBody"}}
+                    },
+                },
+                "responses": {
+                    "200": _ok("the drawer result", {"$ref": "#/components/schemas/DrawerResult"}),
+                    **_errors("400", *_GUARDED, "404", "408", "409", "413", "500", "503"),
+                },
+            }
+        },
     }
 
 
@@ -214,9 +279,9 @@ def document(*, auth: bool, mcp: bool = False) -> dict[str, Any]:
         "info": {
             "title": "Buttons REST API",
             "version": __version__,
-            "description": "buttons serve: list, inspect and press buttons. Every body is the envelope "
-            '{"ok": true, "data": ...} or {"ok": false, "error": {"code", "message"}}. Rate limited per '
-            "client (API key, else address); health is exempt.",
+            "description": "buttons serve: list, inspect and press buttons and drawers. Every body is the "
+            'envelope {"ok": true, "data": ...} or {"ok": false, "error": {"code", "message"}}. '
+            "Rate limited per client (API key, else address); health is exempt.",
         },
         "security": [{"bearer": []}] if auth else [],
         "paths": paths,
@@ -262,6 +327,57 @@ def document(*, auth: bool, mcp: bool = False) -> dict[str, Any]:
                         "idempotency_key": {"type": "string"},
                     },
                 },
+                "DrawerPressBody": {
+                    "type": "object",
+                    "properties": {
+                        "inputs": {"type": "object", "description": "input values by name (any JSON)"},
+                        "mode": {"type": "string", "enum": ["sequential", "parallel"]},
+                        "concurrency": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 1024,
+                            "description": "parallel mode: steps at once; 0 the CPU count",
+                        },
+                        "on_failure": {"type": "string", "enum": ["stop", "continue"]},
+                    },
+                },
+                "Drawer": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "schema_version": {"type": "integer"},
+                        "drawer_kind": {"type": "string"},
+                        "inputs": {"type": "array"},
+                        "steps": {"type": "array"},
+                        "triggers": {"type": "array"},
+                    },
+                },
+                "DrawerRun": {
+                    "type": "object",
+                    "properties": {
+                        "run_id": {"type": "string"},
+                        "drawer_name": {"type": "string"},
+                        "status": {"type": "string"},
+                        "started_at": {"type": "string"},
+                    },
+                },
+                "DrawerResult": {
+                    "type": "object",
+                    "required": ["run_id", "drawer", "status", "steps"],
+                    "properties": {
+                        "run_id": {"type": "string"},
+                        "drawer": {"type": "string"},
+                        "status": {"type": "string", "enum": ["ok", "failed", "cancelled"]},
+                        "started_at": {"type": "string"},
+                        "finished_at": {"type": "string"},
+                        "duration_ms": {"type": "integer"},
+                        "inputs": {"type": "object"},
+                        "steps": {"type": "array", "items": {"type": "object"}},
+                        "failed_step": {"type": "string"},
+                        "error": {"type": "object"},
+                    },
+                },
                 "ButtonSpec": {
                     "type": "object",
                     "required": ["name"],
@@ -287,6 +403,11 @@ def document(*, auth: bool, mcp: bool = False) -> dict[str, Any]:
                         "stderr": {"type": "string"},
                         "duration_ms": {"type": "integer"},
                         "run_id": {"type": "string"},
+                        "timeout_seconds": {
+                            "type": "number",
+                            "description": "seconds the press was allowed: the request's or the button's, "
+                            "at most 300",
+                        },
                     },
                 },
             },

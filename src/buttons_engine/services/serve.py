@@ -97,3 +97,74 @@ def button_runs(layout: Layout, name: str) -> list[dict[str, Any]]:
 def run(layout: Layout, run_id: str) -> dict[str, Any]:
     """One run record by the ``run_id`` a press returned."""
     return history.get_run(layout, run_id)
+
+
+# ------------------------------------------------------------------------------ drawers
+# Fields of a webhook trigger that hold a credential: never answered over the API.
+SECRET_TRIGGER_FIELDS = frozenset({"token", "password", "header_value", "jwt_secret", "hmac_secret"})
+REDACTED = "[redacted]"
+
+
+def _redacted(document: dict[str, Any]) -> dict[str, Any]:
+    """A drawer document with its triggers' credentials replaced by ``[redacted]``."""
+    triggers = document.get("triggers")
+    if not isinstance(triggers, list):
+        return document
+    out = []
+    for trigger in triggers:
+        if not isinstance(trigger, dict):
+            out.append(trigger)
+            continue
+        clean = {k: REDACTED if k in SECRET_TRIGGER_FIELDS and v else v for k, v in trigger.items()}
+        auth = trigger.get("auth")
+        if isinstance(auth, dict):
+            clean["auth"] = {k: REDACTED if k in SECRET_TRIGGER_FIELDS and v else v for k, v in auth.items()}
+        out.append(clean)
+    return {**document, "triggers": out}
+
+
+def drawer_docs(layout: Layout) -> list[dict[str, Any]]:
+    """Every readable drawer's ``drawer.json``, by name, credentials redacted (``GET /api/drawers``)."""
+    from . import drawers
+
+    return [_redacted(d) for d in drawers.list_drawers(layout)]
+
+
+def drawer_doc(layout: Layout, name: str) -> dict[str, Any]:
+    """One drawer's ``drawer.json``, credentials redacted; ``DRAWER_NOT_FOUND`` if there is none."""
+    from . import drawers
+
+    return _redacted(drawers.document(drawers.read(layout, name)))
+
+
+def drawer_runs(layout: Layout, name: str) -> list[dict[str, Any]]:
+    """The drawer's newest runs, at most 20 (``GET /api/drawers/{name}/runs``)."""
+    from . import drawer_run
+
+    return drawer_run.logs(layout, name, limit=RECENT_RUNS)
+
+
+def interrupt_presses() -> None:
+    """Interrupt every press this process runs, as SIGTERM does to a CLI press: the way to end a
+    drawer run, which takes no cancel event (the server's drain deadline)."""
+    import signal
+
+    from ..engine import signals
+
+    signals.ROUTER.received = signal.SIGTERM
+
+
+def press_drawer(
+    layout: Layout,
+    name: str,
+    inputs: dict[str, Any],
+    mode: str = "sequential",
+    *,
+    concurrency: int = 0,
+    on_failure: str = "stop",
+) -> dict[str, Any]:
+    """Run a drawer (CONTRACT 11.4-11.7) and return its result, whatever its status."""
+    from . import drawer_run
+
+    parallel = drawer_run.ParallelOptions(concurrency, on_failure) if mode == "parallel" else None
+    return drawer_run.press(layout, name, inputs, parallel)

@@ -445,3 +445,112 @@ def _jwt_ok(layout: Layout, auth: dict[str, Any], token: str) -> bool:
     except jwt.PyJWTError:
         return False
     return True
+
+
+# ------------------------------------------------------------------------------ drawer webhooks
+DRAWER_DELIVERY_TTL = 24 * 3600.0  # seconds a delivery id of a drawer webhook is remembered
+
+
+def drawer_webhook_path(trigger: dict[str, Any], drawer: str) -> str:
+    """The path of a drawer's webhook trigger (CONTRACT 12.2): ``path``, ``/`` prefixed, else ``/<name>``."""
+    path = trigger.get("path")
+    if not isinstance(path, str) or not path:
+        return f"/{drawer}"
+    return path if path.startswith("/") else f"/{path}"
+
+
+def drawer_webhooks(layout: Layout) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every action drawer's webhook trigger: ``{path: (drawer, trigger)}``, drawers in name order
+    (the first wins a path; a flow drawer cannot be pressed and has none served)."""
+    from ..store import drawers as store_drawers
+
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for spec in store_drawers.list_all(layout):
+        if spec.is_flow:
+            continue
+        for trigger in spec.triggers:
+            if trigger.get("kind") == "webhook":
+                out.setdefault(drawer_webhook_path(trigger, spec.name), (spec.name, trigger))
+    return out
+
+
+def _canonical(name: str) -> str:
+    """``x-github-event`` -> ``X-Github-Event`` (Go's canonical header form, CONTRACT 12.2)."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def drawer_webhook_input(
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    query: list[tuple[str, str]],
+    body: bytes,
+    *,
+    secret_header: str = "",
+) -> dict[str, Any]:
+    """``inputs.webhook`` of a drawer run (CONTRACT 12.2): the body parsed as JSON when it is, else
+    the raw text (``null`` when empty), headers in canonical form and the query, first value each,
+    without credentials."""
+    import json
+
+    from .. import timefmt
+
+    text = body.decode("utf-8", "replace")
+    parsed: Any = None
+    if text.strip():
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+    kept_headers: dict[str, str] = {}
+    for name, value in headers:
+        low = name.lower()
+        if low not in SECRET_HEADERS and low != secret_header.lower():
+            kept_headers.setdefault(_canonical(name), value)
+    kept_query: dict[str, str] = {}
+    for name, value in query:
+        if name != "token":
+            kept_query.setdefault(name, value)
+    return {
+        "body": parsed,
+        "headers": kept_headers,
+        "query": kept_query,
+        "method": method,
+        "path": path,
+        "received_at": timefmt.format_us(timefmt.now_us()),
+    }
+
+
+def _drawer_entry(layout: Layout, drawer: str) -> tuple[str, str] | None:
+    """The idempotency scope of a drawer (``drawer:<name>``, which no button slug can be) and its
+    ``created_at``; None when the drawer is gone."""
+    from ..errors import ButtonsError
+    from ..store import drawers as store_drawers
+
+    try:
+        spec = store_drawers.read(layout, drawer)
+    except ButtonsError:
+        return None
+    return f"drawer:{spec.name}", spec.created_at
+
+
+def drawer_delivered(layout: Layout, drawer: str, key: str) -> bool:
+    """Whether a delivery with this key already ran ``drawer`` successfully (within 24 h)."""
+    from ..store import idempotency as store_idempotency
+
+    entry = _drawer_entry(layout, drawer)
+    if entry is None:
+        return False
+    return store_idempotency.lookup(layout, entry[0], key, created_at=entry[1]) is not None
+
+
+def remember_drawer_delivery(layout: Layout, drawer: str, key: str, result: dict[str, Any]) -> None:
+    """Remember a delivery whose drawer run succeeded, so a redelivery runs nothing for 24 h
+    (it is stored on disk: a restart of the server keeps it)."""
+    from ..store import idempotency as store_idempotency
+
+    entry = _drawer_entry(layout, drawer)
+    if entry is None:
+        return
+    summary = {k: result.get(k) for k in ("run_id", "drawer", "status")}
+    store_idempotency.store(layout, entry[0], key, DRAWER_DELIVERY_TTL, summary, created_at=entry[1])
