@@ -34,6 +34,7 @@ from mcp.types import INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR
 from .. import __version__
 from ..services import mcp_tools
 from ..services.mcp_tools import ToolError, Tools, UnknownTool
+from ..services.serve import interrupt_presses
 
 INSTRUCTIONS = (
     "Buttons: typed, pressable actions of this project. Call buttons_list (or tools/list) to see them; "
@@ -211,6 +212,7 @@ async def _serve_stdio(tools: Tools) -> int:
                     async for signum in signals:
                         stopped_by = int(signum)
                         log(f"received signal {stopped_by}: ending running presses")
+                        interrupt_presses()  # a drawer run takes no cancel event: interrupt it
                         tg.cancel_scope.cancel()
                         return
 

@@ -13,6 +13,14 @@ Tools (the names and shapes of upstream, CONTRACT 14)::
     buttons_create {name, code, runtime?, description?}   (only with --allow-create)
                                      {"created": name, "button": spec}
 
+Beyond upstream, drawers (once one has ``"mcp_enabled": true`` in its ``drawer.json``)::
+
+    drawers_list                     {"drawers": [{name, description?, inputs?, steps, input_schema}],
+                                      "count"}
+    drawers_press {name, inputs, mode?}
+                                     the drawer result (CONTRACT 11.7) when it ends ok; else an error
+                                     with the failed step's code, the drawer and the run_id
+
 Beyond upstream, every enabled button is also a tool of its own, named after the button (a slug never
 contains ``_``, so it cannot collide with the four above), whose ``inputSchema`` is the button's declared
 args: types, required and enum values. A client validates a call before making it, which a single
@@ -45,6 +53,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from ..drawer_spec import DrawerSpec
     from ..spec import ButtonSpec
     from ..store.layout import Layout
 
@@ -61,7 +70,11 @@ LIST_TOOL = "buttons_list"
 PRESS_TOOL = "buttons_press"
 INSPECT_TOOL = "buttons_inspect"
 CREATE_TOOL = "buttons_create"
-FIXED_TOOLS = (LIST_TOOL, PRESS_TOOL, INSPECT_TOOL, CREATE_TOOL)
+DRAWERS_LIST_TOOL = "drawers_list"
+DRAWERS_PRESS_TOOL = "drawers_press"
+FIXED_TOOLS = (LIST_TOOL, PRESS_TOOL, INSPECT_TOOL, CREATE_TOOL, DRAWERS_LIST_TOOL, DRAWERS_PRESS_TOOL)
+MAX_INPUTS_BYTES = 256 * 1024  # the JSON of one drawers_press call's inputs
+DRAWER_MODES = ("sequential", "parallel")
 
 _JSON_TYPES = {"string": "string", "enum": "string", "int": "integer", "bool": "boolean"}
 
@@ -77,6 +90,7 @@ class ToolError(Exception):
         button: str | None = None,
         duration_ms: int | None = None,
         run_id: str | None = None,
+        drawer: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -84,11 +98,14 @@ class ToolError(Exception):
         self.button = button
         self.duration_ms = duration_ms
         self.run_id = run_id
+        self.drawer = drawer
 
     def payload(self) -> dict[str, Any]:
         out: dict[str, Any] = {"error": True, "code": self.code, "message": self.message}
         if self.button:
             out["button"] = self.button
+        if self.drawer:
+            out["drawer"] = self.drawer
         if self.duration_ms is not None:
             out["duration_ms"] = self.duration_ms
         if self.run_id:
@@ -227,6 +244,7 @@ class Tools:
                     },
                 }
             )
+        tools.extend(self._drawer_definitions())
         for spec in self._enabled_specs():
             desc = spec.description or f"Press the button {spec.name!r}."
             tools.append(
@@ -279,6 +297,12 @@ class Tools:
                 )
             _only(args, ("name", "code", "runtime", "description"))
             return self.create(args)
+        if tool == DRAWERS_LIST_TOOL:
+            _only(args, ())
+            return self.list_drawers()
+        if tool == DRAWERS_PRESS_TOOL:
+            _only(args, ("name", "inputs", "mode"))
+            return self.press_drawer(_name(args), args.get("inputs"), args.get("mode"))
         if "_" in tool or not tool:
             raise UnknownTool(tool)
         try:
@@ -410,8 +434,169 @@ class Tools:
         spec.pop("agents_md", None)
         return {"created": spec["name"], "button": spec}
 
+    # ------------------------------------------------------------------ drawers (beyond upstream)
+    def _drawer_definitions(self) -> list[dict[str, Any]]:
+        """``drawers_list`` and ``drawers_press``; the press schema has one branch per enabled drawer,
+        its ``inputs`` that drawer's declared inputs, so a client can validate before calling."""
+        drawers = self._enabled_drawers()
+        if not drawers:
+            return []  # offered once a drawer is enabled (the calls still answer, with none)
+        press_schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "description": "the drawer's name"},
+                "inputs": {"type": "object", "description": "input values by name (see drawers_list)"},
+                "mode": {"type": "string", "enum": list(DRAWER_MODES), "description": "default sequential"},
+            },
+            "required": ["name"],
+            "additionalProperties": False,
+        }
+        press_schema["properties"]["name"]["enum"] = [d.name for d in drawers]
+        press_schema["oneOf"] = [
+            {
+                "properties": {"name": {"const": d.name}, "inputs": drawer_input_schema(d)},
+                **({"required": ["name", "inputs"]} if any(i.required for i in d.inputs) else {}),
+            }
+            for d in drawers
+        ]
+        return [
+            {
+                "name": DRAWERS_LIST_TOOL,
+                "description": "List the drawers (workflows of buttons) this project exposes to agents "
+                "(mcp_enabled in drawer.json), with each one's inputs as a JSON Schema.",
+                "inputSchema": {"type": "object", "properties": {}, "additionalProperties": False},
+            },
+            {
+                "name": DRAWERS_PRESS_TOOL,
+                "description": "Run a drawer by name with its inputs and return its result (status, "
+                "steps with their outputs and run ids, failed_step, error).",
+                "inputSchema": press_schema,
+            },
+        ]
+
+    def _enabled_drawers(self) -> list[DrawerSpec]:
+        from ..store import drawers as store_drawers
+
+        return [d for d in store_drawers.list_all(self.layout) if d.raw.get("mcp_enabled") is True]
+
+    def drawer_visible(self, name: str) -> DrawerSpec:
+        """The spec of an MCP-enabled drawer, else ``NOT_FOUND`` / ``FORBIDDEN``."""
+        from ..store import drawers as store_drawers
+
+        try:
+            spec = store_drawers.read(self.layout, name)
+        except ButtonsError as exc:
+            code = "NOT_FOUND" if exc.code == "DRAWER_NOT_FOUND" else exc.code
+            raise ToolError(code, exc.message, drawer=name) from None
+        if spec.raw.get("mcp_enabled") is not True:
+            raise ToolError(
+                "FORBIDDEN",
+                f'drawer {spec.name!r} is not enabled for MCP (set "mcp_enabled": true in its drawer.json)',
+                drawer=spec.name,
+            )
+        return spec
+
+    def list_drawers(self) -> dict[str, Any]:
+        drawers = []
+        for spec in self._enabled_drawers():
+            entry: dict[str, Any] = {"name": spec.name}
+            if spec.description:
+                entry["description"] = spec.description
+            if spec.raw.get("inputs"):
+                entry["inputs"] = spec.raw["inputs"]
+            entry["steps"] = [s.id for s in spec.steps]
+            entry["input_schema"] = drawer_input_schema(spec)
+            drawers.append(entry)
+        return {"drawers": drawers, "count": len(drawers)}
+
+    def press_drawer(self, name: str, inputs: Any, mode: Any) -> dict[str, Any]:
+        """Run an enabled drawer: its result (CONTRACT 11.7) when it ends ``ok``, else a ToolError
+        with the failed step's code and the run id. Limits as for a button (10 calls a minute, one
+        at a time, per drawer); a drawer run takes no timeout or cancel event (docs/mcp.md)."""
+        from . import drawer_run
+
+        spec = self.drawer_visible(name)
+        values = drawer_inputs(spec, inputs)
+        if mode is None:
+            mode = "sequential"
+        if mode not in DRAWER_MODES:
+            raise ToolError("INVALID_PARAMS", "'mode' must be 'sequential' or 'parallel'", drawer=spec.name)
+        parallel = drawer_run.ParallelOptions() if mode == "parallel" else None
+        slot = f"drawer:{spec.name}"
+        self.limiter.acquire(slot)
+        try:
+            result = drawer_run.press(self.layout, spec.name, values, parallel)
+        except ButtonsError as exc:
+            raise ToolError(exc.code or "PRESS_ERROR", exc.message, drawer=spec.name) from None
+        finally:
+            self.limiter.release(slot)
+        if result.get("status") != "ok":
+            error = result.get("error") or {}
+            step = result.get("failed_step")
+            message = str(error.get("message") or f"drawer {result.get('status')}")
+            raise ToolError(
+                str(error.get("code") or str(result.get("status", "failed")).upper()),
+                (f"step {step}: " if step else "") + message[-2000:],
+                drawer=spec.name,
+                duration_ms=result.get("duration_ms"),
+                run_id=result.get("run_id"),
+            )
+        return result
+
 
 # ---------------------------------------------------------------------- schemas and argument checks
+_DRAWER_TYPES = {"string": "string", "enum": "string", "int": "integer", "bool": "boolean"}
+
+
+def drawer_input_schema(spec: DrawerSpec) -> dict[str, Any]:
+    """The JSON Schema of a drawer's declared inputs (undeclared inputs are allowed, CONTRACT 11.4)."""
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    for i in spec.inputs:
+        prop: dict[str, Any] = {"type": _DRAWER_TYPES.get(i.type, "string")}
+        if i.type == "enum" or i.values:
+            prop["enum"] = list(i.values)
+        prop["description"] = i.description or f"{i.type}, {'required' if i.required else 'optional'}"
+        props[i.name] = prop
+        if i.required:
+            required.append(i.name)
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def drawer_inputs(spec: DrawerSpec, inputs: Any) -> dict[str, Any]:
+    """Check a ``drawers_press`` call's inputs against the drawer's declared types and enum values
+    (missing required inputs are the run's own ``MISSING_INPUT``)."""
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, dict):
+        raise ToolError("INVALID_PARAMS", "'inputs' must be an object", drawer=spec.name)
+    if len(json.dumps(inputs, ensure_ascii=False)) > MAX_INPUTS_BYTES:
+        raise ToolError(
+            "INVALID_PARAMS", f"'inputs' is larger than {MAX_INPUTS_BYTES} bytes", drawer=spec.name
+        )
+    declared = {i.name: i for i in spec.inputs}
+    for key, value in inputs.items():
+        decl = declared.get(key)
+        if decl is None:
+            continue
+        if decl.type == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            want = "an integer"
+        elif decl.type == "bool":
+            ok, want = isinstance(value, bool), "true or false"
+        else:
+            ok, want = isinstance(value, str), "a string"
+            if ok and decl.values and value not in decl.values:
+                ok, want = False, "one of " + ", ".join(decl.values)
+        if not ok:
+            raise ToolError("INVALID_PARAMS", f"input {key!r} must be {want}", drawer=spec.name)
+    return dict(inputs)
+
+
+# ---------------------------------------------------------------------- button schemas and argument checks
 def input_schema(spec: ButtonSpec) -> dict[str, Any]:
     """The JSON Schema of a button's declared args: types, required names and enum values."""
     props: dict[str, Any] = {}
