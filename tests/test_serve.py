@@ -133,6 +133,18 @@ def test_not_found_and_bad_requests(bt: Buttons, serve: Start) -> None:
         _error(
             c.post("/api/buttons/greet/press", json={"args": {"who": "a", "n": "x"}}), 400, "VALIDATION_ERROR"
         )
+        # Found by the schemathesis run (test_serve_fuzz.py): these were 500s.
+        for body in (b'{"args": {"who": "a\\u0000b"}}', b'{"args": {"who": "a", "x\\u0000": "1"}}'):
+            assert (
+                "NUL"
+                in _error(c.post("/api/buttons/greet/press", content=body), 400, "VALIDATION_ERROR")[
+                    "message"
+                ]
+            )
+        r = c.post("/api/buttons/greet/press", json={"args": {"who": "a", "x=y": "1"}})
+        assert "'='" in _error(r, 400, "VALIDATION_ERROR")["message"]
+        body = b'{"args": {"who": "a"}, "idempotency_key": "\\ud800"}'  # a lone surrogate
+        _error(c.post("/api/buttons/greet/press", content=body), 400, "BAD_REQUEST")
         r = c.get("/api/buttons/greet/press")
         _error(r, 405, "METHOD_NOT_ALLOWED")
         assert "POST" in r.headers["allow"]

@@ -90,7 +90,7 @@ def validate(decls: Sequence[ArgDef], values: dict[str, str]) -> None:
 
     Two names that reach the script as the same variable (``env`` and ``ENV``, ``dry-run`` and
     ``dry_run``) are refused: otherwise an undeclared spelling would overwrite a checked value.
-    Every name and value must be storable (UTF-8) before anything runs.
+    Every name and value must be storable (UTF-8) and passable (no NUL) before anything runs.
     """
     for key, value in values.items():
         for text, what in ((key, "name"), (value, "value")):
@@ -101,6 +101,11 @@ def validate(decls: Sequence[ArgDef], values: dict[str, str]) -> None:
                     f"argument {key.encode('utf-8', 'backslashreplace').decode()!r}: "
                     f"the {what} is not valid UTF-8"
                 ) from None
+            if "\x00" in text:  # an environment variable cannot hold NUL (REST and drawers can send one)
+                shown = key.replace("\x00", "\\0")
+                raise ValidationError(f"argument {shown!r}: the {what} contains a NUL byte")
+        if "=" in key:  # BUTTONS_ARG_A=B=... is no environment variable name
+            raise ValidationError(f"argument {key!r}: a name cannot contain '='")
     by_env: dict[str, str] = {}
     for d in decls:
         by_env.setdefault(env_name(d.name), d.name)

@@ -695,9 +695,18 @@ def _parse_press(body: bytes) -> tuple[dict[str, str], int, str]:
     key = payload.get("idempotency_key")
     if key is None:
         key = ""
-    if not isinstance(key, str):
-        raise ApiError("BAD_REQUEST", '"idempotency_key" must be a string')
+    if not isinstance(key, str) or not _storable(key):
+        raise ApiError("BAD_REQUEST", '"idempotency_key" must be a string of valid UTF-8')
     return {str(k): v for k, v in args.items()}, max(0, min(timeout, service.TIMEOUT_CAP)), key
+
+
+def _storable(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (JSON can carry a lone surrogate, ``"\\ud800"``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _seconds(value: float) -> int | float:

@@ -318,27 +318,33 @@ def document(*, auth: bool, mcp: bool = False) -> dict[str, Any]:
                 },
                 "PressBody": {
                     "type": "object",
+                    "description": "every field optional; null counts as absent (as upstream); unknown "
+                    "fields are ignored",
                     "properties": {
-                        "args": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "args": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
                         "timeout": {
-                            "type": "integer",
+                            "type": ["integer", "null"],
                             "description": "seconds; 0 or absent: the button's own; at most 300",
                         },
-                        "idempotency_key": {"type": "string"},
+                        "idempotency_key": {"type": ["string", "null"]},
                     },
                 },
                 "DrawerPressBody": {
                     "type": "object",
+                    "description": "every field optional; null counts as absent; unknown fields are ignored",
                     "properties": {
-                        "inputs": {"type": "object", "description": "input values by name (any JSON)"},
-                        "mode": {"type": "string", "enum": ["sequential", "parallel"]},
+                        "inputs": {
+                            "type": ["object", "null"],
+                            "description": "input values by name (any JSON)",
+                        },
+                        "mode": {"enum": ["sequential", "parallel", None]},
                         "concurrency": {
-                            "type": "integer",
+                            "type": ["integer", "null"],
                             "minimum": 0,
                             "maximum": 1024,
                             "description": "parallel mode: steps at once; 0 the CPU count",
                         },
-                        "on_failure": {"type": "string", "enum": ["stop", "continue"]},
+                        "on_failure": {"enum": ["stop", "continue", None]},
                     },
                 },
                 "Drawer": {
