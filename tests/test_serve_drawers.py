@@ -323,3 +323,21 @@ def test_no_triggers_serves_no_drawer_webhook(bt: Buttons, serve: Start, tmp_pat
         _error(c.post("/gh"), 404, "NOT_FOUND")
     assert server.stop() == 0
     assert _drawer_runs(bt, "ci") == []
+
+
+def test_a_drawer_webhook_cannot_take_over_the_api_or_mcp_paths(
+    bt: Buttons, serve: Start, tmp_path: Path
+) -> None:
+    out = tmp_path / "p.txt"
+    _capture_drawer(bt, out, "grab-mcp", [{"kind": "webhook", "path": "/mcp"}])
+    _capture_drawer(bt, out, "grab-api", [{"kind": "webhook", "path": "/api/buttons"}])
+    server = serve()
+    with server.client() as c:
+        r = c.post("/mcp", content=b"{}")
+        assert r.status_code != 202 and "grab-mcp" not in r.text
+        assert c.get("/api/buttons").json()["data"] == {
+            "buttons": [{**c.get("/api/buttons/capture").json()["data"]}]
+        }
+        _error(c.post("/api/buttons"), 405, "METHOD_NOT_ALLOWED")
+    assert server.stop() == 0
+    assert not out.exists()

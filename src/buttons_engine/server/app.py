@@ -783,7 +783,13 @@ class Webhooks:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not self.api.settings.triggers or path.startswith("/api/"):
+        if (
+            scope["type"] != "http"
+            or not self.api.settings.triggers
+            or path.startswith("/api/")
+            or path == MCP_PATH
+            or path.startswith(MCP_PATH + "/")
+        ):  # a trigger never takes over the API's or the MCP server's paths
             await self.app(scope, receive, send)
             return
         route = await anyio.to_thread.run_sync(_webhook_route, self.api.layout, path)
