@@ -808,9 +808,10 @@ class Webhooks:
             given = request.headers.get("x-buttons-token") or request.query_params.get("token") or ""
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return failure("UNAUTHORIZED", "missing or wrong webhook token (X-Buttons-Token or ?token=)")
-        auth = trigger.get("auth")
-        auth_type = auth.get("type") if isinstance(auth, dict) else None
-        if auth is not None and (not isinstance(auth, dict) or auth_type not in _AUTH_TYPES):
+        raw_auth = trigger.get("auth")
+        auth: dict[str, Any] | None = raw_auth if isinstance(raw_auth, dict) else None
+        auth_type = auth.get("type") if auth is not None else None
+        if raw_auth is not None and (auth is None or auth_type not in _AUTH_TYPES):
             # A hand-edited trigger with an auth this server does not know: fail closed.
             log(f"webhook {request.url.path}: unknown auth type {auth_type!r}; refusing every delivery")
             return failure("INTERNAL_ERROR", "the webhook's auth is not configured correctly on the server")
@@ -820,7 +821,6 @@ class Webhooks:
             return failure(exc.code, exc.message, {"Connection": "close", **exc.headers})
         except ClientDisconnect:
             return failure("BAD_REQUEST", "the client went away before sending the whole body")
-        assert auth is None or isinstance(auth, dict)  # noqa: S101 - checked above
         if auth is not None and auth_type == "hmac":
             refused = await self._check_hmac(request, body, str(auth.get("hmac_secret") or ""))
             if refused is not None:
