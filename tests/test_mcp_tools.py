@@ -78,3 +78,29 @@ def test_progress_lines_always_increase() -> None:
     assert progress_update("plain text", 31.0) == (32.0, None, "plain text")
     assert progress_update('{"pct": 90}', 32.0) == (90.0, 100.0, '{"pct": 90}')
     assert progress_update('{"pct": true}', 90.0)[0] == 91.0
+
+
+def test_drawer_inputs_are_checked_against_the_declared_types() -> None:
+    from buttons_engine.drawer_spec import DrawerSpec
+    from buttons_engine.services.mcp_tools import drawer_inputs
+
+    spec = DrawerSpec.from_json(
+        {
+            "schema_version": 2,
+            "name": "d",
+            "drawer_kind": "action",
+            "steps": [],
+            "inputs": [{"name": "n", "type": "int"}, {"name": "e", "type": "enum", "values": ["a", "b"]}],
+        },
+        where="drawer.json",
+        folder_name="d",
+    )
+    assert drawer_inputs(spec, {"n": 3, "e": "a", "free": {"any": [1]}}) == {
+        "n": 3,
+        "e": "a",
+        "free": {"any": [1]},
+    }
+    for bad in ({"n": True}, {"n": "3"}, {"e": "c"}, {"free": "\ud800"}, {"\udc00": 1}):
+        with pytest.raises(ToolError) as exc:
+            drawer_inputs(spec, bad)
+        assert exc.value.code == "INVALID_PARAMS", bad

@@ -163,6 +163,8 @@ def test_drawer_errors(bt: Buttons, serve: Start) -> None:
             b'{"inputs": {}, "concurrency": -1}',
             b'{"inputs": {}, "concurrency": true}',
             b'{"inputs": {}, "on_failure": "explode"}',
+            b'{"inputs": {"who": "\\ud800"}}',  # a lone surrogate: no run record could hold it
+            b'{"inputs": {"who": "a", "x": [{"\\udc00": 1}]}}',
         ):
             _error(c.post("/api/drawers/hello/press", content=body), 400, "BAD_REQUEST")
         _error(c.post("/api/drawers/hello/press", content=b" " * (1024 * 1024 + 1)), 413, "BODY_TOO_LARGE")
@@ -209,11 +211,16 @@ def test_a_drawer_webhook_runs_the_drawer_once_with_inputs_webhook(
         _wait_drawer_runs(bt, "on-push", 1)
         assert c.post("/default-path", content=b"plain text").status_code == 202
         _wait_drawer_runs(bt, "default-path", 1)
+        # JSON with a lone surrogate escape reaches the drawer as the text it came as.
+        assert c.post("/default-path", content=b'{"a": "\\ud800"}').status_code == 202
+        _wait_drawer_runs(bt, "default-path", 2)
         _error(c.get("/hooks/push"), 405, "METHOD_NOT_ALLOWED")
     assert server.stop() == 0
     startup_routes = server.startup()["data"]["webhook_routes"]
     assert startup_routes == 2
-    first, second = (json.loads(line) for line in out.read_text().splitlines())
+    first, second, third = (json.loads(line) for line in out.read_text().splitlines())
+    assert third["body"] == '{"a": "\\ud800"}'
+    assert "unexpected" not in server.stderr
     assert first["body"] == {"commits": [1, 2]}
     assert first["method"] == "POST" and first["path"] == "/hooks/push"
     assert first["query"] == {"ref": "main"}  # first value each; the token never reaches the drawer

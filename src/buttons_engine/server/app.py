@@ -732,6 +732,10 @@ def _parse_drawer_press(body: bytes) -> tuple[dict[str, Any], str, int, str]:
         inputs = {}
     if not isinstance(inputs, dict):
         raise ApiError("BAD_REQUEST", '"inputs" must be an object')
+    from ..services.triggers import storable
+
+    if not storable(inputs):
+        raise ApiError("BAD_REQUEST", '"inputs" holds a string that is not valid UTF-8 (a lone surrogate)')
     mode = payload.get("mode")
     if mode is None:
         mode = "sequential"

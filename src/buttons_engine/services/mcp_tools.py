@@ -573,6 +573,10 @@ def drawer_inputs(spec: DrawerSpec, inputs: Any) -> dict[str, Any]:
         return {}
     if not isinstance(inputs, dict):
         raise ToolError("INVALID_PARAMS", "'inputs' must be an object", drawer=spec.name)
+    from .triggers import storable
+
+    if not storable(inputs):
+        raise ToolError("INVALID_PARAMS", "'inputs' holds a string that is not valid UTF-8", drawer=spec.name)
     if len(json.dumps(inputs, ensure_ascii=False)) > MAX_INPUTS_BYTES:
         raise ToolError(
             "INVALID_PARAMS", f"'inputs' is larger than {MAX_INPUTS_BYTES} bytes", drawer=spec.name

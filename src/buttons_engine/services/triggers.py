@@ -474,6 +474,22 @@ def drawer_webhooks(layout: Layout) -> dict[str, tuple[str, dict[str, Any]]]:
     return out
 
 
+def storable(value: Any) -> bool:
+    """Whether every string in a parsed JSON ``value`` encodes as UTF-8: JSON can carry a lone
+    surrogate (``"\\ud800"``), which no run record can hold."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    return True
+
+
 def _canonical(name: str) -> str:
     """``x-github-event`` -> ``X-Github-Event`` (Go's canonical header form, CONTRACT 12.2)."""
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
@@ -501,6 +517,8 @@ def drawer_webhook_input(
         try:
             parsed = json.loads(text)
         except ValueError:
+            parsed = text
+        if not storable(parsed):  # a lone surrogate escape: hand over the text as it came
             parsed = text
     kept_headers: dict[str, str] = {}
     for name, value in headers:
