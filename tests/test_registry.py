@@ -1,4 +1,4 @@
-"""Registry packages end to end (CONTRACT 15): the real CLI against the real reference registry on 127.0.0.1."""
+"""Registry packages end to end (CONTRACT 15): the real CLI against the reference registry on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import Buttons
 from registry_support import READ_KEY, WRITE_KEY, RegistryServer
 
