@@ -352,3 +352,23 @@ def test_publish_of_a_hostile_archive_is_refused_by_the_reference_registry(regis
     assert info.value.code == 400
     assert json.loads(info.value.read())["error"]["code"] == "BAD_ARCHIVE"
     assert not any(e["name"] == "@evil/up" for e in registry.index())
+
+
+def test_invalid_drawer_package_is_refused(bt: Buttons, registry: RegistryServer) -> None:
+    bad = json.dumps({"name": "flowy", "steps": {"not": "a list"}}).encode()
+    registry.plant("@evil/flowy", "1", build_tarball("flowy", {"drawer.json": bad}), kind="drawer")
+    refused(bt, registry.env(), "@evil/flowy", "invalid package")
+    assert not (bt.home / "drawers" / "flowy").exists()
+
+
+def test_index_kind_that_does_not_match_the_archive_is_refused(bt: Buttons, registry: RegistryServer) -> None:
+    registry.plant("@evil/kindly", "1", build_tarball("kindly", button_files("kindly")), kind="drawer")
+    refused(bt, registry.env(), "@evil/kindly", "the index says drawer")
+
+
+def test_dependency_cycle_installs_each_package_once(bt: Buttons, registry: RegistryServer) -> None:
+    registry.plant("@cyc/a", "1", build_tarball("a", button_files("a", requires={"@cyc/b": "latest"})))
+    registry.plant("@cyc/b", "1", build_tarball("b", button_files("b", requires={"@cyc/a": "latest"})))
+    r = bt("add", "@cyc/a", "--json", env=registry.env())
+    assert r.returncode == 0, r.stderr
+    assert r.data["installed"] == ["a", "b"]

@@ -562,7 +562,7 @@ def remove(layout: Layout, name: str) -> dict[str, Any]:
             kept.append(slug)
         else:
             folder = _folder(layout, str(entry.get("kind") or "button"), slug)
-            if os.path.isdir(folder) and store.read_state(folder) is not None:
+            if not os.path.islink(folder) and os.path.isdir(folder) and store.read_state(folder) is not None:
                 store.discard(folder)
                 removed.append(slug)
             elif os.path.lexists(folder):

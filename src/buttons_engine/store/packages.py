@@ -38,6 +38,7 @@ STATE_FILE = ".buttons-install-state.json"
 MANIFEST_FILE = "buttons.json"
 LOCK_FILE = "buttons-lock.json"
 HISTORY_FILE = "history.json"
+PACKAGES_LOCK = ".packages.lock"
 PRESSED = "pressed"
 _BLOCK = 512
 _CHUNK = 64 * 1024
@@ -491,8 +492,9 @@ def append_history(layout: Layout, event: dict[str, Any]) -> None:
 
 
 def package_lock(layout: Layout) -> Any:
-    """The data dir's lock for registry operations (manifest, lock file and package folders)."""
-    from .locks import lock_dir
+    """The lock of registry operations (manifest, lock file, package folders): its own file, so a
+    long install does not hold up writers of batteries or settings in the same folder."""
+    from .locks import wait_lock
 
     layout.ensure()
-    return lock_dir(layout.root)
+    return wait_lock(os.path.join(layout.root, PACKAGES_LOCK), None)
