@@ -285,3 +285,57 @@ def test_registry_serve_needs_a_write_key(bt: Buttons, tmp_path: Path) -> None:
     r = bt("registry", "serve", str(tmp_path / "r"), "--port", "0", "--json")
     fail(r, "VALIDATION_ERROR")
     assert not os.path.exists(tmp_path / "r")
+
+
+def test_flow_drawer_is_published_with_its_normalised_definition(
+    bt: Buttons, publisher: Buttons, registry: RegistryServer
+) -> None:
+    ok(publisher("drawer", "create", "wf", "--kind", "flow", "--json"))
+    path = publisher.home / "drawers" / "wf" / "drawer.json"
+    fail(
+        publisher("publish", "@team/wf", "--json", env=registry.env(write=True)), "PUBLISH_ERROR"
+    )  # no stage
+    doc = read(path)
+    doc["description"] = "ship <it> & done"
+    doc["flow"] = {
+        "initial_stage": "plan",
+        "manager": {"agent": "claude"},
+        "stages": [
+            {"id": "plan", "title": "Plan", "transitions": ["build"], "retry": {}},
+            {"id": "build", "title": "Build", "triggers": [{"kind": "heartbeat", "every_seconds": 60}]},
+        ],
+    }
+    path.write_text(json.dumps(doc))
+    p = publish(publisher, registry, "@team/wf")
+    assert p["kind"] == "drawer" and len(p["flow_definition_sha256"]) == 64
+    ok(bt("add", "@team/wf", "--json", env=registry.env()))
+    definition = (bt.home / "drawers" / "wf" / "flow-definition.json").read_bytes()
+    assert definition.startswith(
+        b'{"schema_version":2,"name":"wf","drawer_kind":"flow","description":"ship \\u003cit'
+    )
+    assert (
+        b'"retry"' not in definition
+        and b'"flow":{"initial_stage":"plan","manager":{"agent":"claude"},' in definition
+    )
+    import hashlib
+
+    assert hashlib.sha256(definition).hexdigest() == p["flow_definition_sha256"]
+
+
+def test_flow_drawer_whose_definition_does_not_match_is_refused(
+    bt: Buttons, registry: RegistryServer
+) -> None:
+    from buttons_engine.store.packages import build_tarball
+
+    doc = {
+        "schema_version": 2,
+        "name": "wf2",
+        "drawer_kind": "flow",
+        "version": "1",
+        "flow": {"initial_stage": "a", "manager": {"agent": "x"}, "stages": [{"id": "a", "title": "A"}]},
+    }
+    files = {"drawer.json": json.dumps(doc).encode(), "flow-definition.json": b'{"tampered":true}'}
+    registry.plant("@team/wf2", "1", build_tarball("wf2", files), kind="drawer")
+    err = fail(bt("add", "@team/wf2", "--json", env=registry.env()), "ADD_ERROR")
+    assert "does not match the normalised drawer.json" in err["message"]
+    assert not (bt.home / "drawers" / "wf2").exists()

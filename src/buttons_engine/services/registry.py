@@ -433,6 +433,20 @@ def _validated_spec(  # noqa: PLR0917
         raise RegistryError(code, f"invalid package: {exc.message}") from None
     if not isinstance(raw, dict):
         raise RegistryError(code, f"{where} is not an object")
+    if kind == "drawer" and raw.get("drawer_kind") == "flow":
+        from . import flow_definition
+
+        try:
+            with open(os.path.join(staged, flow_definition.FILE), "rb") as fh:
+                bundled = fh.read(store.MAX_UNCOMPRESSED)
+        except OSError:
+            raise RegistryError(
+                code, f"{name}@{version} is a flow drawer without {flow_definition.FILE}"
+            ) from None
+        if bundled != flow_definition.normalise(raw):
+            raise RegistryError(
+                code, f"{name}@{version}: {flow_definition.FILE} does not match the normalised drawer.json"
+            )
     return raw
 
 
@@ -732,6 +746,8 @@ def publish(layout: Layout, name: str) -> dict[str, Any]:
     if not version.isdigit():
         raise RegistryError(code, f"{spec_file} version {version!r} is not a whole number")
     signer = signing.signer(layout)
+    import hashlib
+
     from . import registry_http
 
     with registry_http.Client(cfg.url, cfg.write_key, code=code) as client:
@@ -739,15 +755,26 @@ def publish(layout: Layout, name: str) -> dict[str, Any]:
             spec["version"] = version
             write_atomic(os.path.join(folder, spec_file), dumps(spec, newline=True))
             files = _bundle(folder, kind)
+            flow_sha = ""
+            if kind == "drawer" and spec.get("drawer_kind") == "flow":
+                from . import flow_definition
+
+                try:
+                    flow_definition.validate(spec)
+                except ValidationError as exc:
+                    raise RegistryError(code, exc.message) from None
+                files[flow_definition.FILE] = flow_definition.normalise(spec)
+                flow_sha = hashlib.sha256(files[flow_definition.FILE]).hexdigest()
             content = store.bytes_hash(files)
             tarball = store.build_tarball(slug, files)
-            import hashlib
-
             headers = {
                 "Content-Type": "application/gzip",
                 "X-Content-Sha256": hashlib.sha256(tarball).hexdigest(),
                 "X-Button-Kind": kind,
             }
+            if flow_sha:
+                headers["X-Drawer-Kind"] = "flow"
+                headers["X-Flow-Definition-Sha256"] = flow_sha
             if signer is not None:
                 headers["X-Content-Signature"] = signer.sign(content)
                 headers["X-Signing-Key"] = signer.public
@@ -763,6 +790,8 @@ def publish(layout: Layout, name: str) -> dict[str, Any]:
                 }
                 if signer is not None:
                     out["signing_key"] = signer.public
+                if flow_sha:
+                    out["flow_definition_sha256"] = flow_sha
                 return out
             err_code, _msg = client.error_text(resp)
             if resp.status == 409 and err_code == "VERSION_EXISTS":
