@@ -339,3 +339,42 @@ def test_flow_drawer_whose_definition_does_not_match_is_refused(
     err = fail(bt("add", "@team/wf2", "--json", env=registry.env()), "ADD_ERROR")
     assert "does not match the normalised drawer.json" in err["message"]
     assert not (bt.home / "drawers" / "wf2").exists()
+
+
+def test_concurrent_publishes_of_one_version_give_one_201_and_one_409(registry: RegistryServer) -> None:
+    import hashlib
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from buttons_engine.store.packages import build_tarball
+    from registry_support import button_files
+
+    body = build_tarball("race", button_files("race"))
+    statuses: list[int] = []
+
+    def post() -> None:
+        req = urllib.request.Request(  # noqa: S310 - loopback test registry
+            registry.url + "/v1/buttons/@team/race/1",
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {WRITE_KEY}",
+                "X-Content-Sha256": hashlib.sha256(body).hexdigest(),
+                "X-Button-Kind": "button",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+                statuses.append(resp.status)
+        except urllib.error.HTTPError as exc:
+            assert json.loads(exc.read())["error"]["code"] == "VERSION_EXISTS"
+            statuses.append(exc.code)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201, 409, 409, 409]
+    assert [e["version"] for e in registry.index() if e["name"] == "@team/race"] == ["1"]
