@@ -5,8 +5,11 @@
   travels anywhere the user did not name.
 - A key is never sent in clear to another machine: a plain ``http://`` registry URL is accepted
   only for a loopback host (``127.0.0.0/8``, ``::1``, ``localhost``).
-- Time: 30 s for the whole request, headers and body (``BUTTONS_REGISTRY_TIMEOUT`` overrides it,
-  in seconds), checked while the body streams, so a server that drips bytes is cut off too.
+- Time: 30 s for the whole request (``BUTTONS_REGISTRY_TIMEOUT`` overrides it, in seconds): the
+  connection goes through the HTTP buttons' pinned transport (``engine/http/transport.py``), whose
+  deadline bounds every socket operation (connect, TLS, headers, body), so a server that drips
+  its headers or its body is cut off at the deadline too. The registry host is whatever the user
+  configured (a team registry on a private address is normal), so no SSRF blocklist applies.
 - Size: JSON answers at most 16 MiB, downloads at most 64 MiB (streamed to a temporary file);
   5xx and other failures are reported with the registry's own error message, shortened.
 - Keys never appear in an error: any text quoted from the registry has them blanked out.
@@ -84,18 +87,58 @@ class Client:
             self.timeout = float(os.environ.get(TIMEOUT_ENV, "") or TIMEOUT)
         except ValueError:
             self.timeout = TIMEOUT
+        if not 0 < self.timeout <= 3600:
+            self.timeout = TIMEOUT
         import httpx
 
         self._httpx = httpx
-        self._client = httpx.Client(
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(self.timeout),
-            headers={"Accept": "application/json", "User-Agent": "buttons-python"},
-        )
+        self._ssl: Any = None
+        self._clients: list[Any] = []
 
     def close(self) -> None:
-        self._client.close()
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+    def _client_for(self, url: str, deadline: Any) -> Any:
+        """An httpx client whose one connection goes to ``url``'s host and lives under ``deadline``:
+        every socket operation (connect, TLS, headers, body) waits at most until it."""
+        import socket
+
+        import httpx
+
+        from ..engine import ssrf
+        from ..engine.http.transport import PinnedBackend, PinnedTransport
+
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        literal = ssrf.parse_literal(host)
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            except OSError as exc:
+                raise self.fail(f"cannot resolve registry host {host}: {exc}") from None
+            addresses = []
+            for info in infos:
+                ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+                if ip not in addresses:
+                    addresses.append(ip)
+        if parts.scheme == "https" and self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        transport = PinnedTransport(
+            PinnedBackend(host, port, addresses, deadline), self._ssl if parts.scheme == "https" else None
+        )
+        client = httpx.Client(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"Accept": "application/json", "User-Agent": "buttons-python"},
+        )
+        self._clients.append(client)
+        return client
 
     def __enter__(self) -> Client:
         return self
@@ -123,7 +166,12 @@ class Client:
         max_bytes: int,
         sink: IO[bytes] | None = None,
     ) -> Response:
-        httpx = self._httpx
+        import httpcore
+        import httpx
+
+        from ..engine.http.transport import Deadline
+
+        clock = Deadline(self.timeout)
         deadline = time.monotonic() + self.timeout
         url = self.url + path
         origin = urlsplit(self.url)
@@ -131,12 +179,13 @@ class Client:
         if self.key:
             hdrs["Authorization"] = f"Bearer {self.key}"
         for _hop in range(MAX_REDIRECTS + 1):
+            client = self._client_for(url, clock)
             try:
-                request = self._client.build_request(method, url, content=body, headers=hdrs)
-                resp = self._client.send(request, stream=True)
-            except httpx.TimeoutException:
+                request = client.build_request(method, url, content=body, headers=hdrs)
+                resp = client.send(request, stream=True)
+            except (httpx.TimeoutException, httpcore.TimeoutException):
                 raise self.fail(f"registry {self.url} did not answer within {self.timeout:g} s") from None
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError) as exc:
                 raise self.fail(f"cannot reach registry {self.url}: {exc}") from None
             try:
                 if resp.status_code in (301, 302, 303, 307, 308):
@@ -157,6 +206,8 @@ class Client:
         raise self.fail(f"registry {self.url} redirected more than {MAX_REDIRECTS} times")
 
     def _read(self, resp: Any, deadline: float, max_bytes: int, sink: IO[bytes] | None) -> Response:
+        import httpcore
+
         httpx = self._httpx
         ok = 200 <= resp.status_code < 300
         limit = max_bytes if ok else 64 * 1024
@@ -178,9 +229,11 @@ class Client:
                     sink.write(chunk)
                 else:
                     chunks.append(chunk)
-        except httpx.TimeoutException:
-            raise self.fail(f"registry {self.url} did not answer within {self.timeout:g} s") from None
-        except httpx.HTTPError as exc:
+        except (httpx.TimeoutException, httpcore.TimeoutException):
+            raise self.fail(
+                f"registry {self.url} did not finish answering within {self.timeout:g} s"
+            ) from None
+        except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError) as exc:
             raise self.fail(f"registry {self.url} broke off its answer: {exc}") from None
         headers = {k.lower(): v for k, v in resp.headers.items()}
         return Response(resp.status_code, headers, b"".join(chunks))
