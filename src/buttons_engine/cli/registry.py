@@ -146,19 +146,10 @@ def handle_keys(ns: Args, ctx: Context) -> int:
 
 
 def handle_keys_generate(ns: Args, ctx: Context) -> int:
-    from ..errors import ValidationError
     from ..services import signing
 
-    path = ns.out or os.path.join(ctx.layout.global_dir, "signing-key.pem")
-    pem, public = signing.generate()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
-        raise ValidationError(f"{path} exists: not overwriting a signing key") from None
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    data = {"path": path, "public_key": public, "env": f"BUTTONS_SIGNING_KEY_FILE={path}"}
+    data = signing.generate_file(ctx.layout, ns.out)
+    path, public = data["path"], data["public_key"]
     return _done(
         ctx,
         data,

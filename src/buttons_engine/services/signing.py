@@ -65,6 +65,24 @@ def generate() -> tuple[bytes, str]:
     return pem, _public_text(key)
 
 
+def generate_file(layout: Layout, path: str) -> dict[str, str]:
+    """``keys generate``: a new key pair, the private key written to ``path`` (default
+    ``signing-key.pem`` in the global dir) with mode 0600; an existing file is never overwritten."""
+    path = os.path.abspath(os.path.expanduser(path or os.path.join(layout.global_dir, "signing-key.pem")))
+    pem, public = generate()
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise ValidationError(f"{path} exists: not overwriting a signing key") from None
+    except OSError as exc:
+        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(pem)
+    return {"path": path, "public_key": public, "env": f"{KEY_FILE_ENV}={path}"}
+
+
 def _public_text(key: Any) -> str:
     from cryptography.hazmat.primitives import serialization
 
