@@ -378,3 +378,35 @@ def test_concurrent_publishes_of_one_version_give_one_201_and_one_409(registry: 
         t.join()
     assert sorted(statuses) == [201, 409, 409, 409]
     assert [e["version"] for e in registry.index() if e["name"] == "@team/race"] == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "words"),
+    [
+        ({"schema_version": 2, "dependencies": {}}, "schema_version 2"),
+        ({"dependencies": ["@team/a"]}, "must be an object"),
+        ({"dependencies": {"@team/a": "v2"}}, 'use "latest" or a version number'),
+        ({"dependencies": {"../evil": "latest"}}, "@desk/name"),
+    ],
+)
+def test_bad_manifest_is_refused(bt: Buttons, registry: RegistryServer, manifest: Any, words: str) -> None:
+    bt.home.mkdir(parents=True, exist_ok=True)
+    (bt.home / "buttons.json").write_text(json.dumps(manifest))
+    err = fail(bt("install", "--json", env=registry.env()), "INSTALL_ERROR")
+    assert words in err["message"]
+
+
+def test_publish_refusals(bt: Buttons, registry: RegistryServer) -> None:
+    env = registry.env(write=True)
+    bt.create("both", "--code", "echo", "--runtime", "shell")
+    ok(bt("drawer", "create", "both", "--json"))
+    assert "ambiguous" in fail(bt("publish", "@team/both", "--json", env=env), "PUBLISH_ERROR")["message"]
+    bt.create("odd", "--code", "echo", "--runtime", "shell")
+    spec = bt.home / "buttons" / "odd" / "button.json"
+    spec.write_text(json.dumps({**read(spec), "version": "1.0-beta"}))
+    assert (
+        "not a whole number"
+        in fail(bt("publish", "@team/odd", "--json", env=env), "PUBLISH_ERROR")["message"]
+    )
+    spec.write_text("[]")
+    fail(bt("publish", "@team/odd", "--json", env=env), "PUBLISH_ERROR")

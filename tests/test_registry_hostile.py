@@ -71,7 +71,57 @@ def with_button(name: str, *extra: tuple[tarfile.TarInfo, bytes | None]) -> byte
     return tar_gz([regular(f"{name}/{k}", v) for k, v in files.items()] + list(extra))
 
 
+def raw_header(name: str, data: bytes, typeflag: bytes = b"0", *, size_field: bytes | None = None) -> bytes:
+    """A raw entry with any type flag or size field, checksum recomputed."""
+    h = bytearray(ustar(name, b"")[:512])
+    h[156:157] = typeflag
+    h[124:136] = size_field if size_field is not None else b"%011o\0" % len(data)
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h) + data + b"\0" * (-len(data) % 512)
+
+
+def spec_entries(short: str) -> list[bytes]:
+    return [ustar(f"{short}/{k}", v) for k, v in button_files(short).items()]
+
+
+def bad_checksum(short: str) -> bytes:
+    h = bytearray(ustar(f"{short}/x", b"x"))
+    h[148:156] = b"0000001\0"
+    return bytes(h)
+
+
 CASES: list[tuple[str, bytes, tuple[str, ...]]] = [
+    (
+        "paxsize",
+        raw_tgz(
+            *spec_entries("paxsize"), raw_header("paxsize/p", b"12 size=99\n", b"x"), ustar("paxsize/f", b"x")
+        ),
+        ("overrides a size",),
+    ),
+    (
+        "paxhuge",
+        raw_tgz(
+            *spec_entries("paxhuge"), raw_header("paxhuge/p", b"", b"x", size_field=b"%011o\0" % (1 << 20))
+        ),
+        ("oversized extended header",),
+    ),
+    (
+        "binsize",
+        raw_tgz(
+            *spec_entries("binsize"),
+            raw_header("binsize/f", b"", size_field=b"\x80" + b"\0" * 7 + b"\x7f\xff\xff\xff"),
+        ),
+        ("binary size field",),
+    ),
+    ("checksum", raw_tgz(*spec_entries("checksum"), bad_checksum("checksum")), ("checksum",)),
+    ("twice", raw_tgz(*spec_entries("twice"), ustar("twice/main.sh", b"again")), ("twice",)),
+    (
+        "clash",
+        raw_tgz(*spec_entries("clash"), ustar("clash/d", b"file"), ustar("clash/d/e", b"x")),
+        ("collides",),
+    ),
+    ("oddtype", raw_tgz(*spec_entries("oddtype"), raw_header("oddtype/k", b"", b"K")), ("unsupported type",)),
     (
         "abs",
         raw_tgz(
@@ -229,9 +279,47 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", f"http://127.0.0.2:{self.server.server_address[1]}/v1/index")
             self.end_headers()
+        elif mode == "notjson":
+            self._raw(200, b"hello")
+        elif mode == "notarray":
+            self._json(200, {"packages": []})
+        elif mode == "badversion":
+            self._json(200, [{"name": "@team/x", "kind": "button", "version": "1.2"}])
+        elif mode == "badkind":
+            self._json(200, [{"name": "@team/x", "kind": "plugin", "version": "1"}])
+        elif mode == "loop":
+            self.send_response(302)
+            self.send_header("Location", "/v1/index")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif mode == "samehost":
+            if self.path == "/v1/moved":
+                self._json(200, [])
+            else:
+                self.send_response(307)
+                self.send_header("Location", "/v1/moved")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+        elif mode == "bigdownload":
+            if self.path == "/v1/index":
+                self._json(200, [{"name": "@team/x", "kind": "button", "version": "1"}])
+            else:
+                self.send_response(200)
+                self.send_header("Content-Length", str(100 * 1024 * 1024))
+                self.end_headers()
         elif mode == "echo":
             auth = self.headers.get("Authorization", "")
             self._json(500, {"error": {"code": "OOPS", "message": f"bad token {auth}"}})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._json(409, {"error": {"code": "LOCKED", "message": "publishing is closed"}})
+
+    def _raw(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _json(self, status: int, value: Any) -> None:
         body = json.dumps(value).encode()
@@ -266,6 +354,13 @@ def bad_server() -> Iterator[ThreadingHTTPServer]:
         ("huge", ("too large",)),
         ("redirect", ("redirected to another host", "127.0.0.2")),
         ("echo", ("answered 500", "[key]")),
+        ("notjson", ("not JSON",)),
+        ("notarray", ("not a JSON array",)),
+        ("badversion", ("bad version",)),
+        ("badkind", ("bad kind",)),
+        ("loop", ("redirected more than 5 times",)),
+        ("samehost", ("@team/x is not in the registry",)),
+        ("bigdownload", ("too large",)),
     ],
 )
 def test_misbehaving_registry_is_refused(
@@ -385,3 +480,26 @@ def test_dependency_cycle_installs_each_package_once(bt: Buttons, registry: Regi
     r = bt("add", "@cyc/a", "--json", env=registry.env())
     assert r.returncode == 0, r.stderr
     assert r.data["installed"] == ["a", "b"]
+
+
+def test_registry_urls_that_are_refused_or_unreachable(bt: Buttons, bad_server: ThreadingHTTPServer) -> None:
+    port = bad_server.server_address[1]
+    for url, words in (
+        ("ftp://127.0.0.1/", "not an http(s) URL"),
+        (f"http://user:pw@127.0.0.1:{port}", "user name or password"),
+        ("http://127.0.0.1:9", "cannot reach registry"),
+    ):
+        refused(bt, {"BUTTONS_REGISTRY_URL": url, "BUTTONS_BAT_REGISTRY_KEY": READ_KEY}, "@team/x", words)
+
+
+def test_publish_refused_by_the_registry_is_a_publish_error(
+    bt: Buttons, bad_server: ThreadingHTTPServer
+) -> None:
+    bt.create("x", "--code", "echo", "--runtime", "shell")
+    env = {
+        "BUTTONS_REGISTRY_URL": f"http://127.0.0.1:{bad_server.server_address[1]}",
+        "BUTTONS_BAT_REGISTRY_WRITE_KEY": "w-key-123",
+    }
+    r = bt("publish", "@team/x", "--json", env=env)
+    assert r.returncode == 1 and r.error["code"] == "PUBLISH_ERROR", r.stdout
+    assert "answered 409" in r.error["message"] and "publishing is closed" in r.error["message"]
