@@ -410,3 +410,58 @@ def test_publish_refusals(bt: Buttons, registry: RegistryServer) -> None:
     )
     spec.write_text("[]")
     fail(bt("publish", "@team/odd", "--json", env=env), "PUBLISH_ERROR")
+
+
+def test_reference_registry_refusals(registry: RegistryServer) -> None:
+    import hashlib
+    import urllib.error
+    import urllib.request
+
+    from buttons_engine.store.packages import build_tarball
+    from registry_support import button_files
+
+    body = build_tarball("ref", button_files("ref"))
+    sha = hashlib.sha256(body).hexdigest()
+
+    def call(method: str, path: str, data: bytes | None = None, **headers: str) -> tuple[int, str]:
+        req = urllib.request.Request(registry.url + path, data=data, method=method, headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - loopback test registry
+                return resp.status, ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())["error"]["code"]
+
+    auth = {"Authorization": f"Bearer {WRITE_KEY}"}
+    good = {**auth, "X-Content-Sha256": sha, "X-Button-Kind": "button"}
+    assert call("POST", "/v1/buttons/@team/ref/1", body, **{**good, "Authorization": "Bearer nope"}) == (
+        401,
+        "UNAUTHORIZED",
+    )
+    assert (
+        call("POST", "/v1/buttons/@team/ref/1", body, **{**good, "Authorization": f"Bearer {READ_KEY}"})[0]
+        == 401
+    )
+    assert call("POST", "/v1/buttons/team/ref/1", body, **good) == (400, "BAD_NAME")
+    assert call("POST", "/v1/buttons/@team/ref/01", body, **good) == (400, "BAD_VERSION")
+    assert call("POST", "/v1/buttons/@team/ref/1", body, **{**good, "X-Button-Kind": "plugin"}) == (
+        400,
+        "BAD_KIND",
+    )
+    assert call("POST", "/v1/buttons/@team/ref/1", body, **{**good, "X-Content-Sha256": "0" * 64}) == (
+        400,
+        "SHA_MISMATCH",
+    )
+    assert call("POST", "/v1/buttons/@team/ref/1", body, **{**good, "X-Button-Kind": "drawer"}) == (
+        400,
+        "BAD_ARCHIVE",
+    )
+    big = {**good, "Content-Length": str(65 * 1024 * 1024)}
+    assert call("POST", "/v1/buttons/@team/ref/1", b"", **big) == (413, "BODY_TOO_LARGE")
+    assert call("GET", "/v1/buttons/@team/ref/1/download", **{"Authorization": f"Bearer {READ_KEY}"}) == (
+        404,
+        "NOT_FOUND",
+    )
+    assert call("GET", "/v1/index") == (401, "UNAUTHORIZED")
+    assert call("GET", "/v1/meta") == (200, "")
+    assert call("POST", "/v1/buttons/@team/ref/1", body, **good) == (201, "")
+    assert registry.index()[-1]["name"] == "@team/ref"
