@@ -465,3 +465,21 @@ def test_reference_registry_refusals(registry: RegistryServer) -> None:
     assert call("GET", "/v1/meta") == (200, "")
     assert call("POST", "/v1/buttons/@team/ref/1", body, **good) == (201, "")
     assert registry.index()[-1]["name"] == "@team/ref"
+
+
+def test_human_output_on_a_terminal(bt: Buttons, publisher: Buttons, registry: RegistryServer) -> None:
+    from core_helpers import run_tty, strip_ansi
+
+    make_button(publisher, "human", "echo h")
+    publish(publisher, registry, "@team/human")
+    env = registry.env()
+    r = run_tty(bt, "add", "@team/human", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "added @team/human (latest): installed human" in strip_ansi(r.stderr)
+    assert "@team/human@1 (unsigned)" in strip_ansi(r.stderr)
+    r = run_tty(bt, "status", env=env)
+    assert "@team/human 1 (registry has 1; follows latest): up to date" in strip_ansi(r.stderr)
+    r = run_tty(bt, "add", "@team/nope", env=env)
+    assert r.returncode == 1 and "ADD_ERROR: package @team/nope is not in the registry" in strip_ansi(
+        r.stderr
+    )

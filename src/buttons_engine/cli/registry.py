@@ -92,9 +92,10 @@ def _report_lines(data: dict[str, Any]) -> list[str]:
             if r["update_available"]
             else "up to date"
         )
+        follows = f"pinned to {r['requested']}" if r.get("pinned") else "follows latest"
         lines.append(
             f"  {r['package_name']} {r.get('current_version', '-')} "
-            f"(latest {r.get('latest_version', '?')}, {r['requested']}): {state}"
+            f"(registry has {r.get('latest_version', '?')}; {follows}): {state}"
         )
     return lines or ["  no registry packages"]
 
