@@ -483,3 +483,24 @@ def test_human_output_on_a_terminal(bt: Buttons, publisher: Buttons, registry: R
     assert r.returncode == 1 and "ADD_ERROR: package @team/nope is not in the registry" in strip_ansi(
         r.stderr
     )
+
+
+def test_leftovers_of_a_killed_install_are_tidied(
+    bt: Buttons, publisher: Buttons, registry: RegistryServer
+) -> None:
+    make_button(publisher, "kept", "echo kept")
+    publish(publisher, registry, "@team/kept")
+    env = registry.env()
+    ok(bt("add", "@team/kept", "--json", env=env))
+    buttons = bt.home / "buttons"
+    (buttons / ".pkg-installing-kept-0a1b").mkdir()
+    (buttons / ".pkg-installing-kept-0a1b" / "main.sh").write_text("half")
+    (bt.home / ".download-x1.tmp").write_bytes(b"partial")
+    # killed between the two renames of a swap: the package folder is aside, its place empty
+    (buttons / "kept").rename(buttons / ".pkg-replacing-kept-9f9f")
+    (buttons / ".replacing-other-1234").mkdir()  # create --force's own: not ours to touch
+    ok(bt("status", "--json", env=env))
+    ok(bt("install", "--json", env=env))
+    assert sorted(p.name for p in buttons.iterdir()) == [".replacing-other-1234", "kept"]
+    assert not (bt.home / ".download-x1.tmp").exists()
+    assert ok(bt("press", "kept", "--json"))["stdout"] == "kept\n"

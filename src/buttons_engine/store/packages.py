@@ -39,6 +39,9 @@ MANIFEST_FILE = "buttons.json"
 LOCK_FILE = "buttons-lock.json"
 HISTORY_FILE = "history.json"
 PACKAGES_LOCK = ".packages.lock"
+# Names of an install's own temporary folders (``create --force`` uses ``.replacing-``: not ours).
+STAGING_PREFIX = ".pkg-installing-"
+ASIDE_PREFIX = ".pkg-replacing-"
 PRESSED = "pressed"
 _BLOCK = 512
 _CHUNK = 64 * 1024
@@ -377,7 +380,7 @@ def _write_entry(dest: str, rel: list[str], inf: _Inflater, size: int) -> None:
 
 def staging_dir(parent: str, slug: str) -> str:
     os.makedirs(parent, DIR_MODE, exist_ok=True)
-    path = os.path.join(parent, f".installing-{slug}-{random_hex(4)}")
+    path = os.path.join(parent, f"{STAGING_PREFIX}{slug}-{random_hex(4)}")
     os.mkdir(path, DIR_MODE)
     os.chmod(path, DIR_MODE)
     return path
@@ -429,7 +432,7 @@ def swap_in(staged: str, final: str) -> None:
     if os.path.isdir(old_pressed) and not os.path.islink(old_pressed):
         os.rmdir(new_pressed)
         os.rename(old_pressed, new_pressed)
-    aside = os.path.join(parent, f".replacing-{os.path.basename(final)}-{random_hex(4)}")
+    aside = os.path.join(parent, f"{ASIDE_PREFIX}{os.path.basename(final)}-{random_hex(4)}")
     os.rename(final, aside)
     try:
         os.rename(staged, final)
@@ -497,4 +500,45 @@ def package_lock(layout: Layout) -> Any:
     from .locks import wait_lock
 
     layout.ensure()
-    return wait_lock(os.path.join(layout.root, PACKAGES_LOCK), None)
+    lock = wait_lock(os.path.join(layout.root, PACKAGES_LOCK), None)
+    assert lock is not None  # noqa: S101 - no deadline: wait_lock waits until it has the lock
+    try:
+        sweep_leftovers(layout)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def sweep_leftovers(layout: Layout) -> list[str]:
+    """What an install killed mid-way (SIGKILL, power loss) left behind, tidied under the lock.
+
+    Staging folders and downloads are removed; a folder set aside during a swap is put back
+    when the package folder it was replacing is missing (the swap stopped half-way), else removed.
+    """
+    done: list[str] = []
+    for parent in (layout.buttons_dir, layout.drawers_dir):
+        try:
+            names = os.listdir(parent)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            path = os.path.join(parent, name)
+            if os.path.islink(path) or not os.path.isdir(path):
+                continue
+            if name.startswith(STAGING_PREFIX):
+                discard(path)
+                done.append(path)
+            elif name.startswith(ASIDE_PREFIX):
+                slug = name[len(ASIDE_PREFIX) :].rsplit("-", 1)[0]
+                final = os.path.join(parent, slug)
+                if slug and not os.path.lexists(final):
+                    os.rename(path, final)
+                else:
+                    discard(path)
+                done.append(path)
+    for name in os.listdir(layout.root):
+        if name.startswith(".download-") and name.endswith(".tmp"):
+            os.unlink(os.path.join(layout.root, name))
+            done.append(name)
+    return done
