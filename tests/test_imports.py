@@ -42,6 +42,13 @@ FORBIDDEN_ON_PRESS = {
     "uvicorn",
     "limits",
     "buttons_engine.server",
+    # Registry packages (add, install, publish, signatures): only their commands import them.
+    "buttons_engine.services.registry",
+    "buttons_engine.services.registry_http",
+    "buttons_engine.services.signing",
+    "buttons_engine.store.packages",
+    "cryptography",
+    "zlib",
 }
 
 

@@ -312,7 +312,7 @@ COMMANDS: tuple[Command, ...] = (
         "manage:handle_delete",
         Opt("name", completes="button", help="button to delete (with its history)"),
         Opt("-F", "--force", kind="flag", help="do not ask for confirmation"),
-        aliases=("rm", "remove"),
+        aliases=("rm",),
         plan="manage:plan_delete",
     ),
     Command(
@@ -801,6 +801,142 @@ Examples:
   buttons drawer release add build wait:2s notify
   buttons drawer release set notify.args.version='${build.output.version}'
   buttons drawer release press env=prod""",
+    ),
+    Command(
+        "add",
+        "Add a registry package (@desk/name[@N]) to buttons.json and install it",
+        "registry:handle_add",
+        Opt(
+            "package",
+            metavar="@DESK/NAME[@N]",
+            help="the package; @N pins version N (else it follows latest)",
+        ),
+        Opt("--no-refresh", kind="flag", help="keep the locked versions of the other floating packages"),
+        epilog="""Needs a registry URL and read key: $BUTTONS_REGISTRY_URL and $BUTTONS_BAT_REGISTRY_KEY,
+or the REGISTRY_URL and REGISTRY_KEY batteries. See docs/registry.md.
+
+Examples:
+  buttons add @team/deploy
+  buttons add @team/deploy@3""",
+        plan="registry:plan_add",
+    ),
+    Command(
+        "install",
+        "Install every package buttons.json lists (locked versions reused)",
+        "registry:handle_install",
+        Opt("extra", nargs="*", metavar="PACKAGE", help="not accepted: use 'buttons add' to add a package"),
+        plan="registry:plan_install",
+    ),
+    Command(
+        "remove",
+        "Remove a registry package from buttons.json (its files unless another package needs them)",
+        "registry:handle_remove",
+        Opt("package", metavar="@DESK/NAME", help="the package (a local button is deleted with 'delete')"),
+        plan="registry:plan_remove",
+    ),
+    Command(
+        "status",
+        "Show the registry packages, their versions and available updates",
+        "registry:handle_status",
+    ),
+    Command(
+        "update",
+        "Re-install the floating packages that have a newer version (local edits are skipped)",
+        "registry:handle_update",
+        plan="registry:plan_update",
+    ),
+    Command(
+        "publish",
+        "Publish a button or drawer to the registry as @desk/name (signed when a key is set)",
+        "registry:handle_publish",
+        Opt("package", metavar="@DESK/NAME", help="buttons/NAME or drawers/NAME, published under @DESK"),
+        epilog="""Needs $BUTTONS_REGISTRY_URL (or the REGISTRY_URL battery) and a write key
+($BUTTONS_BAT_REGISTRY_WRITE_KEY or the REGISTRY_WRITE_KEY battery). Signs the package with
+$BUTTONS_SIGNING_KEY_FILE or the SIGNING_KEY battery when set (buttons keys generate).
+A version that exists already is bumped (+1) and retried.""",
+        plan="registry:plan_publish",
+    ),
+    Command(
+        "login",
+        "Store a registry URL and write key as global batteries (key read from stdin)",
+        "registry:handle_login",
+        Opt("--registry", default="https://api.buttons.sh", metavar="URL", help="the registry URL"),
+        Opt("--desk", default="https://desk.buttons.sh", metavar="URL", help="accepted for upstream; unused"),
+        Opt("--no-browser", kind="flag", help="accepted for upstream; no browser is ever opened"),
+        epilog="""No browser flow: the write key is read from standard input (a prompt on a terminal),
+never from the command line. Stores REGISTRY_URL and REGISTRY_WRITE_KEY as global batteries.
+
+Example:
+  printf '%s\\n' "$KEY" | buttons login --registry https://registry.example""",
+        plan="registry:plan_login",
+    ),
+    Command(
+        "logout",
+        "Remove the REGISTRY_URL and REGISTRY_WRITE_KEY global batteries",
+        "registry:handle_logout",
+        plan="registry:plan_logout",
+    ),
+    Command(
+        "keys",
+        "Package signing keys: generate one, trust a publisher's for a scope",
+        "registry:handle_keys",
+        subs=(
+            Command(
+                "generate",
+                "write a new Ed25519 signing key (PEM, 0600) and print its public key",
+                "registry:handle_keys_generate",
+                Opt(
+                    "--out",
+                    default="",
+                    metavar="FILE",
+                    help="where to write it (default: signing-key.pem in ~/.buttons)",
+                ),
+                prog="buttons keys generate",
+                plan="registry:plan_keys_generate",
+            ),
+            Command(
+                "trust",
+                "trust a public key for a scope: packages of @DESK must be signed by a trusted key",
+                "registry:handle_keys_trust",
+                Opt("scope", metavar="@DESK", help="the scope"),
+                Opt("key", metavar="KEY", help="the public key, ed25519:<base64>"),
+                prog="buttons keys trust",
+                plan="registry:plan_keys_trust",
+            ),
+            Command(
+                "list",
+                "the trusted keys per scope",
+                "registry:handle_keys_list",
+                aliases=("ls",),
+                prog="buttons keys list",
+            ),
+        ),
+    ),
+    Command(
+        "registry",
+        "Run the reference registry (publish, index, download) over a folder",
+        "registry:handle_registry",
+        subs=(
+            Command(
+                "serve",
+                "serve DIR as a registry (CONTRACT 15.4; docs/registry.md)",
+                "registry:handle_registry_serve",
+                Opt(
+                    "dir", metavar="DIR", completes="file", help="folder holding index.json and the packages"
+                ),
+                Opt("--host", default="127.0.0.1", help="address to listen on"),
+                Opt("--port", kind="int", default=8765, help="port (0 picks a free one)"),
+                Opt("--write-key-file", default="", metavar="FILE", help="file holding the write key"),
+                Opt(
+                    "--read-key-file", default="", metavar="FILE", help="file holding the read key (optional)"
+                ),
+                prog="buttons registry serve",
+                plan="registry:plan_registry_serve",
+            ),
+        ),
+        epilog="""Keys come from files or the environment, never the command line:
+$BUTTONS_REGISTRY_SERVE_WRITE_KEY (required) and $BUTTONS_REGISTRY_SERVE_READ_KEY (optional;
+without it anyone who reaches the port may read).""",
     ),
     Command(
         "__detail",

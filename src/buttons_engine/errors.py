@@ -17,6 +17,10 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
     +-- Cancelled                CANCELLED (a press ended by its caller, e.g. smash --on-failure stop)
     +-- HttpButtonBlocked        HTTP_BUTTON_BLOCKED (a surface that does not allow HTTP buttons)
     +-- ImportFailed             IMPORT_ERROR (``buttons import``: nothing to import, refused, fetch failed)
+    +-- RegistryError            a registry command's refusal with its upstream code (ADD_ERROR,
+                                 INSTALL_ERROR, REMOVE_ERROR, STATUS_ERROR, UPDATE_ERROR, PUBLISH_ERROR)
+                                 or a signature code (SIGNATURE_INVALID, SIGNATURE_KEY_CHANGED,
+                                 SIGNATURE_REQUIRED, SIGNATURE_UNTRUSTED)
     +-- DrawerError              a drawer command's refusal; each instance carries its upstream code
                                  (STEP_NOT_FOUND, STEP_FIELD_UNKNOWN, RESOLVE_ERROR, MISSING_INPUT, ...)
 
@@ -111,6 +115,36 @@ class HttpButtonBlocked(ButtonsError):
 
 class ImportFailed(ButtonsError):
     code = "IMPORT_ERROR"
+
+
+class RegistryError(ButtonsError):
+    """A registry command's refusal (CONTRACT 15.5, DEVIATIONS D10): the code names the command
+    (``INSTALL_ERROR``) or the signature check that failed (``SIGNATURE_KEY_CHANGED``)."""
+
+    code = "INSTALL_ERROR"
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+        if code not in REGISTRY_CODES:
+            raise ValueError(f"unknown registry error code {code!r}")
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+REGISTRY_CODES = frozenset(
+    [
+        "ADD_ERROR",
+        "INSTALL_ERROR",
+        "PUBLISH_ERROR",
+        "REMOVE_ERROR",
+        "SIGNATURE_INVALID",
+        "SIGNATURE_KEY_CHANGED",
+        "SIGNATURE_REQUIRED",
+        "SIGNATURE_UNTRUSTED",
+        "STATUS_ERROR",
+        "UPDATE_ERROR",
+    ]
+)
+SIGNATURE_CODES = frozenset(c for c in REGISTRY_CODES if c.startswith("SIGNATURE_"))
 
 
 class DrawerError(ButtonsError):

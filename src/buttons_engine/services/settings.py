@@ -150,6 +150,13 @@ KEYS: dict[str, Key] = {
             "Report host facts (OS, CPUs, memory, runtimes) in summary; false runs no OS command for them.",
         ),
         Key(
+            "require-signatures",
+            ("require_signatures",),
+            parse_bool,
+            False,
+            "Refuse registry packages that are not signed (SIGNATURE_REQUIRED); see docs/registry.md.",
+        ),
+        Key(
             "safe-directories",
             ("safe_directories",),
             _path_list,
