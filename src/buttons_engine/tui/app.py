@@ -43,7 +43,7 @@ class GridScreen(Screen[None]):
         Binding("D", "drawers", "Drawers"),
         Binding("t", "next_theme", "Theme"),
         Binding("r", "reload", "Reload", show=False),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "app.quit", "Quit"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
