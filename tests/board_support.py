@@ -16,12 +16,12 @@ import pytest
 
 pytest.importorskip("textual", reason="the board extra (Textual) is not installed")
 
-from rich.console import Console  # noqa: E402
-from textual.pilot import Pilot  # noqa: E402
+from rich.console import Console
+from textual.pilot import Pilot
 
-from buttons_engine.store.layout import resolve  # noqa: E402
-from buttons_engine.tui.app import BoardApp  # noqa: E402
-from conftest import Buttons  # noqa: E402
+from buttons_engine.store.layout import resolve
+from buttons_engine.tui.app import BoardApp
+from conftest import Buttons
 
 SIZE = (100, 32)
 
