@@ -55,7 +55,7 @@ def status_line(run: dict[str, Any]) -> Text:
     if run.get("exit_code") is not None:
         parts.append(f"exit {run['exit_code']}")
     parts.append(f"{run.get('duration_ms', 0)}ms")
-    return Text(" · ".join(parts), style="bold green" if ok else "bold red")
+    return Text().append(" · ".join(parts), style="bold green" if ok else "bold red")
 
 
 # ---------------------------------------------------------------------------------- confirm
@@ -382,6 +382,10 @@ class LogsScreen(Screen[None]):
         self.log_widget.scroll_home(animate=False)
 
     # -- keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``c`` (cancel) exists only on a live press's page."""
+        return self.live if action == "cancel" else True
+
     def action_back(self) -> None:
         if self.running:
             self.notify("the press is still running: c cancels it, or wait", severity="warning")
@@ -565,6 +569,7 @@ class DetailScreen(Screen[None]):
         with VerticalScroll():
             yield Static("", id="detail-spec", classes="section")
             yield Static("", id="detail-code", classes="section")
+            yield Static(Text("last runs (Enter opens one)", style="bold"), classes="section")
             table: DataTable[Any] = DataTable(cursor_type="row", id="detail-runs")
             table.add_columns("RUN ID", "STATUS", "DURATION", "EXIT", "STARTED")
             yield table
@@ -609,9 +614,9 @@ class DetailScreen(Screen[None]):
         for arg in spec.args:
             need = "required" if arg.required else "optional"
             values = f" one of {'|'.join(clean(v) for v in arg.values)}" if arg.type == "enum" else ""
-            t.append(f"\n  {clean(arg.name)} ({arg.type}, {need}){values}")
+            t.append(f"\n· {clean(arg.name)} ({arg.type}, {need}){values}")
         if not spec.args:
-            t.append("\n  none")
+            t.append("\n· none")
         if spec.env:
             t.append(f"\nenv {', '.join(clean(k) for k in spec.env)} (values not shown)")
         if spec.queue is not None:
@@ -623,13 +628,13 @@ class DetailScreen(Screen[None]):
             )
         if spec.tags:
             t.append("\ntags " + ", ".join(clean(x) for x in spec.tags))
-        t.append("\ntriggers", style="bold")
+        t.append("\n\ntriggers", style="bold")
         for trig in view.triggers:
             kind = str(trig.get("kind") or trig.get("type") or "?")
             what = trig.get("schedule") or trig.get("path") or trig.get("watch") or ""
-            t.append(f"\n  {clean(kind)} {clean(str(what))}".rstrip())
+            t.append(f"\n· {clean(kind)} {clean(str(what))}".rstrip())
         if not view.triggers:
-            t.append("\n  none")
+            t.append("\n· none")
         usage = " ".join(f"--arg {a.name}=<{a.type}>" for a in spec.args)
         t.append(f"\n\nbuttons press {spec.name} {usage}".rstrip(), style="dim")
         self.query_one("#detail-spec", Static).update(t)
@@ -737,7 +742,7 @@ class DrawersScreen(Screen[None]):
             if isinstance(step, dict):
                 target = step.get("button") or step.get("drawer") or step.get("duration") or ""
                 words = (str(step.get("id", "")), str(step.get("kind", "")), str(target))
-                t.append("\n  " + "  ".join(clean(w) for w in words))
+                t.append("\n· " + "  ".join(clean(w) for w in words))
         report = view.get("validation") or {}
         problems = report.get("problems") or report.get("issues") or []
         if problems:
