@@ -1,7 +1,9 @@
 """Helpers for the board's tests: drive ``BoardApp`` with Textual's own pilot, read the screen.
 
 The data dir is made with the real console script (``bt``); the app runs in this process on
-the same data dir, pressing through the real press service (real subprocesses).
+the same data dir, pressing through the real press service (real subprocesses). Textual is
+the dev setup's (scripts/bootstrap installs the board extra): without it these tests fail to
+import rather than skip, so a broken setup cannot pass unnoticed.
 """
 
 from __future__ import annotations

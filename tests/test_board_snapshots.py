@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from board_support import drive, wait_for
-from conftest import Buttons
-
-from buttons_engine.services import board as board_service  # noqa: I001 - after board_support's importorskip
+from buttons_engine.services import board as board_service
 from buttons_engine.tui.screens import LogsScreen
-from textual.widgets import Input
+from conftest import Buttons
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "docs" / "board"
 SIZE = (100, 30)
@@ -69,7 +68,9 @@ def workspace(bt: Buttons, monkeypatch: pytest.MonkeyPatch) -> Buttons:
         "--runtime",
         "python",
         "--code",
-        'import json, os\n\nday = int(os.environ.get("BUTTONS_ARG_DAY", "1"))\nprint(json.dumps({"day": day}))\n',
+        "import json, os\n\n"
+        'day = int(os.environ.get("BUTTONS_ARG_DAY", "1"))\n'
+        'print(json.dumps({"day": day}))\n',
         "--queue",
         "reports:2",
         "--limit",
