@@ -106,9 +106,8 @@ def main() -> None:
         for case, runs in results.items():
             runs.append(run_once(case, home))
     floor = statistics.median(r["first_paint"] for r in results["minimal"])
-    print(
-        f"{'case':<8} {'first paint (median)':>21} {'x minimal':>10} {'keystroke median':>17} {'keystroke max':>14}"
-    )
+    head = ("case", "first paint (median)", "x minimal", "keystroke median", "keystroke max")
+    print(f"{head[0]:<8} {head[1]:>21} {head[2]:>10} {head[3]:>17} {head[4]:>14}")
     for case, runs in results.items():
         paint = statistics.median(r["first_paint"] for r in runs)
         keys = [k for r in runs for k in r["keys"]]
