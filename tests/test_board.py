@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 import pytest
@@ -462,6 +463,7 @@ def test_d_opens_detail_and_enter_there_presses(seeded: Buttons) -> None:
         assert isinstance(app.screen, DetailScreen)
         await pilot.press("enter")
         assert isinstance(app.screen, LogsScreen)
+        assert app.screen.live  # a new press, not the opened run of alpha's history
         await wait_for(pilot, lambda: not app.screen.running)
         assert "alpha-out" in log_text(app)
 
@@ -605,3 +607,22 @@ def test_the_board_never_writes_outside_the_press_service(seeded: Buttons) -> No
 
     drive(seeded, steps)
     assert files() == before
+
+
+def test_quitting_with_a_press_running_ends_the_press(bt: Buttons) -> None:
+    bt.create("sleepy", "--code", "echo started; sleep 60")
+    started = time.monotonic()
+
+    async def steps(pilot: Pilot, app: Any) -> None:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "started" in log_text(app))
+        await pilot.press("ctrl+q")
+
+    drive(bt, steps)
+    deadline = time.monotonic() + 30
+    runs: list[dict[str, Any]] = []
+    while not runs and time.monotonic() < deadline:
+        runs = bt("history", "sleepy", "--json").data
+        time.sleep(0.2)
+    assert runs and runs[0]["status"] != "ok"  # ended and recorded, not left running
+    assert time.monotonic() - started < 45  # gross guard: nobody waited for the 60 s sleep

@@ -221,3 +221,16 @@ def test_board_in_tmux_shows_buttons_presses_through_the_form_and_shows_the_new_
     tmux.wait_for("2 buttons")
     tmux.keys("q")
     tmux.wait_for("board-exited-0")
+
+
+def test_board_inline_in_tmux_draws_under_the_prompt_and_q_quits(bt: Buttons, tmux: Tmux) -> None:
+    bt.create("greet", "--code", "echo hi")
+    tmux(
+        "new-session", "-d", "-s", "board", "-x", "90", "-y", "24", "-c", str(bt.cwd),
+        f"echo before-the-board; env -u NO_COLOR BUTTONS_HOME={str(bt.home)!r} {BUTTONS} board --inline;"
+        " echo board-exited-$?; sleep 30",
+    )  # fmt: skip
+    screen = tmux.wait_for("1 buttons")
+    assert "before-the-board" in screen  # inline: the shell's lines above stay on screen
+    tmux.keys("q")
+    tmux.wait_for("board-exited-0")

@@ -253,6 +253,12 @@ class LogsScreen(Screen[None]):
         self._set_status(Text("running… (c cancels)", style="bold"))
         self.run_worker(self._press, thread=True, exclusive=True, group="press")
 
+    def on_unmount(self) -> None:
+        """The app is closing with the press still running: end it (the same kill chain as a
+        timeout) rather than leave it running unwatched or keep the app from exiting."""
+        if self.running:
+            self.cancel_event.set()
+
     # -- the press, in a worker thread
     def _sink(self, stream: str, data: bytes) -> None:
         with self._lock:
