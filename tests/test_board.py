@@ -626,3 +626,35 @@ def test_quitting_with_a_press_running_ends_the_press(bt: Buttons) -> None:
         time.sleep(0.2)
     assert runs and runs[0]["status"] != "ok"  # ended and recorded, not left running
     assert time.monotonic() - started < 45  # gross guard: nobody waited for the 60 s sleep
+
+
+def test_p_presses_a_drawer_and_shows_each_steps_status_as_it_runs(seeded: Buttons) -> None:
+    seeded.create("slowstep", "--code", "sleep 2; echo slow-done")
+    assert seeded("drawer", "create", "nightly", "--json").returncode == 0
+    assert seeded("drawer", "nightly", "add", "alpha", "slowstep", "--json").returncode == 0
+    seen: dict[str, str] = {}
+
+    def steps_text(app: Any) -> str:
+        return str(app.screen.query_one("#drawer-steps", Static).content)
+
+    async def steps(pilot: Any, app: Any) -> None:
+        await pilot.press("D")
+        screen = app.screen
+        await pilot.pause()
+        await pilot.press("p")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "running…" in steps_text(app) and "slowstep" in steps_text(app))
+        seen["during"] = steps_text(app)
+        await pilot.press("escape")  # still running: stays
+        assert app.screen is screen
+        await wait_for(pilot, lambda: screen.running is None, timeout=60)
+        seen["after"] = steps_text(app)
+        assert screen.query_one("#drawer-runs").row_count == 1
+
+    drive(seeded, steps)
+    assert "alpha  ok" in seen["during"]  # sequential: the first step is done
+    assert "slowstep  running…" in seen["during"]
+    assert "alpha  ok" in seen["after"] and "slowstep  ok" in seen["after"]
+    assert ": ok" in seen["after"]
+    assert seeded("drawer", "nightly", "logs", "--json").data[0]["status"] == "ok"

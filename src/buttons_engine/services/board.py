@@ -33,6 +33,7 @@ __all__ = [
     "drawer_runs",
     "drawer_view",
     "drawers",
+    "press_drawer",
     "run",
     "view",
 ]
@@ -253,6 +254,14 @@ def drawer_runs(layout: Layout, name: str, limit: int = RUNS_SHOWN) -> list[dict
     from . import drawer_run
 
     return drawer_run.logs(layout, name, limit=limit)
+
+
+def press_drawer(layout: Layout, name: str) -> dict[str, Any]:
+    """Run drawer ``name`` with no inputs (one with required inputs answers ``MISSING_INPUT``).
+    Its steps' progress is in its newest run record while it runs (``drawer_runs``)."""
+    from . import drawer_run
+
+    return drawer_run.press(layout, name, {})
 
 
 def exists(layout: Layout, name: str) -> bool:

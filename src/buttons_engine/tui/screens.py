@@ -681,7 +681,8 @@ class DetailScreen(Screen[None]):
 
 
 class DrawersScreen(Screen[None]):
-    """Drawers: each one's steps (and topology) and its past runs. Read-only."""
+    """Drawers: each one's steps (and topology) and its past runs; ``p`` presses the selected one
+    (after asking) and shows each step's status as it runs."""
 
     DEFAULT_CSS = """
     DrawersScreen #drawers-title { background: $panel; padding: 0 1; text-style: bold; }
@@ -689,13 +690,21 @@ class DrawersScreen(Screen[None]):
     DrawersScreen #drawer-steps { padding: 0 1; height: auto; }
     DrawersScreen #drawer-runs { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "back", "Back")]  # noqa: RUF012
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "back", "Back"),
+        Binding("p", "press", "Press drawer"),
+    ]
 
     def __init__(self, layout: Layout) -> None:
         super().__init__()
         self.home = layout
         self.names: list[str] = []
         self.warnings: list[str] = []
+        self.selected: str | None = None
+        self.running: str | None = None
+        self.result: dict[str, Any] | None = None
+        self.failure: ButtonsError | None = None
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Drawers", id="drawers-title")
@@ -719,12 +728,9 @@ class DrawersScreen(Screen[None]):
             name = str(d.get("name", ""))
             self.names.append(name)
             steps = d.get("steps") or []
+            kind = str(d.get("drawer_kind") or d.get("kind") or "")
             table.add_row(
-                clean(name),
-                str(d.get("drawer_kind") or d.get("kind") or ""),
-                str(len(steps)),
-                clean(str(d.get("description") or "")),
-                key=name,
+                clean(name), kind, str(len(steps)), clean(str(d.get("description") or "")), key=name
             )
         if not found:
             self.query_one("#drawer-steps", Static).update("No drawers yet: buttons drawer create NAME")
@@ -733,27 +739,48 @@ class DrawersScreen(Screen[None]):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "drawers" or not 0 <= event.cursor_row < len(self.names):
             return
-        name = self.names[event.cursor_row]
+        self.selected = self.names[event.cursor_row]
+        self.show(self.selected)
+
+    def show(self, name: str, live: dict[str, Any] | None = None) -> None:
+        """The drawer's steps, each with its status in ``live`` (a run record) when given."""
         steps = self.query_one("#drawer-steps", Static)
         runs = self.query_one("#drawer-runs", DataTable)
-        runs.clear()
         try:
             view = board.drawer_view(self.home, name)
             history = board.drawer_runs(self.home, name)
         except ButtonsError as exc:
             steps.update(Text(error_text(exc), style="red"))
             return
+        status = {}
+        if live is not None:
+            status = {str(s.get("id")): str(s.get("status", "")) for s in live.get("steps") or []}
         t = Text(f"{name}: {view.get('topology') or '(no steps)'}", style="bold")
+        waiting = True
         for step in view.get("steps") or []:
-            if isinstance(step, dict):
-                target = step.get("button") or step.get("drawer") or step.get("duration") or ""
-                words = (str(step.get("id", "")), str(step.get("kind", "")), str(target))
-                t.append("\n· " + "  ".join(clean(w) for w in words))
+            if not isinstance(step, dict):
+                continue
+            target = step.get("button") or step.get("drawer") or step.get("duration") or ""
+            words = (str(step.get("id", "")), str(step.get("kind", "")), str(target))
+            line = "\n· " + "  ".join(clean(w) for w in words)
+            if live is not None:
+                state = status.get(str(step.get("id")), "")
+                if not state and self.running and waiting:
+                    state, waiting = "running…", False
+                t.append(line)
+                t.append(f"  {state or 'pending'}", style=_STEP_STYLES.get(state, "dim"))
+            else:
+                t.append(line)
         report = view.get("validation") or {}
         problems = report.get("problems") or report.get("issues") or []
         if problems:
             t.append(f"\n{len(problems)} validation note(s): buttons drawer {name}", style="yellow")
+        if live is not None and not self.running:
+            t.append(f"\nrun {live.get('run_id', '')}: {live.get('status', '')}", style="bold")
+        if self.failure is not None and not self.running:
+            t.append("\n" + error_text(self.failure), style="red")
         steps.update(t)
+        runs.clear()
         for run in history:
             ok = run.get("status") == "ok"
             runs.add_row(
@@ -764,5 +791,60 @@ class DrawersScreen(Screen[None]):
                 clean(str(run.get("error_type") or "")),
             )
 
+    def action_press(self) -> None:
+        name = self.selected
+        if name is None or self.running:
+            self.notify("a drawer is running" if self.running else "no drawer selected", severity="warning")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.running, self.result, self.failure = name, None, None
+                self._timer = self.set_interval(0.3, self._poll)
+                self.run_worker(lambda: self._press(name), thread=True, group="drawer")
+
+        self.app.push_screen(Confirm(f"Press drawer {name}?"), answer)
+
+    def _press(self, name: str) -> None:
+        try:
+            result = board.press_drawer(self.home, name)
+        except ButtonsError as exc:
+            self.app.call_from_thread(self._finished, name, None, exc)
+            return
+        except Exception as exc:  # the board keeps working and says what happened
+            self.app.call_from_thread(self._finished, name, None, ButtonsError(f"unexpected error: {exc}"))
+            return
+        self.app.call_from_thread(self._finished, name, result, None)
+
+    def _newest(self, name: str) -> dict[str, Any] | None:
+        try:
+            runs = board.drawer_runs(self.home, name, 1)
+        except ButtonsError:
+            return None
+        return runs[0] if runs else None
+
+    def _poll(self) -> None:
+        if self.running is not None:
+            newest = self._newest(self.running)
+            self.show(self.running, newest if newest and newest.get("status") == "running" else {"steps": []})
+
+    def _finished(self, name: str, result: dict[str, Any] | None, failure: ButtonsError | None) -> None:
+        self.running = None
+        if self._timer is not None:
+            self._timer.stop()
+        self.result, self.failure = result, failure
+        self.show(name, self._newest(name) if result is not None else None)
+        self.notify(f"drawer {name}: {result.get('status') if result else failure.code if failure else ''}")
+
+    def on_unmount(self) -> None:
+        if self.running:
+            self.notify("the drawer run goes on; buttons drawer NAME logs shows it")
+
     def action_back(self) -> None:
+        if self.running:
+            self.notify("the drawer is still running: wait for it", severity="warning")
+            return
         self.dismiss(None)
+
+
+_STEP_STYLES = {"ok": "green", "running…": "bold yellow", "failed": "red", "error": "red", "skipped": "dim"}
