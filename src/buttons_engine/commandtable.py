@@ -774,7 +774,7 @@ Examples:
             help="colours: default, paper, phosphor or amber (t switches them; NO_COLOR is respected)",
         ),
         epilog="""Keys: arrows move, Enter presses (through a form when the button has arguments), d detail,
-L logs, v list/cards, / filter by name or tag, D drawers, t theme, q quit. In the logs: f follow,
+L logs, v list/cards, / filter by name or tag, D drawers (p presses one), t theme, q quit. Logs: f follow,
 g/G top/end, c cancel the running press (asks first), Esc back.
 Needs Textual: pip install 'buttons-engine[board]'; without it the answer is DEPENDENCY_MISSING.
 With --json the answer is NOT_APPLICABLE, as upstream; so it is when stdout or stdin is not a
