@@ -193,15 +193,20 @@ def test_t_cycles_the_four_themes(seeded: Buttons) -> None:
 
 
 def test_no_color_is_respected(seeded: Buttons, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
+    svgs: list[str] = []
 
     async def steps(pilot: Pilot, app: Any) -> None:
-        svg = app.export_screenshot()
-        # Monochrome: no hue survives (Textual's own filter), only greys.
-        assert "#57ab5a" not in svg.lower() and "#4c9be8" not in svg.lower()
+        svgs.append(app.export_screenshot().lower())
 
+    drive(seeded, steps)
+    monkeypatch.setenv("NO_COLOR", "1")
     app = drive(seeded, steps)
     assert app.no_color
+    coloured, plain = svgs
+    # The default theme's green (alpha's ok) and accent (the selected card) are drawn in colour,
+    # and gone under NO_COLOR (Textual's monochrome filter).
+    assert "#57ab5a" in coloured and "#f2c14e" in coloured
+    assert "#57ab5a" not in plain and "#f2c14e" not in plain
 
 
 def test_empty_data_dir_says_how_to_start(bt: Buttons) -> None:
