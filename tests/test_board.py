@@ -237,6 +237,18 @@ def test_enter_presses_a_button_without_args_and_shows_its_output_live(seeded: B
     assert len(runs) == 2  # the board's press is recorded like any other
 
 
+def test_a_prompt_button_shows_its_output_when_the_result_arrives(bt: Buttons) -> None:
+    bt.create("review", "--prompt", "Review the open pull request")  # its runner does not stream
+
+    async def steps(pilot: Pilot, app: Any) -> None:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.screen.running)
+        assert "out  Review the open pull request" in log_text(app)
+        assert log_text(app).count("Review the open pull request") == 1
+
+    drive(bt, steps)
+
+
 def test_arg_form_checks_with_the_cli_messages_then_presses_typed_values(seeded: Buttons) -> None:
     cli_missing = seeded("press", "greet", "--json").error["message"]
     cli_bad_int = seeded("press", "greet", "--arg", "who=x", "--arg", "n=abc", "--json").error["message"]

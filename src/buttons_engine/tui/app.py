@@ -127,10 +127,6 @@ class GridScreen(Screen[None]):
         self.apply_filter()
         self.grid.focus()
 
-    def key_escape(self) -> None:
-        if self.query_one("#filter", Input).has_focus:
-            self.action_clear_filter()
-
     # ------------------------------------------------------------------ keys
     def action_toggle_view(self) -> None:
         self.grid.set_list_mode(not self.grid.list_mode)

@@ -218,6 +218,7 @@ class LogsScreen(Screen[None]):
         self._pending: list[tuple[str, bytes]] = []
         self._pending_bytes = 0
         self._skipped = 0
+        self._streamed = {"stdout": 0, "stderr": 0}
         self._partial = {"stdout": b"", "stderr": b"", "progress": b""}
         self._progress: board.LiveProgress | None = None
         self._timer: Timer | None = None
@@ -262,6 +263,7 @@ class LogsScreen(Screen[None]):
     # -- the press, in a worker thread
     def _sink(self, stream: str, data: bytes) -> None:
         with self._lock:
+            self._streamed[stream] = self._streamed.get(stream, 0) + len(data)
             if self._pending_bytes + len(data) > PENDING_CAP:
                 self._skipped += len(data)
                 return
@@ -357,6 +359,14 @@ class LogsScreen(Screen[None]):
         if data.get("run_id"):
             status.append(f"\nrun {data['run_id']}", style="dim")
         self._set_status(status)
+        # HTTP and prompt buttons do not stream: their output arrives with the result.
+        stamp = time.strftime("%H:%M:%S")
+        for stream in ("stdout", "stderr"):
+            text = str(data.get(stream) or "")
+            if text and not self._streamed[stream]:
+                for line in text.split("\n")[-MAX_LINES:]:
+                    if line:
+                        self._write(stream, line.encode("utf-8", "replace"), stamp)
         dropped = int(data.get("stdout_dropped") or 0) + int(data.get("stderr_dropped") or 0)
         if dropped:
             self.log_widget.write(
