@@ -49,6 +49,13 @@ FORBIDDEN_ON_PRESS = {
     "buttons_engine.store.packages",
     "cryptography",
     "zlib",
+    # `buttons board`'s TUI (the optional board extra): only that command imports it.
+    "textual",
+    "rich",
+    "pygments",
+    "markdown_it",
+    "buttons_engine.tui",
+    "buttons_engine.services.board",
 }
 
 
@@ -76,7 +83,11 @@ def test_hot_commands_import_nothing_heavy(bt: Buttons, command: tuple[str, ...]
     bt("press", "hello")
     mods = _imported(bt, *command)
     assert "buttons_engine.cli.main" in mods  # the measurement itself works
-    heavy = sorted(m for m in mods if m in FORBIDDEN_ON_PRESS or m.split(".")[0] in {"httpx", "httpcore"})
+    heavy = sorted(
+        m
+        for m in mods
+        if m in FORBIDDEN_ON_PRESS or m.split(".")[0] in {"httpx", "httpcore", "textual", "rich"}
+    )
     assert not heavy, f"{' '.join(command)} imported {heavy}"
 
 
@@ -94,3 +105,16 @@ def test_press_with_a_battery_imports_no_parsing_modules(bt: Buttons) -> None:
     heavy = sorted(m for m in mods if m in FORBIDDEN_ON_PRESS | FORBIDDEN_ON_MASKED_PRESS)
     assert not heavy, f"a press with a battery imported {heavy}"
     assert "ahocorasick_rs" not in mods  # a few bytes of output: bytes.find, no automaton to load
+
+
+def test_board_imports_textual_only_when_it_runs(bt: Buttons) -> None:
+    """``board`` imports Textual only after its checks: refusing a pipe loads nothing heavy."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", BUTTONS, "board"], capture_output=True, text=True, env=bt.env
+    )
+    assert proc.returncode == 1 and "NOT_APPLICABLE" in proc.stdout
+    mods = {
+        line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "buttons_engine.cli.board" in mods
+    assert not {"textual", "rich", "buttons_engine.tui"} & mods  # refused before anything heavy loads

@@ -763,11 +763,22 @@ Examples:
     ),
     Command(
         "board",
-        "Interactive board of buttons (not built yet)",
-        "info:handle_board",
-        Opt("name", nargs="?", completes="button", help="button to open"),
-        Opt("--inline", kind="flag", help="run in this terminal instead of a new window"),
-        epilog="With --json (or stdout not a terminal) the answer is NOT_APPLICABLE, as upstream.",
+        "Browse, press and watch buttons in a terminal UI (the board extra)",
+        "board:handle",
+        Opt("name", nargs="?", completes="button", help="open this button's detail page first"),
+        Opt("--inline", kind="flag", help="draw under the prompt instead of taking the whole terminal"),
+        Opt(
+            "--theme",
+            default="default",
+            choices=("default", "paper", "phosphor", "amber"),
+            help="colours: default, paper, phosphor or amber (t switches them; NO_COLOR is respected)",
+        ),
+        epilog="""Keys: arrows move, Enter presses (through a form when the button has arguments), d detail,
+L logs, v list/cards, / filter by name or tag, D drawers (p presses one), t theme, q quit. Logs: f follow,
+g/G top/end, c cancel the running press (asks first), Esc back.
+Needs Textual: pip install 'buttons-engine[board]'; without it the answer is DEPENDENCY_MISSING.
+With --json the answer is NOT_APPLICABLE, as upstream; so it is when stdout or stdin is not a
+terminal. See docs/board.md.""",
     ),
     Command(
         "drawer",

@@ -105,6 +105,12 @@ class NotApplicable(ButtonsError):
     code = "NOT_APPLICABLE"
 
 
+class DependencyMissing(ButtonsError):
+    """A command needs an optional extra that is not installed (``board`` without Textual)."""
+
+    code = "DEPENDENCY_MISSING"
+
+
 class Cancelled(ButtonsError):
     code = "CANCELLED"
 

@@ -129,18 +129,6 @@ def handle_version(ns: Args, ctx: Context) -> int:
     return 0
 
 
-def handle_board(ns: Args, ctx: Context) -> int:
-    """``board``: the TUI is not built yet; JSON mode answers NOT_APPLICABLE as upstream does."""
-    from ..errors import NotApplicable
-
-    if ctx.out.json:
-        raise NotApplicable("board is an interactive TUI; --json is not supported")
-    raise NotApplicable(
-        "the board (an interactive TUI) is not built yet",
-        hint="use 'buttons list' to see the buttons and 'buttons press NAME' to run one",
-    )
-
-
 def handle_completion(ns: Args, ctx: Context) -> int:
     from .completion import script
 

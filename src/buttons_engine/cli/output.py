@@ -16,6 +16,7 @@ class Output:
     def __init__(self, json_mode: bool) -> None:
         self.stdout_tty = sys.stdout.isatty()
         self.stderr_tty = sys.stderr.isatty()
+        self.json_requested = json_mode  # --json on the line (``board`` tells it from a pipe)
         # JSON whenever asked for, and always when stdout is not a terminal.
         self.json = json_mode or not self.stdout_tty
         self.color = self.stderr_tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"

@@ -28,22 +28,30 @@ INDEX_VERSION = 3
 _RACY_NS = 2_000_000_000
 
 
-def list_specs(layout: Layout) -> list[ButtonSpec]:
-    """Every readable button, sorted by name; unparsable or ill-typed specs are skipped with a warning."""
+def list_specs(layout: Layout, warn: Callable[[str], None] | None = None) -> list[ButtonSpec]:
+    """Every readable button, sorted by name; unparsable or ill-typed specs are skipped with a warning
+    (to ``warn``, else on stderr: a full-screen surface must not have its screen written over)."""
     from ..errors import ButtonsError
 
     out: list[ButtonSpec] = []
-    for text in list_specs_json(layout):
+    for text in list_specs_json(layout, warn):
         raw = jsonfmt.loads(text)
         name = str(raw.get("name", "")) if isinstance(raw, dict) else ""
         try:
             out.append(ButtonSpec.from_json(raw, where=f"buttons/{name}/{SPEC_FILE}", folder_name=name))
         except ButtonsError as exc:
-            print(f"warning: skipping {name}: {exc.message}", file=sys.stderr)
+            _warn(warn, f"skipping {name}: {exc.message}")
     return out
 
 
-def list_specs_json(layout: Layout) -> list[str]:
+def _warn(warn: Callable[[str], None] | None, message: str) -> None:
+    if warn is not None:
+        warn(message)
+    else:
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def list_specs_json(layout: Layout, warn: Callable[[str], None] | None = None) -> list[str]:
     """The same specs as ``list_specs``, each already rendered as indented JSON (``jsonfmt.dumps``).
 
     Specs are cached, rendered, in ``buttons/.index.json`` keyed by each file's inode, size, mtime
@@ -74,7 +82,7 @@ def list_specs_json(layout: Layout) -> list[str]:
         except (FileNotFoundError, NotADirectoryError):
             continue
         except OSError as exc:
-            print(f"warning: skipping {name}: {exc.strerror}", file=sys.stderr)
+            _warn(warn, f"skipping {name}: {exc.strerror}")
             continue
         meta = cached.get(name)
         if (
@@ -96,10 +104,10 @@ def list_specs_json(layout: Layout) -> list[str]:
             except FileNotFoundError:
                 continue
             except (OSError, StorageError) as exc:
-                print(f"warning: skipping {name}: {exc}", file=sys.stderr)
+                _warn(warn, f"skipping {name}: {exc}")
                 continue
             if not isinstance(spec, dict):
-                print(f"warning: skipping {name}: button.json is not a JSON object", file=sys.stderr)
+                _warn(warn, f"skipping {name}: button.json is not a JSON object")
                 continue
             kind, spec_name, text = str(spec.get("kind", "")), str(spec.get("name", "")), jsonfmt.dumps(spec)
         fresh[name] = ([st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, kind, spec_name], text)

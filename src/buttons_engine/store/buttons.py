@@ -59,6 +59,17 @@ def read_agents_md(layout: Layout, slug: str) -> str | None:
     return None
 
 
+def read_code_head(layout: Layout, slug: str, filename: str, limit: int) -> tuple[bytes, bool]:
+    """The first ``limit`` bytes of the button's code file, and whether there is more (the board's
+    detail page). A symlink is not followed; OSError when the file cannot be read."""
+    fd = os.open(os.path.join(layout.button_dir(slug), filename), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    return data[:limit], len(data) > limit
+
+
 def open_pressed_dir(layout: Layout, slug: str) -> int:
     """An open descriptor on the button's ``pressed/`` (created if missing); OSError if impossible."""
     path = ensure_pressed_dir(layout, slug)
