@@ -42,6 +42,10 @@ FORBIDDEN_ON_PRESS = {
     "uvicorn",
     "limits",
     "buttons_engine.server",
+    # The fleet (docs/fleet.md): only `buttons worker` and `serve --redis` import them.
+    "redis",
+    "dramatiq",
+    "buttons_engine.fleet",
 }
 
 
@@ -87,3 +91,16 @@ def test_press_with_a_battery_imports_no_parsing_modules(bt: Buttons) -> None:
     heavy = sorted(m for m in mods if m in FORBIDDEN_ON_PRESS | FORBIDDEN_ON_MASKED_PRESS)
     assert not heavy, f"a press with a battery imported {heavy}"
     assert "ahocorasick_rs" not in mods  # a few bytes of output: bytes.find, no automaton to load
+
+
+def test_press_of_a_fleet_placed_button_runs_here_and_imports_no_fleet_code(bt: Buttons) -> None:
+    """`buttons press` never talks to Redis: a button placed on the fleet runs locally, as without
+    the placement, and neither redis nor dramatiq nor the fleet package is loaded (issue 17 item 9)."""
+    bt.create("far", "--placement", "fleet", "--code", "echo here")
+    assert bt("press", "far").data["stdout"] == "here\n"
+    mods = _imported(bt, "press", "far", "--json")
+    assert "buttons_engine.cli.main" in mods
+    fleet = sorted(
+        m for m in mods if m.split(".")[0] in {"redis", "dramatiq"} or m.startswith("buttons_engine.fleet")
+    )
+    assert not fleet, f"a press of a fleet-placed button imported {fleet}"

@@ -113,6 +113,18 @@ class ImportFailed(ButtonsError):
     code = "IMPORT_ERROR"
 
 
+class WorkerLost(ButtonsError):
+    """A fleet press whose worker vanished (its lease expired) or that no worker took by its deadline."""
+
+    code = "WORKER_LOST"
+
+
+class FleetUnavailable(ButtonsError):
+    """The fleet (its Redis, its key, the ``fleet`` extra) cannot be used: nothing was sent."""
+
+    code = "FLEET_UNAVAILABLE"
+
+
 class DrawerError(ButtonsError):
     """A drawer command's refusal with one of upstream's drawer codes (CONTRACT 11).
 
@@ -166,6 +178,8 @@ _BY_CODE: dict[str, type[ButtonsError]] = {
         Cancelled,
         HttpButtonBlocked,
         ImportFailed,
+        WorkerLost,
+        FleetUnavailable,
     )
 }
 

@@ -10,6 +10,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..fleet.front import Front
     from .base import Args, Context
 
 
@@ -112,7 +113,29 @@ def handle(ns: Args, ctx: Context) -> int:
             )
         sys.stderr.flush()
 
-    return server_run.serve(app, api, sock, drain_timeout=ns.drain_timeout, on_ready=ready)
+    fleet = _start_fleet(ns, ctx)
+    try:
+        return server_run.serve(app, api, sock, drain_timeout=ns.drain_timeout, on_ready=ready)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+
+
+def _start_fleet(ns: Args, ctx: Context) -> Front | None:
+    """With ``--redis`` (or $BUTTONS_REDIS_URL), presses of fleet-placed buttons go to the fleet."""
+    import os
+
+    url = ns.redis or os.environ.get("BUTTONS_REDIS_URL", "")
+    if not url:
+        return None
+    from .fleet import _check_extra
+
+    _check_extra()
+    from ..fleet import front
+
+    started = front.start(ctx.layout, url)
+    ctx.out.status(f"[serve] fleet: buttons placed on the fleet run on workers via {front.redact(url)}")
+    return started
 
 
 def _rate(text: str) -> str | None:
