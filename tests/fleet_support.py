@@ -9,7 +9,6 @@ persists nothing unless a test asks, and is stopped at the end of the session.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -178,8 +177,9 @@ def records(bt: Buttons, name: str) -> list[dict[str, Any]]:
 
 
 def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, dead and not yet reaped, is not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
