@@ -376,3 +376,54 @@ def test_worker_refuses_to_start_without_a_fleet_key_or_redis(bt: Buttons, fleet
     )
     r = bt("create", "bad", "--placement", "moon", "--code", "true")
     assert r.returncode != 0
+
+
+def test_get_api_fleet_lists_the_workers(bt: Buttons, fleet: Fleet) -> None:
+    w = fleet.worker("--concurrency", "2")
+    s = fleet.serve()
+    deadline = time.monotonic() + 30
+    while True:
+        with s.client() as client:
+            data = client.get("/api/fleet").json()["data"]
+        if data["workers"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    (listed,) = data["workers"]
+    assert listed["id"] == w.info["worker_id"] and listed["concurrency"] == "2"
+    assert data["queues"] == {} or set(data["queues"]) == {"default"}
+
+
+def test_cancel_ends_a_running_fleet_press_through_the_kill_chain_and_a_queued_one_never_runs(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17 item 7 of the design: serve's drain deadline cancels its presses, remote ones too."""
+    marker = tmp_path / "queued-ran"
+    bt.create("forever", "--placement", "fleet", "--code", "echo up; sleep 300")
+    bt.create("queued", "--placement", "fleet", "--code", f"touch {marker}")
+    w = fleet.worker("--lease", "1s")
+    s = fleet.serve("--drain-timeout", "0s")
+    results: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda n=n: results.append(press(s, n)))
+        for n in ("forever", "queued")  # the worker (concurrency 1) is busy: the second waits in the queue
+    ]
+    threads[0].start()
+    deadline = time.monotonic() + 30
+    while len(_namespace_processes(w.proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    threads[1].start()
+    while len(fleet.redis.client().keys("bt:press:*")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    script_pids = _namespace_processes(w.proc.pid)[1:]
+    assert s.stop(signal.SIGTERM) == 0
+    for t in threads:
+        t.join(30)
+    time.sleep(1.0)
+    assert [p for p in script_pids if alive(p)] == []
+    (forever,) = records(bt, "forever")
+    (queued,) = records(bt, "queued")
+    assert forever["error_type"] == "CANCELLED" and forever["stdout"] == "up\n"
+    assert queued["error_type"] == "CANCELLED"
+    time.sleep(1.0)  # the worker takes the queued message now, and drops it
+    assert not marker.exists()
+    assert w.proc.poll() is None

@@ -67,6 +67,7 @@ def handle(ns: Args, ctx: Context) -> int:
     from ..server import run as server_run
     from ..services import serve as service
 
+    fleet = _start_fleet(ns, ctx)
     settings = server_app.Settings(
         ctx.layout,
         api_key=key,
@@ -76,9 +77,15 @@ def handle(ns: Args, ctx: Context) -> int:
         cors_origins=origins,
         triggers=not ns.no_triggers,
         loopback=service.is_loopback(ns.host),
+        fleet_status=fleet.status if fleet is not None else None,
     )
-    app, api = server_app.build(settings)
-    sock = server_run.bind(ns.host, ns.port)
+    try:
+        app, api = server_app.build(settings)
+        sock = server_run.bind(ns.host, ns.port)
+    except BaseException:
+        if fleet is not None:
+            fleet.stop()
+        raise
     addr = server_run.bound_address(sock)
     endpoints = [f"{method} {route.path}" for route in api.routes() for method in sorted(route.methods or ())]
     endpoints = [e for e in endpoints if not e.startswith("HEAD ")]
@@ -113,7 +120,6 @@ def handle(ns: Args, ctx: Context) -> int:
             )
         sys.stderr.flush()
 
-    fleet = _start_fleet(ns, ctx)
     try:
         return server_run.serve(app, api, sock, drain_timeout=ns.drain_timeout, on_ready=ready)
     finally:

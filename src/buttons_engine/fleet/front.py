@@ -101,6 +101,15 @@ class Front:
         self.stopped.set()
         self.thread.join(timeout=5)
 
+    def status(self) -> dict[str, Any]:
+        """``GET /api/fleet``: workers, queue depths, dead letters, refused messages."""
+        from .status import snapshot
+
+        data = snapshot(self.client, self.url)
+        with self.lock:
+            data["waiting"] = len(self.waiters)
+        return data
+
     # ------------------------------------------------------------------ sending
     def submit(self, inv: Invocation) -> str:
         """Enqueue ``inv``: FLEET_UNAVAILABLE (nothing sent, nothing ran) if that is impossible."""
