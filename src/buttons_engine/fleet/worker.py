@@ -40,7 +40,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-WORKER_TIMEOUT_MS = 100  # how long the consumer waits on an empty queue before polling again
+WORKER_TIMEOUT_MS = 20  # the longest an idle consumer sleeps between polls (latency vs idle load)
 BUSY_RETRY_MS = 1000
 
 POLICY = presses.policy("fleet worker", record=False)
