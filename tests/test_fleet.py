@@ -427,3 +427,33 @@ def test_cancel_ends_a_running_fleet_press_through_the_kill_chain_and_a_queued_o
     time.sleep(1.0)  # the worker takes the queued message now, and drops it
     assert not marker.exists()
     assert w.proc.poll() is None
+
+
+def test_a_redis_restart_mid_press_loses_no_record(bt: Buttons, tmp_path: Path) -> None:
+    """Issue 17 item 8 (outage): Redis (with its append-only file) restarts while a press runs."""
+    from fleet_support import RedisServer
+
+    d = tmp_path / "redis"
+    d.mkdir()
+    server = RedisServer(d, "--appendonly", "yes", "--appendfsync", "always")
+    f = Fleet(bt, server, tmp_path / "fleet")
+    try:
+        bt.create("through", "--placement", "fleet", "--code", "sleep 3; echo survived")
+        f.worker("--lease", "5s")
+        s = f.serve()
+        result: dict[str, Any] = {}
+        t = threading.Thread(target=lambda: result.update(press(s, "through")))
+        t.start()
+        deadline = time.monotonic() + 30
+        while len(_namespace_processes(f.workers[0].proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.stop()
+        time.sleep(0.5)
+        server.start()
+        t.join(90)
+        assert result["data"]["status"] == "ok" and result["data"]["stdout"] == "survived\n", result
+        (rec,) = records(bt, "through")
+        assert rec["status"] == "ok"
+    finally:
+        f.close()
+        server.stop()

@@ -85,6 +85,9 @@ class Front:
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="fleet-recorder", daemon=True)
+        self._create_group()
+
+    def _create_group(self) -> None:
         try:
             self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
         except redis.ResponseError as exc:
@@ -199,6 +202,10 @@ class Front:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + SWEEP_EVERY
                     self._sweep()
+            except redis.ResponseError as exc:
+                if "NOGROUP" in str(exc):  # Redis came back without its data: start the group again
+                    self._create_group()
+                self.stopped.wait(1.0)
             except redis.RedisError:
                 self.stopped.wait(1.0)
             except Exception as exc:

@@ -119,9 +119,7 @@ class FleetWorker:
         try:
             while not self.stopping.wait(0.5):
                 pass
-            _log(
-                f"stopping: no new presses; up to {self.drain_timeout:g} s for {len(self.running)} running"
-            )
+            _log(f"stopping: no new presses; up to {self.drain_timeout:g} s for {len(self.running)} running")
             for consumer in list(worker.consumers.values()):
                 consumer.stop()  # fetch nothing more
             deadline = time.monotonic() + self.drain_timeout
