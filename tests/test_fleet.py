@@ -291,15 +291,32 @@ def _namespace_processes(outer_pid: int) -> list[int]:
 
 
 def test_a_fleet_press_times_out_through_the_workers_kill_chain(bt: Buttons, fleet: Fleet) -> None:
-    """Parity: the deadline travels with the press and the worker's supervisor enforces it."""
-    bt.create("slow", "--placement", "fleet", "--code", "echo started; sleep 60")
-    fleet.worker()
+    """Parity: the deadline travels with the press, the worker's supervisor enforces it, and its
+    sweep ends what the script left behind (a setsid daemon included)."""
+    bt.create("slow", "--placement", "fleet", "--code", "setsid sleep 300 & echo started; sleep 60")
+    w = fleet.worker()
     s = fleet.serve()
     out = press(s, "slow", {"timeout": 1})
     assert out["data"]["status"] == "timeout" and out["data"]["error_type"] == "TIMEOUT", out
     assert out["data"]["stdout"] == "started\n"
     (rec,) = records(bt, "slow")
     assert rec["status"] == "timeout"
+    assert len([p for p in _namespace_processes(w.proc.pid) if alive(p)]) == 1  # the worker alone
+
+
+def test_big_output_from_a_fleet_press_is_capped_on_the_worker(bt: Buttons, fleet: Fleet) -> None:
+    """Parity: output caps apply on the worker, so a huge output never reaches Redis whole."""
+    bt.create("flood", "--placement", "fleet", "--code", "head -c 50000000 /dev/zero | tr '\\0' a; echo")
+    fleet.worker()
+    s = fleet.serve()
+    out = press(s, "flood")
+    assert out["data"]["status"] == "ok", out
+    assert out["data"]["stdout_dropped_bytes"] > 48_000_000
+    assert len(out["data"]["stdout"]) < 2 * 1024 * 1024
+    (rec,) = records(bt, "flood")
+    assert rec["stdout_dropped_bytes"] == out["data"]["stdout_dropped_bytes"]
+    entries = fleet.redis.client().xrange(next(iter(fleet.redis.client().scan_iter("bt:records:*"))))
+    assert max(len(fields[b"data"]) for _id, fields in entries) < 3 * 1024 * 1024
 
 
 def test_sigterm_lets_a_running_press_finish_then_the_worker_exits_0(bt: Buttons, fleet: Fleet) -> None:
