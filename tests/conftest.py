@@ -172,3 +172,29 @@ def server() -> Iterator[RecordingServer]:
     srv = RecordingServer().start()
     yield srv
     srv.stop()
+
+
+# Fleet fixtures (a real redis-server on a Unix socket; tests/fleet_support.py). Registered here so
+# every test module can ask for them; the module imports redis only when a fleet test runs.
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from fleet_support import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fleet(bt: Buttons, redis_server: Any, tmp_path: Path) -> Iterator[Any]:
+    """Workers and serve nodes on the session's redis-server (emptied first), all stopped after."""
+    from fleet_support import Fleet
+
+    redis_server.client().flushall()
+    f = Fleet(bt, redis_server, tmp_path / "fleet")
+    try:
+        yield f
+    finally:
+        f.close()

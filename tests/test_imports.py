@@ -56,6 +56,10 @@ FORBIDDEN_ON_PRESS = {
     "markdown_it",
     "buttons_engine.tui",
     "buttons_engine.services.board",
+    # The fleet (docs/fleet.md): only `buttons worker` and `serve --redis` import them.
+    "redis",
+    "dramatiq",
+    "buttons_engine.fleet",
 }
 
 
@@ -118,3 +122,14 @@ def test_board_imports_textual_only_when_it_runs(bt: Buttons) -> None:
     }
     assert "buttons_engine.cli.board" in mods
     assert not {"textual", "rich", "buttons_engine.tui"} & mods  # refused before anything heavy loads
+def test_press_of_a_fleet_placed_button_runs_here_and_imports_no_fleet_code(bt: Buttons) -> None:
+    """`buttons press` never talks to Redis: a button placed on the fleet runs locally, as without
+    the placement, and neither redis nor dramatiq nor the fleet package is loaded (issue 17 item 9)."""
+    bt.create("far", "--placement", "fleet", "--code", "echo here")
+    assert bt("press", "far").data["stdout"] == "here\n"
+    mods = _imported(bt, "press", "far", "--json")
+    assert "buttons_engine.cli.main" in mods
+    fleet = sorted(
+        m for m in mods if m.split(".")[0] in {"redis", "dramatiq"} or m.startswith("buttons_engine.fleet")
+    )
+    assert not fleet, f"a press of a fleet-placed button imported {fleet}"

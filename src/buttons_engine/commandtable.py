@@ -207,6 +207,11 @@ COMMANDS: tuple[Command, ...] = (
         ),
         Opt("--mcp", kind="flag", help="expose the button to MCP clients (mcp_enabled)"),
         Opt(
+            "--placement",
+            choices=("local", "fleet"),
+            help="fleet: presses run on 'buttons worker' processes when serve has --redis (docs/fleet.md)",
+        ),
+        Opt(
             "--ignore",
             kind="flag",
             help="add buttons/NAME/ to the data dir's .gitignore (see: buttons ignore)",
@@ -401,6 +406,12 @@ See docs/mcp.md for Claude Desktop, Cursor and others.""",
             metavar="DURATION",
             help="on SIGTERM, how long running presses may finish before they are cancelled (default 30s)",
         ),
+        Opt(
+            "--redis",
+            metavar="URL",
+            help="send presses of buttons placed on the fleet to 'buttons worker' processes through this "
+            "Redis (else $BUTTONS_REDIS_URL; docs/fleet.md)",
+        ),
         epilog="""Endpoints (JSON envelopes): GET /api/health, GET /api/buttons, GET /api/buttons/NAME,
 GET /api/buttons/NAME/runs, POST /api/buttons/NAME/press, GET /api/runs/RUN_ID, GET /api/openapi.json.
 Secure headers on every response, CORS denied unless --cors-origin, bodies up to 1 MiB,
@@ -412,6 +423,72 @@ Examples:
   curl -X POST -H "Authorization: Bearer $KEY" -d '{"args":{"who":"bob"}}' \\
     http://127.0.0.1:8080/api/buttons/greet/press""",
         plan="serve:plan",
+    ),
+    Command(
+        "worker",
+        "Run presses from a fleet's Redis queue (needs the fleet extra; see docs/fleet.md)",
+        "fleet:handle_worker",
+        Opt(
+            "--redis",
+            metavar="URL",
+            help="the fleet's Redis, e.g. redis://host:6379/0 (else $BUTTONS_REDIS_URL)",
+        ),
+        Opt("--concurrency", kind="int", default=1, metavar="N", help="presses run at once (default 1)"),
+        Opt(
+            "--queues",
+            kind="list",
+            metavar="Q[,Q…]",
+            help="the queues to take presses from (default: default; repeatable or comma-separated)",
+        ),
+        Opt(
+            "--lease",
+            kind="duration",
+            default=15.0,
+            metavar="DURATION",
+            help="a running press's lease, renewed every third of it; a worker silent this long is lost "
+            "(default 15s)",
+        ),
+        Opt(
+            "--data-dir",
+            metavar="DIR",
+            help="the worker's own data dir: its batteries and settings (default: the global data dir)",
+        ),
+        Opt(
+            "--drain-timeout",
+            kind="duration",
+            default=600.0,
+            metavar="DURATION",
+            help="on SIGTERM, how long running presses may finish before they are cancelled (default 10m)",
+        ),
+        Opt(
+            "--no-pid-namespace",
+            kind="flag",
+            help="do not run in an own PID namespace (a SIGKILLed worker may then leave processes behind)",
+        ),
+        epilog="""Every press runs through the same press service, supervisor, kill chain, output caps,
+limits and masking as a local one, with this worker's own batteries. Messages must be signed with
+$BUTTONS_FLEET_KEY (the same on serve and every worker); others are dead-lettered and never run.
+
+Examples:
+  BUTTONS_FLEET_KEY=... buttons worker --redis redis://10.0.0.5:6379/0 --concurrency 4
+  buttons worker --redis unix:///run/redis/redis.sock --data-dir /srv/buttons-worker""",
+    ),
+    Command(
+        "fleet",
+        "Show the fleet's workers, queues and refused messages (see docs/fleet.md)",
+        "fleet:handle_status",
+        subs=(
+            Command(
+                "status",
+                "workers, queue depths, dead letters and refused messages",
+                "fleet:handle_status",
+                Opt("--redis", metavar="URL", help="the fleet's Redis (else $BUTTONS_REDIS_URL)"),
+                prog="buttons fleet status",
+            ),
+        ),
+        epilog="""Examples:
+  buttons fleet status --redis redis://10.0.0.5:6379/0
+  buttons fleet status --json""",
     ),
     Command(
         "trigger",

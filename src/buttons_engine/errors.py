@@ -151,6 +151,16 @@ REGISTRY_CODES = frozenset(
     ]
 )
 SIGNATURE_CODES = frozenset(c for c in REGISTRY_CODES if c.startswith("SIGNATURE_"))
+class WorkerLost(ButtonsError):
+    """A fleet press whose worker vanished (its lease expired) or that no worker took by its deadline."""
+
+    code = "WORKER_LOST"
+
+
+class FleetUnavailable(ButtonsError):
+    """The fleet (its Redis, its key, the ``fleet`` extra) cannot be used: nothing was sent."""
+
+    code = "FLEET_UNAVAILABLE"
 
 
 class DrawerError(ButtonsError):
@@ -206,6 +216,8 @@ _BY_CODE: dict[str, type[ButtonsError]] = {
         Cancelled,
         HttpButtonBlocked,
         ImportFailed,
+        WorkerLost,
+        FleetUnavailable,
     )
 }
 

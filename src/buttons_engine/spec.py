@@ -57,6 +57,9 @@ class QueueDef:
         self.key = key
 
 
+PLACEMENTS = ("", "local", "fleet")
+
+
 class ButtonSpec:
     """A button as the engine sees it. ``raw`` is the parsed file, kept for round trips."""
 
@@ -77,6 +80,7 @@ class ButtonSpec:
         "method",
         "name",
         "output_schema",
+        "placement",
         "queue",
         "raw",
         "runtime",
@@ -105,6 +109,8 @@ class ButtonSpec:
         self.mcp_enabled = False
         self.mask_secrets = True
         self.queue: QueueDef | None = None
+        # "fleet": pressed on a `buttons worker` when serve runs with --redis (docs/fleet.md).
+        self.placement = ""
         self.limits: dict[str, Any] | None = None
         self.tags: tuple[str, ...] = ()
         self.version = ""
@@ -152,6 +158,9 @@ class ButtonSpec:
         spec.mcp_enabled = check.boolean("mcp_enabled")
         spec.mask_secrets = raw.get("mask_secrets") is not False
         spec.queue = check.queue()
+        spec.placement = check.string("placement")
+        if spec.placement not in PLACEMENTS:
+            raise ValidationError(f"{where}: 'placement' must be 'local' or 'fleet', not {spec.placement!r}")
         limits = raw.get("limits")
         if limits is not None and not isinstance(limits, dict):
             raise ValidationError(f"{where}: 'limits' must be an object")

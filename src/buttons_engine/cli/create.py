@@ -62,4 +62,5 @@ def _request(ns: Args) -> CreateRequest:
         mcp=ns.mcp,
         limits=ns.limit,
         ignore=ns.ignore,
+        placement=ns.placement,
     )

@@ -10,6 +10,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..fleet.front import Front
     from .base import Args, Context
 
 
@@ -66,6 +67,7 @@ def handle(ns: Args, ctx: Context) -> int:
     from ..server import run as server_run
     from ..services import serve as service
 
+    fleet = _start_fleet(ns, ctx)
     settings = server_app.Settings(
         ctx.layout,
         api_key=key,
@@ -75,9 +77,15 @@ def handle(ns: Args, ctx: Context) -> int:
         cors_origins=origins,
         triggers=not ns.no_triggers,
         loopback=service.is_loopback(ns.host),
+        fleet_status=fleet.status if fleet is not None else None,
     )
-    app, api = server_app.build(settings)
-    sock = server_run.bind(ns.host, ns.port)
+    try:
+        app, api = server_app.build(settings)
+        sock = server_run.bind(ns.host, ns.port)
+    except BaseException:
+        if fleet is not None:
+            fleet.stop()
+        raise
     addr = server_run.bound_address(sock)
     endpoints = [f"{method} {route.path}" for route in api.routes() for method in sorted(route.methods or ())]
     endpoints = [e for e in endpoints if not e.startswith("HEAD ")]
@@ -112,7 +120,28 @@ def handle(ns: Args, ctx: Context) -> int:
             )
         sys.stderr.flush()
 
-    return server_run.serve(app, api, sock, drain_timeout=ns.drain_timeout, on_ready=ready)
+    try:
+        return server_run.serve(app, api, sock, drain_timeout=ns.drain_timeout, on_ready=ready)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+
+
+def _start_fleet(ns: Args, ctx: Context) -> Front | None:
+    """With ``--redis`` (or $BUTTONS_REDIS_URL), presses of fleet-placed buttons go to the fleet."""
+    import os
+
+    url = ns.redis or os.environ.get("BUTTONS_REDIS_URL", "")
+    if not url:
+        return None
+    from .fleet import _check_extra
+
+    _check_extra()
+    from ..fleet import front
+
+    started = front.start(ctx.layout, url)
+    ctx.out.status(f"[serve] fleet: buttons placed on the fleet run on workers via {front.redact(url)}")
+    return started
 
 
 def _rate(text: str) -> str | None:

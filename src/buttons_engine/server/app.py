@@ -151,6 +151,7 @@ class Settings:
         triggers: bool = True,
         mcp: bool = True,
         loopback: bool = True,
+        fleet_status: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.layout = layout
         self.api_key = api_key
@@ -161,6 +162,8 @@ class Settings:
         self.triggers = triggers
         self.mcp = mcp  # mount the MCP server at /mcp (streamable HTTP)
         self.loopback = loopback  # bound to a loopback address only
+        # With `serve --redis`: GET /api/fleet answers with this (buttons_engine.fleet.status).
+        self.fleet_status = fleet_status
 
 
 class InFlight:
@@ -450,7 +453,15 @@ class Api:
             Route("/api/drawers/{name}", self.drawer, methods=["GET"]),
             Route("/api/drawers/{name}/runs", self.drawer_runs, methods=["GET"]),
             Route("/api/drawers/{name}/press", self.press_drawer, methods=["POST"]),
-        ]
+        ] + ([Route("/api/fleet", self.fleet, methods=["GET"])] if self.settings.fleet_status else [])
+
+    async def fleet(self, request: Request) -> Response:
+        status = self.settings.fleet_status
+        assert status is not None  # noqa: S101 - the route exists only with a fleet
+        try:
+            return ok(await anyio.to_thread.run_sync(status))
+        except ButtonsError as exc:
+            return _from_domain(exc)
 
     async def health(self, request: Request) -> Response:
         return ok({"status": "ok", "service": "buttons"})

@@ -51,6 +51,7 @@ class CreateRequest:
         "mcp",
         "method",
         "name",
+        "placement",
         "prompt",
         "queue",
         "runtime",
@@ -80,6 +81,7 @@ class CreateRequest:
         mcp: bool = False,
         limits: list[str] | None = None,
         ignore: bool = False,
+        placement: str | None = None,
     ) -> None:
         self.name = name
         self.code = code
@@ -101,6 +103,7 @@ class CreateRequest:
         self.mcp = mcp
         self.limits: list[str] = list(limits) if limits else []  # "KEY=VALUE" each
         self.ignore = ignore  # add buttons/<name>/ to the data dir's .gitignore
+        self.placement = placement  # "local" | "fleet" (docs/fleet.md)
 
 
 def default_agents_md(slug: str, description: str) -> str:
@@ -272,6 +275,8 @@ def create(
     decls = _args.parse_decls(req.args)
     queue = parse_queue(req.queue) if req.queue is not None else None
     limits = parse_limits(req.limits) if req.limits else {}
+    if req.placement is not None and req.placement not in ("local", "fleet"):
+        raise ValidationError(f"--placement must be 'local' or 'fleet', not {req.placement!r}")
 
     given_runtime = (req.runtime or "").strip() or None
     code: tuple[str, bytes] | None = None
@@ -329,6 +334,8 @@ def create(
         spec["queue"] = queue
     if limits:
         spec["limits"] = limits
+    if req.placement == "fleet":
+        spec["placement"] = "fleet"
     spec["created_at"] = (old.created_at if old is not None else None) or now
     spec["updated_at"] = now
 

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 
 _REGISTRY: dict[str, tuple[str, str]] = {}
 _OVERRIDES: dict[str, Runner] = {}
+# Runners chosen by a code button's ``placement`` ("fleet"), set by a long-lived process that can
+# reach the placement (``serve --redis``: buttons_engine.fleet.front). Unset, placement is ignored
+# and the button runs here, as without it.
+_PLACEMENTS: dict[str, Runner] = {}
 
 
 def register(kind: str, module: str, cls: str) -> None:
@@ -29,12 +33,24 @@ def override(kind: str, runner: Runner | None) -> None:
         _OVERRIDES[kind] = runner
 
 
+def set_placement(placement: str, runner: Runner | None) -> None:
+    """Run code buttons whose spec says ``placement`` with ``runner`` (None: run them here again)."""
+    if runner is None:
+        _PLACEMENTS.pop(placement, None)
+    else:
+        _PLACEMENTS[placement] = runner
+
+
 def kinds() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
 def runner_for(spec: ButtonSpec) -> Runner:
     kind = spec.runner_kind
+    if _PLACEMENTS and spec.placement and kind == "code":
+        placed = _PLACEMENTS.get(spec.placement)
+        if placed is not None:
+            return placed
     replaced = _OVERRIDES.get(kind)
     if replaced is not None:
         return replaced

@@ -1,0 +1,225 @@
+"""Fleet-wide state in Redis: one Lua script per transition, atomic on the one primary.
+
+Keys (prefix ``bt:``):
+
+- ``bt:press:<id>`` (hash): ``state`` queued | running | done, ``deadline_ms`` (Redis time),
+  ``owner``, ``lease_until``, ``fence``, ``attempt``. Expires a day after the deadline.
+- ``bt:fence``: the counter every grant of a run takes its fencing token from.
+- ``bt:records:<workspace>`` (stream): the finished, masked results; the front node's recorder
+  turns them into run records. A result is appended in the same script that marks the press
+  done, so each press has exactly one result in the stream, whoever finished it.
+- ``bt:cancel:<id>``: set to cancel a press, queued or running.
+- ``bt:workers:<id>`` (hash, TTL of two leases): the live workers, for ``fleet status``.
+- ``bt:events`` (stream, capped): messages refused by workers (bad signature, replay), no bodies.
+
+Times are Redis's (``TIME``), never a node's clock, so leases and deadlines do not depend on
+clock skew between machines.
+"""
+
+from __future__ import annotations
+
+import json
+
+import redis
+
+from ..errors import FleetUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+PREFIX = "bt:"
+GROUP = "front"
+EVENTS_MAXLEN = 1000
+PRESS_TTL_MS = 24 * 3600 * 1000
+
+_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+
+# KEYS: press, cancel, fence; ARGV: owner, lease_ms. -> {verdict, fence, remaining_ms, attempt}
+_CLAIM = (
+    _NOW
+    + """
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return {'unknown', 0, 0, 0} end
+if st == 'done' then return {'done', 0, 0, 0} end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'cancelled', 0, 0, 0} end
+if st == 'running' then
+  if tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > now then return {'busy', 0, 0, 0} end
+  return {'lost', 0, 0, 0}
+end
+local deadline = tonumber(redis.call('HGET', KEYS[1], 'deadline_ms'))
+if now >= deadline then return {'expired', 0, 0, 0} end
+local fence = redis.call('INCR', KEYS[3])
+local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
+redis.call('HSET', KEYS[1], 'state', 'running', 'owner', ARGV[1], 'lease_until', now + tonumber(ARGV[2]),
+  'fence', fence)
+return {'run', fence, deadline - now, attempt}
+"""
+)
+
+# KEYS: press; ARGV: fence, lease_ms -> 1 renewed, 0 the lease is no longer ours
+_RENEW = (
+    _NOW
+    + """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 0 end
+if redis.call('HGET', KEYS[1], 'fence') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'lease_until', now + tonumber(ARGV[2]))
+return 1
+"""
+)
+
+# KEYS: press, stream; ARGV: fence ('0': finish a press nobody is running), press_id, payload.
+# -> 1 the result was appended, 0 refused (already done, or a stale fence: a zombie's late result)
+_FINISH = (
+    _NOW
+    + """
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st or st == 'done' then return 0 end
+if ARGV[1] == '0' then
+  if st == 'running' and tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > now then return 0 end
+else
+  if st ~= 'running' or redis.call('HGET', KEYS[1], 'fence') ~= ARGV[1] then return 0 end
+end
+redis.call('HSET', KEYS[1], 'state', 'done', 'finished_ms', now)
+redis.call('XADD', KEYS[2], '*', 'press_id', ARGV[2], 'data', ARGV[3])
+return 1
+"""
+)
+
+# The front node's check on a press it waits for. KEYS: press, stream;
+# ARGV: press_id, lost_payload, unclaimed_payload, grace_ms -> 'lost' | 'unclaimed' | ''
+_REAP = (
+    _NOW
+    + """
+local st = redis.call('HGET', KEYS[1], 'state')
+if st == 'running' then
+  if tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > now then return '' end
+  redis.call('HSET', KEYS[1], 'state', 'done', 'finished_ms', now)
+  redis.call('XADD', KEYS[2], '*', 'press_id', ARGV[1], 'data', ARGV[2])
+  return 'lost'
+end
+if st == 'queued' then
+  if now < tonumber(redis.call('HGET', KEYS[1], 'deadline_ms')) + tonumber(ARGV[4]) then return '' end
+  redis.call('HSET', KEYS[1], 'state', 'done', 'finished_ms', now)
+  redis.call('XADD', KEYS[2], '*', 'press_id', ARGV[1], 'data', ARGV[3])
+  return 'unclaimed'
+end
+return ''
+"""
+)
+
+# KEYS: press; ARGV: timeout_ms, ttl_ms, fields (JSON) -> deadline_ms
+_ENQUEUE = (
+    _NOW
+    + """
+local deadline = now + tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'state', 'queued', 'deadline_ms', deadline, 'attempt', 0)
+local extra = cjson.decode(ARGV[3])
+for k, v in pairs(extra) do redis.call('HSET', KEYS[1], k, v) end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]))
+return deadline
+"""
+)
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for ``url`` (redis://, rediss://, unix://); FLEET_UNAVAILABLE if it cannot be reached.
+
+    No socket timeout: blocking reads (XREADGROUP BLOCK, the broker's) wait longer than redis-py's
+    default would allow; a dead connection is found by the keepalive and health checks.
+    """
+    try:
+        client = redis.Redis.from_url(
+            url, socket_timeout=None, socket_connect_timeout=5, health_check_interval=10
+        )
+        client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise FleetUnavailable(
+            f"cannot reach Redis at {redact(url)}: {exc}",
+            hint="check --redis / BUTTONS_REDIS_URL and that redis-server is running",
+        ) from None
+    return client
+
+
+def redact(url: str) -> str:
+    """``url`` without its password (shown in errors and status)."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user + ':***' if user else '***'}@{host}"
+
+
+def press_key(press_id: str) -> str:
+    return f"{PREFIX}press:{press_id}"
+
+
+def cancel_key(press_id: str) -> str:
+    return f"{PREFIX}cancel:{press_id}"
+
+
+def stream_key(workspace: str) -> str:
+    return f"{PREFIX}records:{workspace}"
+
+
+def worker_key(worker_id: str) -> str:
+    return f"{PREFIX}workers:{worker_id}"
+
+
+class FleetState:
+    """The transitions, bound to one client."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._claim = client.register_script(_CLAIM)
+        self._renew = client.register_script(_RENEW)
+        self._finish = client.register_script(_FINISH)
+        self._reap = client.register_script(_REAP)
+        self._enqueue = client.register_script(_ENQUEUE)
+
+    def enqueue(self, press_id: str, timeout_ms: int, fields: dict[str, str]) -> int:
+        return int(
+            self._enqueue(keys=[press_key(press_id)], args=[timeout_ms, PRESS_TTL_MS, json.dumps(fields)])
+        )
+
+    def claim(self, press_id: str, owner: str, lease_ms: int) -> tuple[str, int, int, int]:
+        verdict, fence, remaining, attempt = self._claim(
+            keys=[press_key(press_id), cancel_key(press_id), PREFIX + "fence"], args=[owner, lease_ms]
+        )
+        return _text(verdict), int(fence), int(remaining), int(attempt)
+
+    def renew(self, press_id: str, fence: int, lease_ms: int) -> bool:
+        return bool(self._renew(keys=[press_key(press_id)], args=[fence, lease_ms]))
+
+    def finish(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> bool:
+        return bool(
+            self._finish(
+                keys=[press_key(press_id), stream_key(workspace)],
+                args=[fence, press_id, json.dumps(payload)],
+            )
+        )
+
+    def reap(
+        self, workspace: str, press_id: str, lost: dict[str, Any], unclaimed: dict[str, Any], grace_ms: int
+    ) -> str:
+        return _text(
+            self._reap(
+                keys=[press_key(press_id), stream_key(workspace)],
+                args=[press_id, json.dumps(lost), json.dumps(unclaimed), grace_ms],
+            )
+        )
+
+    def cancelled(self, press_id: str) -> bool:
+        return bool(self.client.exists(cancel_key(press_id)))
+
+    def cancel(self, press_id: str) -> None:
+        self.client.set(cancel_key(press_id), "1", px=PRESS_TTL_MS)
+
+    def event(self, kind: str, **fields: str) -> None:
+        entry: dict[Any, Any] = {"kind": kind, **fields}
+        self.client.xadd(PREFIX + "events", entry, maxlen=EVENTS_MAXLEN, approximate=True)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,338 @@
+"""``buttons worker``: runs presses from the fleet's queue (docs/fleet.md).
+
+Dramatiq (on Redis) is the transport: delivery, acknowledgement, redelivery of a crashed worker's
+messages, the dead-letter queue. Everything about a press is ours: each message is checked
+(signature, script hash), claimed in Redis (an attempt with a lease and a fencing token), and run
+through the same press service as a local press, in a throw-away workspace under the worker's
+data dir holding only that button: the same runner, supervisor, kill chain, output caps, rlimits
+and masking, with the worker's own batteries. The masked result goes back to the front node's
+record stream in the same Redis script that marks the press done, fenced: a worker that lost its
+lease (paused, partitioned) cannot overwrite what the fleet decided meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+
+import dramatiq
+import redis
+from dramatiq.middleware import CurrentMessage
+
+from .. import __version__
+from ..errors import ButtonsError, Cancelled, MissingBattery, WorkerLost
+from ..ids import random_hex
+from ..services import presses
+from ..store import batteries as store_batteries
+from ..store.layout import Layout
+from . import protocol
+from .protocol import failure as _failure
+from .state import FleetState, connect, redact, worker_key
+from .transport import ACTOR, make_broker, message_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+WORKER_TIMEOUT_MS = 20  # the longest an idle consumer sleeps between polls (latency vs idle load)
+BUSY_RETRY_MS = 1000
+
+POLICY = presses.policy("fleet worker", record=False)
+
+
+class _Running:
+    """One press this worker runs: its lease is renewed and its cancel key watched."""
+
+    __slots__ = ("cancel", "fence", "lost", "press_id")
+
+    def __init__(self, press_id: str, fence: int) -> None:
+        self.press_id = press_id
+        self.fence = fence
+        self.cancel = threading.Event()
+        self.lost = False
+
+
+class FleetWorker:
+    def __init__(
+        self,
+        *,
+        url: str,
+        concurrency: int,
+        queues: list[str],
+        lease: float,
+        data_dir: str,
+        drain_timeout: float,
+        key: bytes,
+    ) -> None:
+        self.url = url
+        self.concurrency = concurrency
+        self.queues = queues
+        self.lease_ms = int(lease * 1000)
+        self.data_dir = os.path.abspath(data_dir)
+        self.drain_timeout = drain_timeout
+        self.key = key
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{random_hex(3)}"
+        self.client = connect(url)
+        self.state = FleetState(self.client)
+        self.broker = make_broker(self.client)
+        self.running: dict[str, _Running] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.done = 0
+        for queue in queues:
+            self.broker.declare_queue(queue)
+        decorate = dramatiq.actor(actor_name=ACTOR, queue_name=queues[0], broker=self.broker, max_retries=0)
+        decorate(self._actor)
+
+    # ------------------------------------------------------------------ lifecycle
+    def run(self, on_ready: Any = None) -> int:
+        os.makedirs(os.path.join(self.data_dir, "presses"), mode=0o700, exist_ok=True)
+        # Left by a worker that died: nothing of it runs any more (its PID namespace went with it).
+        shutil.rmtree(os.path.join(self.data_dir, "presses"), ignore_errors=True)
+        os.makedirs(os.path.join(self.data_dir, "presses"), mode=0o700, exist_ok=True)
+        worker = dramatiq.Worker(
+            self.broker,
+            queues=set(self.queues),
+            worker_threads=self.concurrency,
+            worker_timeout=WORKER_TIMEOUT_MS,
+        )
+        worker.queue_prefetch = 1  # a crash strands one message, not 2 x threads (fleet.md §1)
+        signals = (signal.SIGTERM, signal.SIGINT)
+
+        def on_signal(_signum: int, _frame: object) -> None:
+            if self.stopping.is_set():  # a second signal: end running presses now
+                self._cancel_all()
+            self.stopping.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in signals}
+        heartbeat = threading.Thread(target=self._heartbeat, name="fleet-heartbeat", daemon=True)
+        heartbeat.start()
+        worker.start()
+        if on_ready is not None:
+            on_ready(self)
+        try:
+            while not self.stopping.wait(0.5):
+                pass
+            _log(f"stopping: no new presses; up to {self.drain_timeout:g} s for {len(self.running)} running")
+            for consumer in list(worker.consumers.values()):
+                consumer.stop()  # fetch nothing more
+            deadline = time.monotonic() + self.drain_timeout
+            while self.running and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.running:
+                _log(f"drain deadline passed: cancelling {len(self.running)} running press(es)")
+                self._cancel_all()
+            worker.stop(timeout=30_000)  # prefetched messages go back to the queue
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            try:
+                self.client.delete(worker_key(self.worker_id))
+            except redis.RedisError:
+                pass
+        _log(f"stopped after {self.done} press(es)")
+        return 0
+
+    def describe_url(self) -> str:
+        return redact(self.url)
+
+    def _cancel_all(self) -> None:
+        with self.lock:
+            for entry in self.running.values():
+                entry.cancel.set()
+
+    def _heartbeat(self) -> None:
+        period = max(0.05, self.lease_ms / 3000)
+        while True:
+            try:
+                self._beat()
+            except redis.RedisError as exc:
+                _log(
+                    f"Redis unreachable ({exc}); presses keep running, leases will be renewed when it is back"
+                )
+            time.sleep(period)
+
+    def _beat(self) -> None:
+        with self.lock:
+            entries = list(self.running.values())
+        for entry in entries:
+            if not self.state.renew(entry.press_id, entry.fence, self.lease_ms):
+                entry.lost = True  # the fleet gave the press up: stop it; its result would be fenced out
+                entry.cancel.set()
+            elif self.state.cancelled(entry.press_id):
+                entry.cancel.set()
+        info: dict[Any, Any] = {
+            "host": socket.gethostname(),
+            "pid": str(os.getpid()),
+            "version": __version__,
+            "queues": ",".join(self.queues),
+            "concurrency": str(self.concurrency),
+            "running": str(len(entries)),
+            "done": str(self.done),
+            "draining": "1" if self.stopping.is_set() else "0",
+        }
+        key = worker_key(self.worker_id)
+        pipe = self.client.pipeline()
+        pipe.hset(key, mapping=info)
+        pipe.pexpire(key, 2 * self.lease_ms)
+        pipe.execute()
+
+    # ------------------------------------------------------------------ one message
+    def _actor(self, text: str) -> None:
+        try:
+            body = protocol.verify(text, self.key)
+        except protocol.BadMessage as exc:
+            self._reject(str(exc), "")
+            return
+        press_id = str(body.get("press_id", ""))
+        verdict, fence, remaining_ms, attempt = self.state.claim(press_id, self.worker_id, self.lease_ms)
+        workspace = str(body["workspace"])
+        if verdict == "unknown":  # never enqueued here, or so old its state expired: a replay
+            self._reject("replayed or unknown press", press_id)
+        elif verdict == "done":  # a redelivery of a press that already has its result
+            self.state.event("duplicate", press_id=press_id, worker=self.worker_id)
+        elif verdict == "busy":  # another worker holds a live lease on it: never two runs at once
+            self.broker.enqueue(message_for(self._queue(), text), delay=BUSY_RETRY_MS)
+        elif verdict == "cancelled":
+            self.state.finish(workspace, press_id, 0, _unrun(body, Cancelled("cancelled before it started")))
+        elif verdict == "lost":
+            self.state.finish(workspace, press_id, 0, _unrun(body, _lost()))
+        elif verdict == "expired":
+            err = WorkerLost("no worker took the press before its deadline")
+            self.state.finish(workspace, press_id, 0, _unrun(body, err))
+        else:
+            self._run(body, fence, remaining_ms, attempt)
+
+    def _queue(self) -> str:
+        current = CurrentMessage.get_current_message()
+        return current.queue_name if current is not None else self.queues[0]
+
+    def _reject(self, reason: str, press_id: str) -> None:
+        """Never run; dead-lettered (Dramatiq's dead-letter queue) and reported in ``bt:events``."""
+        _log(f"refused a message: {reason}" + (f" (press {press_id})" if press_id else ""))
+        current = CurrentMessage.get_current_message()
+        if current is not None:
+            current.fail()  # type: ignore[attr-defined]
+        self.state.event("rejected", reason=reason, press_id=press_id, worker=self.worker_id)
+
+    def _run(self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int) -> None:
+        press_id = str(body["press_id"])
+        entry = _Running(press_id, fence)
+        with self.lock:
+            self.running[press_id] = entry
+        started = time.monotonic()
+        try:
+            payload = self._press(body, entry, remaining_ms / 1000, attempt)
+        finally:
+            with self.lock:
+                self.running.pop(press_id, None)
+        payload.setdefault("args", dict(body.get("args") or {}))
+        payload["button"] = body["button"]
+        payload["stem"] = body["stem"]
+        payload["worker"] = self.worker_id
+        payload["attempt"] = attempt
+        payload["worker_ms"] = int((time.monotonic() - started) * 1000)
+        self._deliver(str(body["workspace"]), press_id, fence, payload)
+        self.done += 1
+
+    def _deliver(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> None:
+        for delay in (0.0, 0.5, 1, 2, 4, 8, 15):
+            time.sleep(delay)
+            try:
+                if not self.state.finish(workspace, press_id, fence, payload):
+                    _log(f"press {press_id}: result refused (the fleet gave the attempt up meanwhile)")
+                return
+            except redis.RedisError as exc:
+                _log(f"press {press_id}: cannot send the result yet ({exc}); retrying")
+        _log(f"press {press_id}: result lost: Redis stayed unreachable; the front node records WORKER_LOST")
+
+    def _press(self, body: dict[str, Any], entry: _Running, timeout: float, attempt: int) -> dict[str, Any]:
+        global_layout = Layout(root=self.data_dir, global_dir=self.data_dir)
+        try:
+            have = store_batteries.load_merged(global_layout)
+        except ButtonsError as exc:
+            return _failure(exc)
+        missing = [name for name in body.get("batteries", []) if name not in have]
+        if missing:
+            return _failure(
+                MissingBattery(f"this worker has no battery named {', '.join(missing)}"),
+            )
+        root = os.path.join(self.data_dir, "presses", entry.press_id)
+        layout = Layout(root=root, global_dir=self.data_dir)
+        try:
+            layout.ensure()
+            name = str(body["button"])
+            folder = layout.button_dir(name)
+            os.mkdir(folder, 0o700)
+            script_name = str(body["script_name"])
+            if os.path.basename(script_name) != script_name or script_name in ("", ".", ".."):
+                return _failure(ButtonsError(f"bad script name {script_name!r}"))
+            spec = dict(body["spec"])
+            for local_only in ("queue", "placement", "triggers"):
+                spec.pop(local_only, None)  # lanes are held by the front node; no triggers here
+            env = dict(spec.get("env") or {})
+            env["BUTTONS_FLEET_PRESS_ID"] = entry.press_id
+            env["BUTTONS_ATTEMPT"] = str(attempt)
+            spec["env"] = env
+            with open(os.path.join(folder, "button.json"), "w", encoding="utf-8") as fh:
+                json.dump(spec, fh)
+            fd = os.open(os.path.join(folder, script_name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(protocol.script_bytes(body))
+            request = presses.PressRequest(
+                name, args=dict(body.get("args") or {}), timeout=max(0.001, timeout), cancel=entry.cancel
+            )
+            try:
+                response = presses.press(layout, request, POLICY)
+            except ButtonsError as exc:
+                return _failure(exc)
+            result = response.result
+            if result is None:  # pragma: no cover - a press with record=False always has a result
+                return _failure(ButtonsError("the press returned no result"))
+            error = response.error
+            if entry.lost and error is not None and error.code == "CANCELLED":
+                error = _lost()
+            return {
+                "status": result.status,
+                "exit_code": result.exit_code,
+                "stdout": result.stdout,
+                "stderr": result.stderr,
+                "error_code": error.code if error is not None else None,
+                "error_message": error.message if error is not None else None,
+                "stdout_dropped": result.stdout_dropped,
+                "stderr_dropped": result.stderr_dropped,
+                "limit_exceeded": result.limit_exceeded,
+                "http_status_code": result.http_status_code,
+                "extra": result.extra,
+                "duration_ms": result.duration_ms,
+                "args": result.args,
+            }
+        except OSError as exc:
+            return _failure(ButtonsError(f"the worker cannot prepare the press: {exc.strerror or exc}"))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _lost() -> WorkerLost:
+    return WorkerLost("the worker running the press stopped renewing its lease (crashed or cut off)")
+
+
+def _unrun(body: dict[str, Any], error: ButtonsError) -> dict[str, Any]:
+    """The result of a press this worker did not run, with what the front node needs to record it."""
+    return {
+        **_failure(error),
+        "button": body.get("button"),
+        "stem": body.get("stem"),
+        "args": dict(body.get("args") or {}),
+    }
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(f"[worker] {message}\n")
+    sys.stderr.flush()

@@ -1,0 +1,476 @@
+"""The fleet end to end (docs/fleet.md, issue 17): a real redis-server on a Unix socket, real
+``buttons worker`` processes and a real ``buttons serve --redis``."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from conftest import Buttons
+from fleet_support import FLEET_KEY, Fleet, alive, press, records
+
+pytestmark = pytest.mark.fleet
+
+
+def test_a_fleet_button_runs_on_a_worker_and_is_recorded_on_the_front_node(bt: Buttons, fleet: Fleet) -> None:
+    bt.create(
+        "where",
+        "--placement",
+        "fleet",
+        "--arg",
+        "who:string:required",
+        "--code",
+        'echo "hi $BUTTONS_ARG_WHO from $BUTTONS_HOME_MARK"; echo "$BUTTONS_FLEET_PRESS_ID" >&2',
+    )
+    w = fleet.worker(env={"BUTTONS_HOME_MARK": "the-worker"})
+    s = fleet.serve()
+    out = press(s, "where", {"args": {"who": "bob"}})
+    assert out["ok"] is True, out
+    assert out["data"]["stdout"] == "hi bob from the-worker\n"
+    (rec,) = records(bt, "where")
+    assert rec["status"] == "ok" and rec["stdout"] == "hi bob from the-worker\n"
+    assert rec["run_id"] == out["data"]["run_id"]
+    assert w.proc.poll() is None
+
+
+def _send_raw(fleet: Fleet, text: str) -> None:
+    """Put ``text`` on the fleet's queue as serve would, through Dramatiq, bypassing serve."""
+    from buttons_engine.fleet.transport import make_broker, message_for
+
+    broker = make_broker(fleet.redis.client())
+    broker.declare_queue("default")
+    broker.enqueue(message_for("default", text))
+
+
+def _signed_body(fleet: Fleet, press_id: str, script: bytes, marker: Path) -> dict[str, Any]:
+    from buttons_engine.fleet import protocol
+
+    return protocol.build(
+        press_id=press_id,
+        workspace="w" * 16,
+        button="evil",
+        stem="s",
+        spec={"name": "evil", "runtime": "shell", "timeout_seconds": 30},
+        script_name="main.sh",
+        script=script,
+        args={},
+        timeout=30,
+        battery_names=[],
+    )
+
+
+def _events(fleet: Fleet, kind: str, timeout: float = 30) -> list[dict[str, str]]:
+    """The fleet's ``bt:events`` of ``kind``, once at least one is there."""
+    client = fleet.redis.client()
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [
+            {k.decode(): v.decode() for k, v in fields.items()}
+            for _id, fields in client.xrange("bt:events")
+            if fields.get(b"kind") == kind.encode()
+        ]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _dead_letters(fleet: Fleet) -> int:
+    return int(fleet.redis.client().zcard("bt-dramatiq:default.XQ"))
+
+
+def test_tampered_and_replayed_messages_never_run_and_are_reported(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17 item 7: a bad signature, an edited script and a replayed message never run."""
+    from buttons_engine.fleet import protocol
+    from buttons_engine.fleet.state import FleetState
+
+    w = fleet.worker()
+    marker = tmp_path / "ran"
+    script = f"echo ran >> {marker}\n".encode()
+    key = FLEET_KEY.encode()
+
+    # 1. Signed with another key.
+    _send_raw(fleet, protocol.sign(_signed_body(fleet, "p1", script, marker), b"not-the-fleet-key-at-all"))
+    (event,) = _events(fleet, "rejected")
+    assert event["reason"] == "bad signature"
+
+    # 2. Signed with the fleet key, then the script edited in transit.
+    text = protocol.sign(_signed_body(fleet, "p2", b"true\n", marker), key)
+    outer = json.loads(text)
+    outer["body"]["script"] = base64.b64encode(script).decode()
+    _send_raw(fleet, json.dumps(outer))
+    # 3. The edit with a matching sha256, still under the old signature.
+    outer["body"]["script_sha256"] = hashlib.sha256(script).hexdigest()
+    _send_raw(fleet, json.dumps(outer))
+    # 4. A validly signed message for a press the fleet never accepted (or whose state expired): a replay.
+    _send_raw(fleet, protocol.sign(_signed_body(fleet, "p4", script, marker), key))
+
+    deadline = time.monotonic() + 30
+    while len(_events(fleet, "rejected")) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    reasons = [e["reason"] for e in _events(fleet, "rejected")]
+    assert reasons == ["bad signature", "bad signature", "bad signature", "replayed or unknown press"]
+    deadline = time.monotonic() + 10
+    while _dead_letters(fleet) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _dead_letters(fleet) == 4  # dead-lettered, not acknowledged as done
+    assert not marker.exists()
+
+    # 5. A genuine message, run once; the same message sent again never runs a second time.
+    state = FleetState(fleet.redis.client())
+    state.enqueue("p5", 30_000, {"button": "evil", "stem": "s", "ws": "w" * 16})
+    genuine = protocol.sign(_signed_body(fleet, "p5", script, marker), key)
+    _send_raw(fleet, genuine)
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.read_text() == "ran\n"
+    _send_raw(fleet, genuine)
+    assert _events(fleet, "duplicate")
+    assert marker.read_text() == "ran\n"
+
+    out = bt("fleet", "status", "--redis", fleet.redis.url, "--json").data
+    assert [x["id"] for x in out["workers"]] == [w.info["worker_id"]]
+    assert out["queues"]["default"]["dead"] == 4
+    assert len(out["rejected"]) == 4
+
+
+def test_a_battery_value_never_enters_redis(bt: Buttons, fleet: Fleet, tmp_path: Path) -> None:
+    """Issue 17 item 4: the canary is in no key (every key dumped), no RDB, no MONITOR capture, no record."""
+    canary = "c4n4ry/V4lue+9f8e7d6c"
+    forms = {
+        "plain": canary.encode(),
+        "base64": base64.b64encode(canary.encode()),
+        "hex": canary.encode().hex().encode(),
+        "url": urllib.parse.quote(canary, safe="").encode(),
+    }
+    bt("batteries", "set", "CANARY", canary)  # the front node has it too: only its name travels
+    bt.create(
+        "leak",
+        "--placement",
+        "fleet",
+        "--arg",
+        "x:string:optional",
+        "--code",
+        'echo "out $BUTTONS_BAT_CANARY"; echo "err $BUTTONS_BAT_CANARY" >&2; exit 3',
+    )
+    w = fleet.worker()
+    w.battery(bt, "CANARY", canary)
+    s = fleet.serve()
+
+    captured: list[bytes] = []
+    monitor_client = fleet.redis.client()
+    stop = threading.Event()
+
+    def watch() -> None:
+        with monitor_client.monitor() as m, contextlib.suppress(redis.ConnectionError):
+            for cmd in m.listen():
+                captured.append(repr(cmd).encode())
+                if stop.is_set():
+                    return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    time.sleep(0.3)
+    out = press(s, "leak", {"args": {"x": "1"}})
+    assert out["data"]["error_type"] == "SCRIPT_ERROR", out
+    assert out["data"]["stdout"] == "out ***\n" and out["data"]["stderr"] == "err ***\n"
+    stop.set()
+    fleet.redis.client().ping()  # one more command so the monitor loop sees the stop flag
+    watcher.join(10)
+    assert captured, "MONITOR saw nothing"
+
+    client = fleet.redis.client()
+    # Uncompressed serialisation, so DUMP and the RDB show values as stored, not LZF-packed.
+    client.config_set("rdbcompression", "no")
+    keys = list(client.scan_iter(count=1000))
+    assert len(keys) >= 4  # the press, its result stream, the worker, the broker's keys
+    dumps = [client.dump(k) or b"" for k in keys] + [_values(client, k) for k in keys]
+    client.save()
+    rdb = (fleet.redis.dir / "dump.rdb").read_bytes()
+    (rec,) = records(bt, "leak")
+    haystacks = {
+        "keys": b"".join(dumps),
+        "rdb": rdb,
+        "monitor": b"\n".join(captured),
+        "record": json.dumps(rec).encode(),
+    }
+    hits = [
+        (where, form) for where, data in haystacks.items() for form, needle in forms.items() if needle in data
+    ]
+    assert hits == []
+    assert b"out ***" in haystacks["keys"]  # the scan really covers the result stream
+
+
+def _values(client: Any, key: bytes) -> bytes:
+    """Every value stored under ``key``, read back by its type (so nothing hides in an encoding)."""
+    kind = client.type(key).decode()
+    if kind == "string":
+        return bytes(client.get(key) or b"")
+    if kind == "hash":
+        return repr(client.hgetall(key)).encode()
+    if kind == "list":
+        return repr(client.lrange(key, 0, -1)).encode()
+    if kind == "set":
+        return repr(client.smembers(key)).encode()
+    if kind == "zset":
+        return repr(client.zrange(key, 0, -1, withscores=True)).encode()
+    if kind == "stream":
+        return repr(client.xrange(key)).encode()
+    raise AssertionError(f"unexpected key type {kind} for {key!r}")
+
+
+def test_a_killed_worker_is_recorded_worker_lost_and_takes_its_processes_with_it(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17 item 3 (one kill) and no orphans: kill -9 mid-press -> WORKER_LOST, no process left."""
+    pids = tmp_path / "pids"
+    bt.create(
+        "long",
+        "--placement",
+        "fleet",
+        "--code",
+        f"(sleep 300 & echo $! >> {pids}; setsid sleep 300 & echo $! >> {pids}; wait) ; sleep 300",
+    )
+    w = fleet.worker("--lease", "1s")
+    s = fleet.serve()
+    result: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: result.update(press(s, "long")))
+    t.start()
+    deadline = time.monotonic() + 30
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The PIDs the script saw are its namespace's: find the real ones by their start in /proc.
+    inner = [int(p) for p in pids.read_text().split()]
+    assert len(inner) == 2
+    victims = _namespace_processes(w.proc.pid)
+    assert len(victims) >= 3  # the worker, the script's shell, the sleeps
+    w.proc.send_signal(signal.SIGKILL)
+    w.proc.wait(10)
+    time.sleep(1.0)
+    left = {p: Path(f"/proc/{p}/cmdline").read_bytes() for p in victims if alive(p)}
+    assert left == {}
+    t.join(60)
+    assert result["data"]["error_type"] == "WORKER_LOST", result
+    (rec,) = records(bt, "long")
+    assert rec["status"] == "error" and rec["error_type"] == "WORKER_LOST"
+
+
+def _namespace_processes(outer_pid: int) -> list[int]:
+    """Every process below ``outer_pid`` (the worker's parent outside its PID namespace)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [outer_pid]
+    while todo:
+        pid = todo.pop()
+        for child in children.get(pid, []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_a_fleet_press_times_out_through_the_workers_kill_chain(bt: Buttons, fleet: Fleet) -> None:
+    """Parity: the deadline travels with the press, the worker's supervisor enforces it, and its
+    sweep ends what the script left behind (a setsid daemon included)."""
+    bt.create("slow", "--placement", "fleet", "--code", "setsid sleep 300 & echo started; sleep 60")
+    w = fleet.worker()
+    s = fleet.serve()
+    out = press(s, "slow", {"timeout": 1})
+    assert out["data"]["status"] == "timeout" and out["data"]["error_type"] == "TIMEOUT", out
+    assert out["data"]["stdout"] == "started\n"
+    (rec,) = records(bt, "slow")
+    assert rec["status"] == "timeout"
+    assert len([p for p in _namespace_processes(w.proc.pid) if alive(p)]) == 1  # the worker alone
+
+
+def test_big_output_from_a_fleet_press_is_capped_on_the_worker(bt: Buttons, fleet: Fleet) -> None:
+    """Parity: output caps apply on the worker, so a huge output never reaches Redis whole."""
+    bt.create("flood", "--placement", "fleet", "--code", "head -c 50000000 /dev/zero | tr '\\0' a; echo")
+    fleet.worker()
+    s = fleet.serve()
+    out = press(s, "flood")
+    assert out["data"]["status"] == "ok", out
+    assert out["data"]["stdout_dropped_bytes"] > 48_000_000
+    assert len(out["data"]["stdout"]) < 2 * 1024 * 1024
+    (rec,) = records(bt, "flood")
+    assert rec["stdout_dropped_bytes"] == out["data"]["stdout_dropped_bytes"]
+    entries = fleet.redis.client().xrange(next(iter(fleet.redis.client().scan_iter("bt:records:*"))))
+    assert max(len(fields[b"data"]) for _id, fields in entries) < 3 * 1024 * 1024
+
+
+def test_sigterm_lets_a_running_press_finish_then_the_worker_exits_0(bt: Buttons, fleet: Fleet) -> None:
+    """Issue 17 item 8 (drain): SIGTERM during a press gives an ok record and exit 0."""
+    bt.create("steady", "--placement", "fleet", "--code", "sleep 3; echo done")
+    w = fleet.worker()
+    s = fleet.serve()
+    result: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: result.update(press(s, "steady")))
+    t.start()
+    deadline = time.monotonic() + 30
+    while not _namespace_processes(w.proc.pid)[1:] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert w.stop(signal.SIGTERM) == 0
+    t.join(60)
+    assert result["ok"] is True and result["data"]["stdout"] == "done\n", result
+    assert "stopped after 1 press(es)" in w.stderr
+
+
+def test_a_result_that_arrives_while_serve_is_down_is_recorded_when_it_is_back(
+    bt: Buttons, fleet: Fleet
+) -> None:
+    """Records come from a Redis stream: a front node that was down catches up (nothing lost)."""
+    bt.create("later", "--placement", "fleet", "--code", "sleep 2; echo finished")
+    fleet.worker()
+    s = fleet.serve()
+    t = threading.Thread(target=lambda: _ignore_errors(lambda: press(s, "later")), daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not fleet.redis.client().keys("bt:press:*") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    s.kill()  # SIGKILL: the waiting press is gone with it
+    assert records(bt, "later") == []
+    time.sleep(3)  # the worker finishes meanwhile; its result waits in the stream
+    fleet.serve()
+    deadline = time.monotonic() + 30
+    while not records(bt, "later") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (rec,) = records(bt, "later")
+    assert rec["status"] == "ok" and rec["stdout"] == "finished\n"
+
+
+def _ignore_errors(fn: Any) -> None:
+    with contextlib.suppress(Exception):  # the server is killed under this request on purpose
+        fn()
+
+
+def test_without_redis_serve_runs_fleet_buttons_itself(bt: Buttons) -> None:
+    from serve_support import Server
+
+    bt.create("far", "--placement", "fleet", "--code", "echo local")
+    s = Server.start(bt)
+    try:
+        assert press(s, "far")["data"]["stdout"] == "local\n"
+    finally:
+        s.kill()
+
+
+def test_worker_refuses_to_start_without_a_fleet_key_or_redis(bt: Buttons, fleet: Fleet) -> None:
+    r = bt("worker", "--redis", fleet.redis.url, "--json", env={"BUTTONS_FLEET_KEY": "short"})
+    assert (
+        r.returncode == 1
+        and r.error["code"] == "FLEET_UNAVAILABLE"
+        and "BUTTONS_FLEET_KEY" in r.error["message"]
+    )
+    r = bt("worker", "--redis", "unix:///nonexistent/r.sock", "--json", env={"BUTTONS_FLEET_KEY": FLEET_KEY})
+    assert r.returncode == 1 and r.error["code"] == "FLEET_UNAVAILABLE"
+    r = bt("worker", "--json")
+    assert (
+        r.returncode == 1
+        and r.error["code"] == "VALIDATION_ERROR"
+        and "BUTTONS_REDIS_URL" in r.error["message"]
+    )
+    r = bt("create", "bad", "--placement", "moon", "--code", "true")
+    assert r.returncode != 0
+
+
+def test_get_api_fleet_lists_the_workers(bt: Buttons, fleet: Fleet) -> None:
+    w = fleet.worker("--concurrency", "2")
+    s = fleet.serve()
+    deadline = time.monotonic() + 30
+    while True:
+        with s.client() as client:
+            data = client.get("/api/fleet").json()["data"]
+        if data["workers"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    (listed,) = data["workers"]
+    assert listed["id"] == w.info["worker_id"] and listed["concurrency"] == "2"
+    assert data["queues"] == {} or set(data["queues"]) == {"default"}
+
+
+def test_cancel_ends_a_running_fleet_press_through_the_kill_chain_and_a_queued_one_never_runs(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17 item 7 of the design: serve's drain deadline cancels its presses, remote ones too."""
+    marker = tmp_path / "queued-ran"
+    bt.create("forever", "--placement", "fleet", "--code", "echo up; sleep 300")
+    bt.create("queued", "--placement", "fleet", "--code", f"touch {marker}")
+    w = fleet.worker("--lease", "1s")
+    s = fleet.serve("--drain-timeout", "0s")
+    results: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda n=n: results.append(press(s, n)))
+        for n in ("forever", "queued")  # the worker (concurrency 1) is busy: the second waits in the queue
+    ]
+    threads[0].start()
+    deadline = time.monotonic() + 30
+    while len(_namespace_processes(w.proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    threads[1].start()
+    while len(fleet.redis.client().keys("bt:press:*")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    script_pids = _namespace_processes(w.proc.pid)[1:]
+    assert s.stop(signal.SIGTERM) == 0
+    for t in threads:
+        t.join(30)
+    time.sleep(1.0)
+    assert [p for p in script_pids if alive(p)] == []
+    (forever,) = records(bt, "forever")
+    (queued,) = records(bt, "queued")
+    assert forever["error_type"] == "CANCELLED" and forever["stdout"] == "up\n"
+    assert queued["error_type"] == "CANCELLED"
+    time.sleep(1.0)  # the worker takes the queued message now, and drops it
+    assert not marker.exists()
+    assert w.proc.poll() is None
+
+
+def test_a_redis_restart_mid_press_loses_no_record(bt: Buttons, tmp_path: Path) -> None:
+    """Issue 17 item 8 (outage): Redis (with its append-only file) restarts while a press runs."""
+    from fleet_support import RedisServer
+
+    d = tmp_path / "redis"
+    d.mkdir()
+    server = RedisServer(d, "--appendonly", "yes", "--appendfsync", "always")
+    f = Fleet(bt, server, tmp_path / "fleet")
+    try:
+        bt.create("through", "--placement", "fleet", "--code", "sleep 3; echo survived")
+        f.worker("--lease", "5s")
+        s = f.serve()
+        result: dict[str, Any] = {}
+        t = threading.Thread(target=lambda: result.update(press(s, "through")))
+        t.start()
+        deadline = time.monotonic() + 30
+        while len(_namespace_processes(f.workers[0].proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.stop()
+        time.sleep(0.5)
+        server.start()
+        t.join(90)
+        assert result["data"]["status"] == "ok" and result["data"]["stdout"] == "survived\n", result
+        (rec,) = records(bt, "through")
+        assert rec["status"] == "ok"
+    finally:
+        f.close()
+        server.stop()
