@@ -77,7 +77,7 @@ def test_sequential_run_with_references_inputs_env_and_flattening(bt: Buttons) -
     assert emit["output"]["version"] == 3
     assert wait["id"] == "wait" and wait["status"] == "ok" and wait["output"]["waited_ms"] >= 10
     assert show["args"]["v"] == "3"
-    assert show["stdout"] == '3|0.5|1e+06|["a"]|true|v3 to prod as ci|ann'
+    assert show["stdout"] == '3|0.5|1000000|["a"]|true|v3 to prod as ci|ann'
     assert show["output"] == show["stdout"]  # not JSON: the raw text
 
 
