@@ -328,7 +328,8 @@ def _trigger(where: str, t: Any) -> list[str]:
         return []
     needs = {"cron": "cron", "event": "event_type", "webhook": "hook_id"}[kind]
     if not isinstance(t.get(needs), str) or not t[needs].strip():
-        return [f"{where}: a {kind} trigger needs {needs}"]
+        article = "an" if kind[0] in "aeiou" else "a"
+        return [f"{where}: {article} {kind} trigger needs {needs}"]
     return []
 
 

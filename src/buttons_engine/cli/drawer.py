@@ -186,6 +186,8 @@ def _per_drawer(name: str, verb: str, rest: list[str], ctx: Context) -> int:
         else:
             _print_summary(data)
         return 0
+    if verb in ("add", "set", "connect"):
+        rest = _Flags(rest, ()).words  # no flags of their own: a stray --flag is a usage error
     if verb == "add":
         if ctx.summary:
             return _plan(ctx, name, verb, rest, drawers.add(layout, name, rest, plan=True))

@@ -150,7 +150,11 @@ def summary(layout: Layout, name: str) -> dict[str, Any]:
     for t in spec.triggers:
         auth = t.get("auth") if isinstance(t.get("auth"), dict) else {}
         triggers.append(
-            {"kind": t.get("kind", ""), "path": t.get("path", ""), "auth_type": (auth or {}).get("type", "")}
+            {
+                "kind": t.get("kind", ""),
+                "path": t.get("path", ""),
+                "auth_type": (auth or {}).get("type") or "none",
+            }
         )
     raw = spec.raw
     return {
