@@ -5,12 +5,16 @@ because most verbs come after the drawer's name (``drawer NAME add T``), which n
 flags describes. This module is the hand-written parser, as upstream's is:
 
 - verb-first: ``create NAME [--kind action|flow]``, ``list|ls``, ``schema``, ``remove|rm NAME``;
-- name-first: ``NAME [summary]``, ``NAME add T…``, ``NAME set P=V…``, ``NAME connect A to B``,
+- name-first: ``NAME [summary]``, ``NAME add T…``, ``NAME stage add ID``, ``NAME set P=V…``,
+  ``NAME connect A to B``, ``NAME trigger webhook [PATH] [auth flags]``,
   ``NAME press [k=v…] [flags]``, ``NAME logs [--failed] [--limit N]``, ``NAME rm|remove``;
 - global flags anywhere: ``--json[=true|false]``, ``--no-json``, ``--summary[=true|false]``,
   ``--no-input[=true|false]`` (``cli/main.py`` strips the plain forms before we see the line).
 
-With ``--summary`` every per-drawer verb returns a plan and writes nothing.
+With ``--summary`` every per-drawer verb that changes or runs something returns a plan and writes
+nothing (``summary`` and ``logs`` only read, so they answer as usual). Hand-parser errors (an
+unknown flag, a word that is not ``k=v``, a bad ``--mode``) are usage errors: plain text on
+stderr, exit 1, as upstream.
 """
 
 from __future__ import annotations
@@ -286,7 +290,7 @@ def _trigger(name: str, rest: list[str], ctx: Context) -> int:
         ctx,
         data,
         f"✓ drawer {data['drawer']}: webhook POST {data['path']} (auth {data['auth_type']})\n"
-        f"  The drawer gets {', '.join(data['input_shape'])}; serve it with the webhook listener.",
+        "  each request becomes inputs.webhook = {body, headers, query, method, path, received_at}",
     )
 
 
@@ -414,5 +418,12 @@ def _print_summary(data: dict[str, Any]) -> None:
     for issue in (v["errors"] or []) + (v["warnings"] or []):
         where = f"[{issue['step_id']}] " if issue.get("step_id") else ""
         print(f"    {issue['severity']}: {where}{issue['message']}")
+    flow = data.get("flow") if data["drawer_kind"] == "flow" else None
+    if isinstance(flow, dict):
+        stages = [s.get("id", "?") for s in flow.get("stages") or [] if isinstance(s, dict)]
+        print(f"  initial stage: {flow.get('initial_stage') or '(not set)'}")
+        print(f"  stages: {', '.join(stages) or '(none)'}")
+    for t in data["triggers"]:
+        print(f"  trigger {t['kind']} {t['path']} (auth {t['auth_type']})")
     for r in data["recent_runs"]:
         print(f"  run {r['run_id']} {r['status']} {r['duration_ms']}ms {r['started_at']}")
