@@ -202,6 +202,7 @@ def test_flow_validation_names_each_broken_rule(bt: Buttons) -> None:
         (("set", "flow.stages.intake.triggers={}"), "VALIDATION_ERROR"),
         (("set", 'flow.stages.intake.triggers=[{"kind": "cron", "when": "x"}]'), "VALIDATION_ERROR"),
         (("trigger", "webhook"), "DRAWER_KIND_MISMATCH"),
+        (("connect", "a", "to", "b"), "DRAWER_KIND_MISMATCH"),
     ],
 )
 def test_flow_refusals_leave_both_files_untouched(bt: Buttons, args: tuple[str, ...], code: str) -> None:

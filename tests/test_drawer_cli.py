@@ -100,11 +100,17 @@ def test_remove_and_rm_delete_the_folder(bt: Buttons) -> None:
     assert bt("drawer", "remove", "a", "--json").data == {"ok": True, "removed": "a"}
     assert bt("drawer", "b", "rm", "--json").data == {"ok": True, "removed": "b"}
     assert not (bt.home / "drawers" / "a").exists()
-    assert bt("drawer", "rm", "a", "--json").error["code"] == "DRAWER_NOT_FOUND"
+    assert bt("drawer", "rm", "a", "--json").error["code"] == "NOT_FOUND"
 
 
 def test_unknown_drawer_and_unknown_verb(bt: Buttons) -> None:
-    assert bt("drawer", "ghost", "--json").error["code"] == "DRAWER_NOT_FOUND"
+    # the drawer a verb names: upstream's NOT_FOUND (CONTRACT 2.5), with the closest names
+    assert bt("drawer", "ghost", "--json").error["code"] == "NOT_FOUND"
+    make_drawer(bt, "ghosts")
+    e = bt("drawer", "ghost", "press", "--json").error
+    assert e["code"] == "NOT_FOUND" and e["hint"] == "did you mean ghosts?"
+    bt.create("btn", "--code", "true")
+    assert bt("drawer", "btn", "--json").error["hint"] == "'btn' is a button: buttons press btn"
     make_drawer(bt, "d")
     r = bt("drawer", "d", "explode", "--json")
     assert r.returncode == 1 and r.error["code"] == "UNKNOWN_VERB"
@@ -278,7 +284,9 @@ def test_connect_ambiguous_missing_schema_and_missing_step(bt: Buttons) -> None:
     bt.create("ship", "--code", "true", "--arg", "version:string:required")
     make_drawer(bt, "d", "build", "ship", "plain")
     before = drawer_file(bt, "d").read_bytes()
-    assert bt("drawer", "d", "connect", "build", "to", "ship", "--json").error["code"] == "AMBIGUOUS"
+    e = bt("drawer", "d", "connect", "build", "to", "ship", "--json").error
+    assert e["code"] == "AMBIGUOUS" and "Version, version" in e["message"]
+    assert "connect build.output.version to ship.args.version" in e["hint"]
     r = bt("drawer", "d", "connect", "plain", "to", "ship", "--json")
     assert r.error["code"] == "VALIDATION_ERROR" and "output_schema" in r.error["message"]
     assert bt("drawer", "d", "connect", "nope", "to", "ship", "--json").error["code"] == "STEP_NOT_FOUND"

@@ -49,6 +49,23 @@ def read(layout: Layout, name: str) -> DrawerSpec:
     return store.read(layout, name)
 
 
+def require(layout: Layout, name: str) -> str:
+    """The slug of the drawer a command names; ``NOT_FOUND`` (upstream's code for the drawer a
+    drawer verb is given, CONTRACT 2.5) with the closest names when there is none. A drawer that a
+    step names is ``DRAWER_NOT_FOUND`` instead."""
+    slug = lookup_name(name, "drawer")
+    if store.exists(layout, slug):
+        return slug
+    import difflib
+
+    names = [s.name for s in store.list_all(layout)]
+    close = difflib.get_close_matches(slug, names, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else "run 'buttons drawer list' to see drawers"
+    if button_store.exists(layout, slug):
+        hint = f"{slug!r} is a button: buttons press {slug}"
+    raise NotFound(f"drawer {slug!r} not found", hint=hint)
+
+
 def document(spec: DrawerSpec) -> dict[str, Any]:
     """The full drawer as JSON (what ``create``, ``add`` and ``stage add`` print): keys sorted."""
     out: dict[str, Any] = dict(sort_keys(spec.raw))
@@ -891,6 +908,10 @@ _COMPATIBLE = {
 
 def connect(layout: Layout, name: str, words: list[str], *, plan: bool = False) -> dict[str, Any]:
     spec = store.read(layout, name)
+    if spec.is_flow:
+        raise DrawerError(
+            "DRAWER_KIND_MISMATCH", f"drawer {spec.name!r} is a flow drawer: it has stages, not steps"
+        )
     if len(words) != 3 or words[1] != "to":
         raise ValidationError("usage: connect A to B, or connect A.output.X to B.args.Y")
     src, dst = words[0], words[2]
@@ -945,7 +966,13 @@ def _auto_wire(
             and (not isinstance(fs, dict) or fs.get("type") in allowed or "type" not in fs)
         ]
         if len(candidates) > 1:
-            raise DrawerError("AMBIGUOUS", f"argument {arg.name!r} matches {', '.join(candidates)}")
+            b = target.get("id")
+            raise DrawerError(
+                "AMBIGUOUS",
+                f"argument {arg.name!r} of {b!r} matches output fields {', '.join(candidates)} of {a!r}",
+                hint="connect one explicitly: "
+                + "; ".join(f"connect {a}.output.{c} to {b}.args.{arg.name}" for c in candidates),
+            )
         if candidates:
             args[arg.name] = f"${{{a}.output.{candidates[0]}}}"
             wired.append({"from": candidates[0], "to": arg.name})
