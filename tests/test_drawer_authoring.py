@@ -579,3 +579,32 @@ def test_arguments_flatten_to_strings_as_go_prints_them(bt: Buttons) -> None:
         "[1,2.5,false]",
         "1e6 as text",
     ]
+
+
+# --------------------------------------------------------------------------- concurrent edits
+
+
+def test_concurrent_sets_of_different_fields_all_land(bt: Buttons) -> None:
+    import subprocess
+
+    from conftest import BUTTONS
+
+    bt.create("build", "--code", "true")
+    ok(bt, "drawer", "create", "d")
+    ok(bt, "drawer", "d", "add", "build")
+    n = 12
+    procs = [
+        subprocess.Popen(
+            [BUTTONS, "drawer", "d", "set", f"build.args.a{i}={i}", "--json"],
+            env=bt.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(n)
+    ]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read() if p.stderr else ""
+        if p.stderr:
+            p.stderr.close()
+    args = json.loads(drawer_file(bt, "d").read_text())["steps"][0]["args"]
+    assert args == {f"a{i}": i for i in range(n)}

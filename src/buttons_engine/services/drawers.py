@@ -35,6 +35,26 @@ STRING_FIELDS = ("over", "as", "on_item_failure", "from", "pluck", "button", "dr
 INPUT_FIELDS = ("type", "required", "description", "values", "secret")
 
 
+def _locked(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Run a read-modify-write of ``drawer.json`` under the drawer folder's ``flock``, so two
+    concurrent edits (two ``set``s of different fields) both land; readers never lock."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(layout: Layout, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from ..store.locks import lock_dir
+
+        slug = lookup_name(name, "drawer")
+        try:
+            lock = lock_dir(layout.drawer_dir(slug))
+        except (FileNotFoundError, NotADirectoryError):
+            raise store.not_found(slug) from None
+        with lock:
+            return fn(layout, name, *args, **kwargs)
+
+    return wrapper
+
+
 def _now() -> str:
     return timefmt.format_us(timefmt.now_us())
 
@@ -142,6 +162,7 @@ def remove_plan(layout: Layout, name: str) -> dict[str, Any]:
     return {"drawer": spec.name, "verb": "remove", "would_remove": layout.drawer_dir(spec.name)}
 
 
+@_locked
 def remove(layout: Layout, name: str) -> dict[str, Any]:
     slug = lookup_name(name, "drawer")
     store.remove(layout, slug)
@@ -559,6 +580,7 @@ def _require_button(layout: Layout, name: str) -> str:
     return slug
 
 
+@_locked
 def add(layout: Layout, name: str, targets: list[str], *, plan: bool = False) -> dict[str, Any]:
     spec = store.read(layout, name)
     steps = _new_steps(layout, spec, targets)
@@ -573,6 +595,7 @@ def add(layout: Layout, name: str, targets: list[str], *, plan: bool = False) ->
 # ------------------------------------------------------------------------------ stage add (flow)
 
 
+@_locked
 def stage_add(
     layout: Layout,
     name: str,
@@ -715,6 +738,7 @@ def _path_owner(layout: Layout, path: str, drawer: str) -> str | None:
     return None
 
 
+@_locked
 def trigger_webhook(
     layout: Layout,
     name: str,
@@ -877,6 +901,7 @@ def _check_string_field(path: str, field: str, text: str) -> None:
             raise ValidationError(f"{path}: {text!r} needs a date and a time (e.g. 2026-12-01T09:00:00Z)")
 
 
+@_locked
 def set_fields(layout: Layout, name: str, pairs: list[str], *, plan: bool = False) -> dict[str, Any]:
     spec = store.read(layout, name)
     if not pairs:
@@ -906,6 +931,7 @@ _COMPATIBLE = {
 }
 
 
+@_locked
 def connect(layout: Layout, name: str, words: list[str], *, plan: bool = False) -> dict[str, Any]:
     spec = store.read(layout, name)
     if spec.is_flow:
