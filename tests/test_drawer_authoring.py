@@ -608,3 +608,33 @@ def test_concurrent_sets_of_different_fields_all_land(bt: Buttons) -> None:
             p.stderr.close()
     args = json.loads(drawer_file(bt, "d").read_text())["steps"][0]["args"]
     assert args == {f"a{i}": i for i in range(n)}
+
+
+# --------------------------------------------------------------------------- v1 files, read-only verbs, flags
+
+
+def test_a_v1_drawer_is_an_action_drawer_and_stays_v1(bt: Buttons) -> None:
+    bt.create("build", "--code", "true")
+    ok(bt, "drawer", "create", "old")
+    drawer_file(bt, "old").write_text(
+        json.dumps({"schema_version": 1, "name": "old", "steps": [{"id": "build", "button": "build"}]})
+    )
+    summary = ok(bt, "drawer", "old")
+    assert summary["schema_version"] == 1 and summary["drawer_kind"] == "action"
+    assert summary["validation"]["ok"] is True
+    ok(bt, "drawer", "old", "add", "wait:1s")
+    doc = json.loads(drawer_file(bt, "old").read_text())
+    assert doc["schema_version"] == 1 and "drawer_kind" not in doc
+    assert [s["id"] for s in doc["steps"]] == ["build", "wait"]
+
+
+def test_read_only_verbs_answer_under_summary_and_flags_go_anywhere(bt: Buttons) -> None:
+    ok(bt, "drawer", "create", "f", "--kind", "flow")
+    assert ok(bt, "drawer", "f", "--summary")["name"] == "f"  # the summary is already read-only
+    assert ok(bt, "drawer", "f", "logs", "--summary") == []
+    doc = ok(bt, "drawer", "--no-input", "f", "stage", "--json=true", "add", "x")
+    assert doc["flow"]["stages"] == [{"id": "x", "title": "X"}]
+    human = bt("drawer", "f", "set", "flow.initial_stage=x", "--no-json")
+    assert human.returncode == 0 and human.stdout.startswith("✓ drawer f: set flow.initial_stage")
+    human = bt("drawer", "f", "--no-json")
+    assert "initial stage: x" in human.stdout and "stages: x" in human.stdout

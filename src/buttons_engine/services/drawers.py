@@ -655,18 +655,12 @@ _FLAG_NAMES = {
 
 def _secret(flag: str, value: str) -> str:
     """A secret flag: a literal, or exactly ``$ENV{VAR}`` (resolved by the listener per request)."""
-    if "$ENV{" in value or "$BAT{" in value:
-        ok = value.startswith("$ENV{") and value.endswith("}") and value.count("$ENV{") == 1
-        var = value[len("$ENV{") : -1] if ok else ""
-        if (
-            not ok
-            or not var
-            or not (var[0].isalpha() or var[0] == "_")
-            or not var.replace("_", "a").isalnum()
-        ):
-            raise ValidationError(
-                f"{flag}: write a literal value or exactly $ENV{{VAR}} (the whole value), not {value!r}"
-            )
+    import re
+
+    if ("$ENV{" in value or "$BAT{" in value) and not re.fullmatch(r"\$ENV\{[A-Za-z_][A-Za-z0-9_]*\}", value):
+        raise ValidationError(
+            f"{flag}: write a literal value or exactly $ENV{{VAR}} (the whole value), not {value!r}"
+        )
     return value
 
 
