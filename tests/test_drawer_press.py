@@ -183,7 +183,10 @@ def test_missing_required_input_and_flow_drawers(bt: Buttons) -> None:
     assert bt("drawer", "d", "press", "env=x", "--json").data["status"] == "ok"
     bt("drawer", "create", "f", "--kind", "flow")
     assert bt("drawer", "f", "press", "--json").error["code"] == "FLOW_RUNTIME_REQUIRED"
-    assert bt("drawer", "d", "press", "--mode", "waves", "--json").error["code"] == "VALIDATION_ERROR"
+    r = bt(
+        "drawer", "d", "press", "--mode", "waves", "--json"
+    )  # hand-parser error: plain text (CONTRACT 2.3)
+    assert r.returncode == 1 and r.stdout == "" and "--mode must be sequential or parallel" in r.stderr
 
 
 def test_dry_run_resolves_against_inputs_and_runs_nothing(bt: Buttons, tmp_path: Path) -> None:
