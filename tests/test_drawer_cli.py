@@ -82,12 +82,16 @@ def test_list_skips_a_malformed_drawer_with_a_warning(bt: Buttons) -> None:
     assert "bad" in r.stderr
 
 
-def test_schema_prints_the_embedded_schema(bt: Buttons) -> None:
-    data = bt("drawer", "schema", "--json").data
+def test_schema_prints_the_raw_embedded_schema_even_in_json_mode(bt: Buttons) -> None:
+    # CONTRACT 2.3: `drawer schema` prints the raw schema, never inside an envelope.
+    r = bt("drawer", "schema", "--json")
+    assert r.returncode == 0
+    data = json.loads(r.stdout)
+    assert "ok" not in data
     assert data["$id"] == "https://buttons.sh/schemas/drawer.schema.json"
     assert data["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     human = bt("drawer", "schema", "--no-json")
-    assert json.loads(human.stdout)["$id"] == data["$id"]
+    assert json.loads(human.stdout) == data
 
 
 def test_remove_and_rm_delete_the_folder(bt: Buttons) -> None:
@@ -96,11 +100,17 @@ def test_remove_and_rm_delete_the_folder(bt: Buttons) -> None:
     assert bt("drawer", "remove", "a", "--json").data == {"ok": True, "removed": "a"}
     assert bt("drawer", "b", "rm", "--json").data == {"ok": True, "removed": "b"}
     assert not (bt.home / "drawers" / "a").exists()
-    assert bt("drawer", "rm", "a", "--json").error["code"] == "DRAWER_NOT_FOUND"
+    assert bt("drawer", "rm", "a", "--json").error["code"] == "NOT_FOUND"
 
 
 def test_unknown_drawer_and_unknown_verb(bt: Buttons) -> None:
-    assert bt("drawer", "ghost", "--json").error["code"] == "DRAWER_NOT_FOUND"
+    # the drawer a verb names: upstream's NOT_FOUND (CONTRACT 2.5), with the closest names
+    assert bt("drawer", "ghost", "--json").error["code"] == "NOT_FOUND"
+    make_drawer(bt, "ghosts")
+    e = bt("drawer", "ghost", "press", "--json").error
+    assert e["code"] == "NOT_FOUND" and e["hint"] == "did you mean ghosts?"
+    bt.create("btn", "--code", "true")
+    assert bt("drawer", "btn", "--json").error["hint"] == "'btn' is a button: buttons press btn"
     make_drawer(bt, "d")
     r = bt("drawer", "d", "explode", "--json")
     assert r.returncode == 1 and r.error["code"] == "UNKNOWN_VERB"
@@ -223,12 +233,15 @@ def test_set_args_fields_nested_args_inputs_and_policies(bt: Buttons) -> None:
         ("build.parallelism=-1", "VALIDATION_ERROR"),
         ("build.on_failure=explode", "VALIDATION_ERROR"),
         ("inputs.x.colour=red", "STEP_FIELD_UNKNOWN"),
-        ("noequals", "VALIDATION_ERROR"),
+        ("wait.duration=soon", "VALIDATION_ERROR"),
+        ("build.until=tomorrow", "VALIDATION_ERROR"),
+        ("build.on_item_failure=maybe", "VALIDATION_ERROR"),
+        ("flow.initial_stage=x", "DRAWER_KIND_MISMATCH"),
     ],
 )
 def test_set_refusals_change_nothing_even_after_a_good_pair(bt: Buttons, pair: str, code: str) -> None:
     bt.create("build", "--code", "true")
-    make_drawer(bt, "d", "build")
+    make_drawer(bt, "d", "build", "wait:1s")
     before = drawer_file(bt, "d").read_bytes()
     r = bt("drawer", "d", "set", "build.args.ok=1", pair, "--json")
     assert r.returncode == 1, r.stdout
@@ -271,7 +284,9 @@ def test_connect_ambiguous_missing_schema_and_missing_step(bt: Buttons) -> None:
     bt.create("ship", "--code", "true", "--arg", "version:string:required")
     make_drawer(bt, "d", "build", "ship", "plain")
     before = drawer_file(bt, "d").read_bytes()
-    assert bt("drawer", "d", "connect", "build", "to", "ship", "--json").error["code"] == "AMBIGUOUS"
+    e = bt("drawer", "d", "connect", "build", "to", "ship", "--json").error
+    assert e["code"] == "AMBIGUOUS" and "Version, version" in e["message"]
+    assert "connect build.output.version to ship.args.version" in e["hint"]
     r = bt("drawer", "d", "connect", "plain", "to", "ship", "--json")
     assert r.error["code"] == "VALIDATION_ERROR" and "output_schema" in r.error["message"]
     assert bt("drawer", "d", "connect", "nope", "to", "ship", "--json").error["code"] == "STEP_NOT_FOUND"

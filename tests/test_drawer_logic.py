@@ -31,7 +31,7 @@ from buttons_engine.services.drawer_run import _backoff
         (0.5, "0.5"),
         (-2.25, "-2.25"),
         (1e6, "1e+06"),
-        (1000000, "1e+06"),  # Go's %v of the float64 upstream holds
+        (1000000, "1000000"),  # an integer stays one (D11); upstream holds float64 1e+06
         (123456, "123456"),
         (1234567.0, "1.234567e+06"),
         (0.0001, "0.0001"),

@@ -77,7 +77,7 @@ def test_sequential_run_with_references_inputs_env_and_flattening(bt: Buttons) -
     assert emit["output"]["version"] == 3
     assert wait["id"] == "wait" and wait["status"] == "ok" and wait["output"]["waited_ms"] >= 10
     assert show["args"]["v"] == "3"
-    assert show["stdout"] == '3|0.5|1e+06|["a"]|true|v3 to prod as ci|ann'
+    assert show["stdout"] == '3|0.5|1000000|["a"]|true|v3 to prod as ci|ann'
     assert show["output"] == show["stdout"]  # not JSON: the raw text
 
 
@@ -183,7 +183,10 @@ def test_missing_required_input_and_flow_drawers(bt: Buttons) -> None:
     assert bt("drawer", "d", "press", "env=x", "--json").data["status"] == "ok"
     bt("drawer", "create", "f", "--kind", "flow")
     assert bt("drawer", "f", "press", "--json").error["code"] == "FLOW_RUNTIME_REQUIRED"
-    assert bt("drawer", "d", "press", "--mode", "waves", "--json").error["code"] == "VALIDATION_ERROR"
+    r = bt(
+        "drawer", "d", "press", "--mode", "waves", "--json"
+    )  # hand-parser error: plain text (CONTRACT 2.3)
+    assert r.returncode == 1 and r.stdout == "" and "--mode must be sequential or parallel" in r.stderr
 
 
 def test_dry_run_resolves_against_inputs_and_runs_nothing(bt: Buttons, tmp_path: Path) -> None:

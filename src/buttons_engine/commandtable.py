@@ -872,17 +872,23 @@ terminal. See docs/board.md.""",
 Name-first (buttons drawer NAME VERB ...):
   summary                     (default) steps, validation report, recent runs
   add T ...                   append steps: BUTTON, drawer/OTHER, for_each:BUTTON, wait:DURATION
+  stage add ID [--title T] [--system-prompt P]   (flow drawers) append a stage
   set P=V ...                 STEP.args.F, STEP.steps.N.args.F, STEP.<field>, STEP.on_failure,
-                              STEP.timeout_seconds, inputs.NAME.<type|required|secret|...>
+                              STEP.timeout_seconds, inputs.NAME.<type|required|secret|...>,
+                              flow.<path> (flow drawers: initial_stage, manager.*, stages.ID.*)
   connect A to B              wire A's output fields into B's same-named arguments
   connect A.output.X to B.args.Y
+  trigger webhook [PATH] [--auth none|basic|header|jwt] [--auth-user U --auth-pass P]
+      [--auth-header-name N --auth-header-value V] [--jwt-secret S --jwt-algorithm HS256|HS384|HS512
+      --jwt-issuer I --jwt-audience A]   the drawer's one webhook (default path /NAME);
+                              secrets may be exactly $ENV{VAR}
   press [k=v ...] [--dry-run] [--mode sequential|parallel] [--concurrency N] [--on-failure stop|continue]
                               run the steps; ${inputs.x}, ${step.output.f}, $ENV{NAME}
   logs [--failed] [--limit N] past runs (a run killed mid-way reads 'interrupted')
   rm                          delete the drawer and its history
 --summary on any per-drawer verb prints the plan and changes nothing.
 Step kinds run here: button, wait, for_each, aggregate, switch; --mode parallel runs waves from
-the reference graph. Not built yet: drawer steps, CEL expressions, flow authoring (docs/drawers.md).
+the reference graph. Not built yet: drawer steps, CEL expressions (docs/drawers.md).
 
 Examples:
   buttons drawer create release

@@ -153,11 +153,17 @@ class Step:
         self.cases: tuple[dict[str, Any], ...] = tuple(cases)
         branches = []
         for n, case in enumerate(cases):
+            when = case.get("when")
+            if when is not None and not isinstance(when, str):
+                raise _fail(where, f"cases[{n}].when", 'a string (an expression such as "${inputs.prod}")')
             body = _or_empty(case.get("steps"))
             if not isinstance(body, list):
                 raise _fail(where, f"cases[{n}].steps", "a list")
             branches.append(tuple(Step(s, f"{where} cases[{n}]") for s in body))
         self.case_steps: tuple[tuple[Step, ...], ...] = tuple(branches)
+        for key in ("over", "from", "pluck", "duration", "until"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise _fail(where, key, "a string")
         self.from_ = raw.get("from")
         self.pluck = raw.get("pluck")
         self.duration = raw.get("duration")

@@ -5,12 +5,16 @@ because most verbs come after the drawer's name (``drawer NAME add T``), which n
 flags describes. This module is the hand-written parser, as upstream's is:
 
 - verb-first: ``create NAME [--kind action|flow]``, ``list|ls``, ``schema``, ``remove|rm NAME``;
-- name-first: ``NAME [summary]``, ``NAME add T…``, ``NAME set P=V…``, ``NAME connect A to B``,
+- name-first: ``NAME [summary]``, ``NAME add T…``, ``NAME stage add ID``, ``NAME set P=V…``,
+  ``NAME connect A to B``, ``NAME trigger webhook [PATH] [auth flags]``,
   ``NAME press [k=v…] [flags]``, ``NAME logs [--failed] [--limit N]``, ``NAME rm|remove``;
 - global flags anywhere: ``--json[=true|false]``, ``--no-json``, ``--summary[=true|false]``,
   ``--no-input[=true|false]`` (``cli/main.py`` strips the plain forms before we see the line).
 
-With ``--summary`` every per-drawer verb returns a plan and writes nothing.
+With ``--summary`` every per-drawer verb that changes or runs something returns a plan and writes
+nothing (``summary`` and ``logs`` only read, so they answer as usual). Hand-parser errors (an
+unknown flag, a word that is not ``k=v``, a bad ``--mode``) are usage errors: plain text on
+stderr, exit 1, as upstream.
 """
 
 from __future__ import annotations
@@ -129,9 +133,8 @@ def _verb_first(verb: str, rest: list[str], ctx: Context) -> int:
             raise _usage("usage: drawer create NAME [--kind action|flow]")
         kind = f.values.get("--kind", "action")
         if ctx.summary:
-            return _plan(
-                ctx, f.words[0], "create", rest, {"would_create": {"name": f.words[0], "kind": kind}}
-            )
+            doc = drawers.create(ctx.layout, f.words[0], kind, plan=True)
+            return _plan(ctx, doc["name"], "create", rest, {"would_create": doc})
         doc = drawers.create(ctx.layout, f.words[0], kind)
         return _ok(
             ctx,
@@ -157,10 +160,7 @@ def _verb_first(verb: str, rest: list[str], ctx: Context) -> int:
 
         if rest:
             raise _usage("drawer schema takes no arguments")
-        if ctx.out.json:
-            ctx.out.success(drawers.schema())
-        else:
-            write_json(drawers.schema())
+        write_json(drawers.schema())  # the raw schema, never in an envelope (CONTRACT 2.3)
         return 0
     # remove / rm NAME
     if len(rest) != 1:
@@ -181,6 +181,7 @@ def _per_drawer(name: str, verb: str, rest: list[str], ctx: Context) -> int:
     from ..services import drawers
 
     layout = ctx.layout
+    drawers.require(layout, name)  # the drawer named on the line: NOT_FOUND (CONTRACT 2.5)
     if verb == "summary":
         if rest:
             raise _usage("drawer NAME summary takes no arguments")
@@ -190,12 +191,17 @@ def _per_drawer(name: str, verb: str, rest: list[str], ctx: Context) -> int:
         else:
             _print_summary(data)
         return 0
+    if verb in ("add", "set", "connect"):
+        rest = _Flags(rest, ()).words  # no flags of their own: a stray --flag is a usage error
     if verb == "add":
         if ctx.summary:
             return _plan(ctx, name, verb, rest, drawers.add(layout, name, rest, plan=True))
         doc = drawers.add(layout, name, rest)
         return _ok(ctx, doc, f"✓ drawer {doc['name']}: {' → '.join(s['id'] for s in doc.get('steps', []))}")
     if verb == "set":
+        for pair in rest:
+            if "=" not in pair or pair.startswith("="):
+                raise _usage(f"set: expected PATH=VALUE, got {pair!r}")
         if ctx.summary:
             return _plan(ctx, name, verb, rest, drawers.set_fields(layout, name, rest, plan=True))
         data = drawers.set_fields(layout, name, rest)
@@ -217,32 +223,95 @@ def _per_drawer(name: str, verb: str, rest: list[str], ctx: Context) -> int:
         return _press(name, rest, ctx)
     if verb == "logs":
         return _logs(name, rest, ctx)
-    if verb in ("stage", "trigger", "retry"):
+    if verb == "stage":
+        return _stage(name, rest, ctx)
+    if verb == "trigger":
+        return _trigger(name, rest, ctx)
+    if verb == "retry":
         raise DrawerError(
             "KIND_NOT_IMPLEMENTED", f"drawer {verb} is not built in this version yet (docs/drawers.md)"
         )
     raise DrawerError(
         "UNKNOWN_VERB",
         f"unknown drawer verb {verb!r}",
-        hint="verbs: summary, add, set, connect, press, logs, rm (buttons drawer --help)",
+        hint="verbs: summary, add, stage add, set, connect, trigger webhook, press, logs, rm"
+        " (buttons drawer --help)",
+    )
+
+
+def _stage(name: str, rest: list[str], ctx: Context) -> int:
+    from ..services import drawers
+
+    f = _Flags(rest, ("--title", "--system-prompt"))
+    if len(f.words) != 2 or f.words[0] != "add":
+        raise _usage("usage: drawer NAME stage add ID [--title T] [--system-prompt P]")
+    title = f.values.get("--title")
+    prompt = f.values.get("--system-prompt")
+    if ctx.summary:
+        extra = drawers.stage_add(ctx.layout, name, f.words[1], title=title, system_prompt=prompt, plan=True)
+        return _plan(ctx, name, "stage", rest, extra)
+    doc = drawers.stage_add(ctx.layout, name, f.words[1], title=title, system_prompt=prompt)
+    stages = [s["id"] for s in doc["flow"]["stages"]]
+    return _ok(ctx, doc, f"✓ drawer {doc['name']}: stages {', '.join(stages)}")
+
+
+TRIGGER_FLAGS = (
+    "--path",
+    "--auth",
+    "--auth-user",
+    "--auth-pass",
+    "--auth-header-name",
+    "--auth-header-value",
+    "--jwt-secret",
+    "--jwt-algorithm",
+    "--jwt-issuer",
+    "--jwt-audience",
+)
+
+
+def _trigger(name: str, rest: list[str], ctx: Context) -> int:
+    from ..services import drawers
+
+    f = _Flags(rest, TRIGGER_FLAGS)
+    if not f.words:
+        raise _usage("usage: drawer NAME trigger webhook [PATH] [--auth none|basic|header|jwt …]")
+    kind = f.words[0]
+    if kind != "webhook":
+        raise _usage(f"trigger kind {kind!r} is not implemented (drawers take webhook triggers)")
+    if len(f.words) > 2 or (len(f.words) == 2 and "--path" in f.values):
+        raise _usage("give the webhook path once: trigger webhook PATH, or --path PATH")
+    path = f.words[1] if len(f.words) == 2 else f.values.get("--path", "")
+    flags = {k[2:].replace("-", "_"): v for k, v in f.values.items() if k not in ("--path", "--auth")}
+    auth = f.values.get("--auth", "none")
+    if ctx.summary:
+        extra = drawers.trigger_webhook(ctx.layout, name, path, auth_type=auth, flags=flags, plan=True)
+        return _plan(ctx, name, "trigger", rest, extra)
+    data = drawers.trigger_webhook(ctx.layout, name, path, auth_type=auth, flags=flags)
+    return _ok(
+        ctx,
+        data,
+        f"✓ drawer {data['drawer']}: webhook POST {data['path']} (auth {data['auth_type']})\n"
+        "  each request becomes inputs.webhook = {body, headers, query, method, path, received_at}",
     )
 
 
 def _press(name: str, rest: list[str], ctx: Context) -> int:
-    from ..errors import ValidationError
     from ..services import drawer_run
 
     f = _Flags(rest, ("--mode", "--concurrency", "--on-failure", "--webhook-body"), ("--dry-run",))
     mode = f.values.get("--mode", "sequential")
     if mode not in ("sequential", "parallel"):
-        raise ValidationError(f"--mode must be sequential or parallel, not {mode!r}")
+        raise _usage(f"--mode must be sequential or parallel, not {mode!r}")
     on_failure = f.values.get("--on-failure", "stop")
     if on_failure not in ("stop", "continue"):
-        raise ValidationError("--on-failure must be stop or continue")
+        raise _usage("--on-failure must be stop or continue")
     try:
         concurrency = int(f.values.get("--concurrency", "0"))
     except ValueError:
-        raise ValidationError("--concurrency must be an integer") from None
+        raise _usage("--concurrency must be an integer") from None
+    for pair in f.words:
+        if "=" not in pair or pair.startswith("="):
+            raise _usage(f"press: expected KEY=VALUE, got {pair!r}")
     # --concurrency and --on-failure only matter in parallel mode (ignored in sequential, as upstream)
     parallel = drawer_run.ParallelOptions(concurrency, on_failure) if mode == "parallel" else None
     inputs = drawer_run.parse_inputs(f.words)
@@ -350,5 +419,12 @@ def _print_summary(data: dict[str, Any]) -> None:
     for issue in (v["errors"] or []) + (v["warnings"] or []):
         where = f"[{issue['step_id']}] " if issue.get("step_id") else ""
         print(f"    {issue['severity']}: {where}{issue['message']}")
+    flow = data.get("flow") if data["drawer_kind"] == "flow" else None
+    if isinstance(flow, dict):
+        stages = [s.get("id", "?") for s in flow.get("stages") or [] if isinstance(s, dict)]
+        print(f"  initial stage: {flow.get('initial_stage') or '(not set)'}")
+        print(f"  stages: {', '.join(stages) or '(none)'}")
+    for t in data["triggers"]:
+        print(f"  trigger {t['kind']} {t['path']} (auth {t['auth_type']})")
     for r in data["recent_runs"]:
         print(f"  run {r['run_id']} {r['status']} {r['duration_ms']}ms {r['started_at']}")

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 
@@ -132,62 +131,16 @@ def references(value: Any) -> list[str]:
 def flatten(value: Any) -> str:
     """A resolved value as the string a button argument gets (CONTRACT 11.2).
 
-    Strings as-is, ``true``/``false``, numbers in Go ``%v`` form (``3``, ``0.5``, ``1e+06``),
-    anything else (objects, lists, null) as compact JSON.
+    Strings as-is, ``true``/``false``, numbers in Go ``%v`` form (``3``, ``0.5``, ``1e+06`` for
+    the float 1e6; an integer as its digits, D11), anything else (objects, lists, null) as compact
+    JSON the way Go's ``json.Marshal`` writes it (keys sorted, ``<>&`` escaped, ``3`` not ``3.0``).
     """
+    from .. import gojson
+
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return go_number(value)
-    import json
-
-    # Go's json.Marshal: no spaces, map keys sorted, UTF-8 kept, <, > and & escaped.
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def go_number(value: float) -> str:
-    """Go's ``%v`` of a float64: shortest digits; exponent form below 1e-4 and from 1e+06."""
-    if isinstance(value, int) and abs(value) >= 2**53:
-        return str(value)  # beyond float64 precision: keep every digit rather than round
-    f = float(value)
-    if math.isnan(f):
-        return "NaN"
-    if f in (float("inf"), float("-inf")):
-        return "+Inf" if f > 0 else "-Inf"
-    if f == 0:
-        return "-0" if str(f).startswith("-") else "0"
-    sign = "-" if f < 0 else ""
-    digits, exp = _shortest(abs(f))
-    eprec = 6  # Go: %e when exp < -4 || exp >= 6 for the shortest form (fmt.Println(1e6) is 1e+06)
-    if exp < -4 or exp >= eprec:
-        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-        return f"{sign}{body}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    if exp < 0:
-        return f"{sign}0.{'0' * (-exp - 1)}{digits}"
-    if exp + 1 >= len(digits):
-        return f"{sign}{digits}{'0' * (exp + 1 - len(digits))}"
-    return f"{sign}{digits[: exp + 1]}.{digits[exp + 1 :]}"
-
-
-def _shortest(f: float) -> tuple[str, int]:
-    """(significant digits, decimal exponent of the first digit) of ``f``'s shortest repr."""
-    text = repr(f)
-    if "e" in text:
-        mant, _, e = text.partition("e")
-        exp = int(e)
-    else:
-        mant, exp = text, 0
-    if "." in mant:
-        whole, frac = mant.split(".")
-    else:
-        whole, frac = mant, ""
-    if frac == "0":
-        frac = ""
-    digits = (whole + frac).lstrip("0")
-    lead_zeros = len(whole + frac) - len((whole + frac).lstrip("0"))
-    exp += len(whole) - 1 - lead_zeros
-    digits = digits.rstrip("0") or "0"
-    return digits, exp
+        return gojson.go_v(value)
+    return gojson.dumps(value, sort_keys=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 
-from .. import timefmt
+from .. import drawer_flow, timefmt
+from ..commandtable import UPSTREAM_RESERVED
 from ..drawer_spec import BUILT_KINDS, LIVE_KINDS, RESERVED_KINDS, DrawerSpec, sort_keys
 from ..errors import DrawerError, NotFound, ValidationError
 from ..store import buttons as button_store
@@ -34,6 +35,26 @@ STRING_FIELDS = ("over", "as", "on_item_failure", "from", "pluck", "button", "dr
 INPUT_FIELDS = ("type", "required", "description", "values", "secret")
 
 
+def _locked(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Run a read-modify-write of ``drawer.json`` under the drawer folder's ``flock``, so two
+    concurrent edits (two ``set``s of different fields) both land; readers never lock."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(layout: Layout, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from ..store.locks import lock_dir
+
+        slug = lookup_name(name, "drawer")
+        try:
+            lock = lock_dir(layout.drawer_dir(slug))
+        except (FileNotFoundError, NotADirectoryError):
+            raise store.not_found(slug) from None
+        with lock:
+            return fn(layout, name, *args, **kwargs)
+
+    return wrapper
+
+
 def _now() -> str:
     return timefmt.format_us(timefmt.now_us())
 
@@ -48,15 +69,31 @@ def read(layout: Layout, name: str) -> DrawerSpec:
     return store.read(layout, name)
 
 
+def require(layout: Layout, name: str) -> str:
+    """The slug of the drawer a command names; ``NOT_FOUND`` (upstream's code for the drawer a
+    drawer verb is given, CONTRACT 2.5) with the closest names when there is none. A drawer that a
+    step names is ``DRAWER_NOT_FOUND`` instead."""
+    slug = lookup_name(name, "drawer")
+    if store.exists(layout, slug):
+        return slug
+    import difflib
+
+    names = [s.name for s in store.list_all(layout)]
+    close = difflib.get_close_matches(slug, names, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else "run 'buttons drawer list' to see drawers"
+    if button_store.exists(layout, slug):
+        hint = f"{slug!r} is a button: buttons press {slug}"
+    raise NotFound(f"drawer {slug!r} not found", hint=hint)
+
+
 def document(spec: DrawerSpec) -> dict[str, Any]:
     """The full drawer as JSON (what ``create``, ``add`` and ``stage add`` print): keys sorted."""
     out: dict[str, Any] = dict(sort_keys(spec.raw))
     return out
 
 
-def save(layout: Layout, spec: DrawerSpec, raw: dict[str, Any]) -> DrawerSpec:
-    """Check ``raw`` (typed read, then the JSON Schema) and write it; nothing is written if it fails."""
-    raw["updated_at"] = _now()
+def check(spec: DrawerSpec, raw: dict[str, Any]) -> DrawerSpec:
+    """``raw`` as the typed read and the JSON Schema see it; ``VALIDATION_ERROR`` if either refuses."""
     checked = DrawerSpec.from_json(raw, where=f"drawer {spec.name!r}", folder_name=spec.name)
     from ..drawer_schema import validate
 
@@ -66,20 +103,33 @@ def save(layout: Layout, spec: DrawerSpec, raw: dict[str, Any]) -> DrawerSpec:
             f"drawer {spec.name!r} would not be valid: " + "; ".join(problems[:5]),
             hint="nothing was written; see 'buttons drawer schema'",
         )
+    return checked
+
+
+def save(layout: Layout, spec: DrawerSpec, raw: dict[str, Any]) -> DrawerSpec:
+    """Check ``raw`` (typed read, then the JSON Schema) and write it; nothing is written if it fails."""
+    raw["updated_at"] = _now()
+    checked = check(spec, raw)
     store.write(layout, spec.name, raw)
+    if checked.is_flow:
+        store.write_flow_definition(layout, spec.name, drawer_flow.definition(raw))
     return checked
 
 
 # ------------------------------------------------------------------------------ verb-first
 
 
-def create(layout: Layout, name: str, kind: str = "action") -> dict[str, Any]:
+def create(layout: Layout, name: str, kind: str = "action", *, plan: bool = False) -> dict[str, Any]:
     if kind not in KINDS:
         raise ValidationError(f"--kind must be 'action' or 'flow', not {kind!r}")
     slug = validate_name(name, "drawer", allow_reserved=True)
-    if slug in VERB_NAMES:
+    if slug in VERB_NAMES or slug in UPSTREAM_RESERVED:
+        what = "a drawer command" if slug in VERB_NAMES else "reserved (it is a buttons command name)"
+        raise ValidationError(f"drawer name {slug!r} is {what}", hint=f"pick another name, e.g. {slug}-1")
+    if button_store.exists(layout, slug):
+        # Buttons and drawers share one namespace (CONTRACT 4).
         raise ValidationError(
-            f"drawer name {slug!r} is a drawer command", hint=f"pick another name, e.g. {slug}-1"
+            f"{slug!r} already exists as a button", hint=f"pick another name, e.g. {slug}-flow"
         )
     now = _now()
     raw: dict[str, Any] = {
@@ -91,12 +141,15 @@ def create(layout: Layout, name: str, kind: str = "action") -> dict[str, Any]:
         "updated_at": now,
     }
     if kind == "flow":
-        raw["flow"] = {"initial_stage": "", "manager": {"agent": ""}, "stages": []}
+        raw["flow"] = drawer_flow.empty_flow()
     else:
         raw["steps"] = []
     if store.exists(layout, slug):
         raise ValidationError(f"drawer {slug!r} already exists", hint=f"buttons drawer {slug} summary")
-    store.create(layout, slug, raw)
+    if plan:
+        return dict(sort_keys(raw))
+    extra = {drawer_flow.DEFINITION_FILE: drawer_flow.definition(raw)} if kind == "flow" else {}
+    store.create(layout, slug, raw, extra)
     return dict(sort_keys(raw))
 
 
@@ -109,6 +162,7 @@ def remove_plan(layout: Layout, name: str) -> dict[str, Any]:
     return {"drawer": spec.name, "verb": "remove", "would_remove": layout.drawer_dir(spec.name)}
 
 
+@_locked
 def remove(layout: Layout, name: str) -> dict[str, Any]:
     slug = lookup_name(name, "drawer")
     store.remove(layout, slug)
@@ -134,7 +188,11 @@ def summary(layout: Layout, name: str) -> dict[str, Any]:
     for t in spec.triggers:
         auth = t.get("auth") if isinstance(t.get("auth"), dict) else {}
         triggers.append(
-            {"kind": t.get("kind", ""), "path": t.get("path", ""), "auth_type": (auth or {}).get("type", "")}
+            {
+                "kind": t.get("kind", ""),
+                "path": t.get("path", ""),
+                "auth_type": (auth or {}).get("type") or "none",
+            }
         )
     raw = spec.raw
     return {
@@ -206,21 +264,20 @@ def validation_report(layout: Layout, spec: DrawerSpec) -> dict[str, Any]:
 
 
 def _check_flow(spec: DrawerSpec, rep: _Report) -> None:
-    flow = spec.flow or {}
+    """CONTRACT 11.9: v2 only, no steps, then the flow's own rules (``drawer_flow.issues``)."""
     if spec.schema_version != 2:
         rep.add("error", "flow drawers need schema_version 2")
     if spec.raw.get("steps") is not None:
-        rep.add("error", "a flow drawer has no steps")
-    stages = flow.get("stages") or []
-    if not stages:
-        rep.add(
-            "error", "a flow needs at least one stage", remediation=f"buttons drawer {spec.name} stage add ID"
-        )
-    ids = [s.get("id") for s in stages if isinstance(s, dict)]
-    if flow.get("initial_stage") and flow.get("initial_stage") not in ids:
-        rep.add("error", f"initial_stage {flow.get('initial_stage')!r} is not a stage")
-    if not (flow.get("manager") or {}).get("agent"):
-        rep.add("error", "flow.manager.agent is required")
+        rep.add("error", "a flow drawer has no steps", remediation="remove 'steps' from drawer.json")
+    for problem in drawer_flow.issues(spec.flow or {}):
+        remediation = ""
+        if "at least one stage" in problem:
+            remediation = f"buttons drawer {spec.name} stage add ID"
+        elif "initial_stage" in problem:
+            remediation = f"buttons drawer {spec.name} set flow.initial_stage=ID"
+        elif "manager.agent" in problem:
+            remediation = f"buttons drawer {spec.name} set flow.manager.agent=activation.manager"
+        rep.add("error", problem, remediation=remediation)
 
 
 def _button(layout: Layout, name: str) -> ButtonSpec | None:
@@ -231,7 +288,14 @@ def _button(layout: Layout, name: str) -> ButtonSpec | None:
 
 
 def _check_step(
-    layout: Layout, spec: DrawerSpec, step: Any, rep: _Report, *, earlier: set[str], declared: set[str]
+    layout: Layout,
+    spec: DrawerSpec,
+    step: Any,
+    rep: _Report,
+    *,
+    earlier: set[str],
+    declared: set[str],
+    nested: bool = False,
 ) -> None:
     sid = step.id
     kind = step.kind
@@ -246,8 +310,7 @@ def _check_step(
             "warning", f"step kind {kind!r} is not built in this version yet (docs/drawers.md)", step_id=sid
         )
     if kind == "drawer":
-        if not step.drawer or not store.exists(layout, slugify(step.drawer)):
-            rep.add("error", f"drawer {step.drawer!r} not found", step_id=sid)
+        _check_drawer_step(layout, spec, step, rep)
     elif kind == "for_each":
         if not step.over:
             rep.add("error", "for_each needs over", step_id=sid, remediation=f"set {sid}.over=...")
@@ -278,7 +341,81 @@ def _check_step(
         button = _button(layout, step.button) if step.button else None
         if button is None:
             rep.add("error", f"button {step.button!r} not found", step_id=sid)
+        if nested:
+            return  # references inside loops and branches see the loop variable: checked when run
         _check_refs(layout, spec, step, rep, button=button, earlier=earlier, declared=declared)
+    for body in (step.steps, *step.case_steps):
+        seen: set[str] = set()
+        for inner in body:
+            if inner.id in seen:
+                rep.add("error", f"duplicate step id {inner.id!r} inside {sid!r}", step_id=inner.id)
+            seen.add(inner.id)
+            _check_step(layout, spec, inner, rep, earlier=earlier, declared=declared, nested=True)
+
+
+def _check_drawer_step(layout: Layout, spec: DrawerSpec, step: Any, rep: _Report) -> None:
+    """The target exists, its required inputs are given, and no chain of drawer steps leads back."""
+    sid = step.id
+    target = slugify(step.drawer) if step.drawer else ""
+    if not target or not store.exists(layout, target):
+        rep.add(
+            "error",
+            f"drawer {step.drawer!r} not found",
+            step_id=sid,
+            remediation="buttons drawer list",
+        )
+        return
+    try:
+        child = store.read(layout, target)
+    except (ValidationError, DrawerError) as exc:
+        rep.add("error", f"drawer {target!r} cannot be read: {exc.message}", step_id=sid)
+        return
+    if child.is_flow:
+        rep.add("error", f"drawer {target!r} is a flow drawer: it cannot run as a step", step_id=sid)
+    for i in child.inputs:
+        if i.required and i.name not in step.args:
+            rep.add(
+                "warning",
+                f"required input {i.name!r} of drawer {target!r} is not provided",
+                step_id=sid,
+                arg=i.name,
+                remediation=f"buttons drawer {spec.name} set {sid}.args.{i.name}=...",
+            )
+    chain = _drawer_cycle(layout, target, [spec.name])
+    if chain:
+        rep.add(
+            "error",
+            "drawer steps call each other in a cycle: " + " → ".join(chain),
+            step_id=sid,
+            remediation="a drawer cannot call itself, directly or through others",
+        )
+
+
+def _drawer_cycle(layout: Layout, name: str, path: list[str], depth: int = 0) -> list[str]:
+    """The chain ``path → … → path[0]`` if following ``name``'s drawer steps comes back to it."""
+    if name == path[0]:
+        return [*path, name]
+    if name in path or depth > 32:
+        return []
+    try:
+        spec = store.read(layout, name)
+    except (ValidationError, DrawerError, NotFound):
+        return []
+    for target in _drawer_targets(spec.steps):
+        found = _drawer_cycle(layout, target, [*path, name], depth + 1)
+        if found:
+            return found
+    return []
+
+
+def _drawer_targets(steps: tuple[Any, ...]) -> list[str]:
+    out: list[str] = []
+    for s in steps:
+        if s.kind == "drawer" and s.drawer:
+            out.append(slugify(s.drawer))
+        for body in (s.steps, *s.case_steps):
+            out.extend(_drawer_targets(body))
+    return out
 
 
 def _check_refs(
@@ -300,6 +437,8 @@ def _check_refs(
             parts = ref.split(".")
             if not all(p.replace("_", "a").isalnum() for p in parts):
                 continue  # not a pure dotted path (operators, hyphens): checked when it runs
+            if parts[0] == "steps" and len(parts) > 1 and "steps" not in earlier:
+                parts = parts[1:]  # steps.ID.output.x is ID.output.x
             root = parts[0]
             if root == "env":
                 if len(parts) != 2:
@@ -441,14 +580,204 @@ def _require_button(layout: Layout, name: str) -> str:
     return slug
 
 
+@_locked
 def add(layout: Layout, name: str, targets: list[str], *, plan: bool = False) -> dict[str, Any]:
     spec = store.read(layout, name)
     steps = _new_steps(layout, spec, targets)
-    if plan:
-        return {"would_append": steps}
     raw = copy.deepcopy(spec.raw)
     raw["steps"] = [*(raw.get("steps") or []), *steps]
+    if plan:
+        check(spec, raw)
+        return {"would_append": steps}
     return document(save(layout, spec, raw))
+
+
+# ------------------------------------------------------------------------------ stage add (flow)
+
+
+@_locked
+def stage_add(
+    layout: Layout,
+    name: str,
+    stage_id: str,
+    *,
+    title: str | None = None,
+    system_prompt: str | None = None,
+    plan: bool = False,
+) -> dict[str, Any]:
+    """Append a stage to a flow drawer (CONTRACT 11.10 ``stage add``); the full drawer."""
+    spec = store.read(layout, name)
+    if not spec.is_flow:
+        raise DrawerError(
+            "DRAWER_KIND_MISMATCH",
+            f"drawer {spec.name!r} is an action drawer: stages belong to flow drawers",
+            hint="buttons drawer create NAME --kind flow",
+        )
+    raw = copy.deepcopy(spec.raw)
+    if not isinstance(raw.get("flow"), dict):
+        raw["flow"] = drawer_flow.empty_flow()
+    drawer_flow.add_stage(raw["flow"], stage_id, title, system_prompt)
+    if plan:
+        check(spec, raw)
+        return {"would_add_stage": raw["flow"]["stages"][-1]}
+    return document(save(layout, spec, raw))
+
+
+# ------------------------------------------------------------------------------ trigger webhook
+
+AUTH_TYPES = ("none", "basic", "header", "jwt")
+JWT_ALGORITHMS = ("HS256", "HS384", "HS512")
+# What a webhook request hands the drawer (CONTRACT 11.4, 12.2): inputs.webhook.<field>.
+WEBHOOK_INPUT_SHAPE = [
+    "inputs.webhook.body",
+    "inputs.webhook.headers",
+    "inputs.webhook.query",
+    "inputs.webhook.method",
+    "inputs.webhook.path",
+    "inputs.webhook.received_at",
+]
+_AUTH_FLAGS = {
+    "basic": ("auth_user", "auth_pass"),
+    "header": ("auth_header_name", "auth_header_value"),
+    "jwt": ("jwt_secret", "jwt_algorithm", "jwt_issuer", "jwt_audience"),
+}
+_FLAG_NAMES = {
+    "auth_user": "--auth-user",
+    "auth_pass": "--auth-pass",
+    "auth_header_name": "--auth-header-name",
+    "auth_header_value": "--auth-header-value",
+    "jwt_secret": "--jwt-secret",
+    "jwt_algorithm": "--jwt-algorithm",
+    "jwt_issuer": "--jwt-issuer",
+    "jwt_audience": "--jwt-audience",
+}
+
+
+def _secret(flag: str, value: str) -> str:
+    """A secret flag: a literal, or exactly ``$ENV{VAR}`` (resolved by the listener per request)."""
+    import re
+
+    if ("$ENV{" in value or "$BAT{" in value) and not re.fullmatch(r"\$ENV\{[A-Za-z_][A-Za-z0-9_]*\}", value):
+        raise ValidationError(
+            f"{flag}: write a literal value or exactly $ENV{{VAR}} (the whole value), not {value!r}"
+        )
+    return value
+
+
+def webhook_path(raw_path: str, drawer: str) -> str:
+    path = raw_path or f"/{drawer}"
+    if not path.startswith("/"):
+        path = "/" + path
+    if any(c.isspace() or c in "?#" for c in path) or "//" in path or "/../" in path + "/":
+        raise ValidationError(f"webhook path {path!r} must be a plain URL path (no spaces, ?, #, //, ..)")
+    return path
+
+
+def _webhook_auth(auth_type: str, flags: dict[str, str]) -> dict[str, Any] | None:
+    if auth_type not in AUTH_TYPES:
+        raise ValidationError(f"--auth {auth_type!r}: use one of {', '.join(AUTH_TYPES)}")
+    allowed = _AUTH_FLAGS.get(auth_type, ())
+    stray = [_FLAG_NAMES[k] for k, v in flags.items() if v and k not in allowed]
+    if stray:
+        raise ValidationError(
+            f"{', '.join(stray)} {'does' if len(stray) == 1 else 'do'} not apply with --auth {auth_type}",
+            hint="name the auth type: --auth basic|header|jwt",
+        )
+    if auth_type == "none":
+        return None
+    if auth_type == "basic":
+        if not flags.get("auth_user") or not flags.get("auth_pass"):
+            raise ValidationError("--auth basic needs --auth-user and --auth-pass")
+        return {
+            "type": "basic",
+            "username": flags["auth_user"],
+            "password": _secret("--auth-pass", flags["auth_pass"]),
+        }
+    if auth_type == "header":
+        name, value = flags.get("auth_header_name", ""), flags.get("auth_header_value", "")
+        if not name or not value:
+            raise ValidationError("--auth header needs --auth-header-name and --auth-header-value")
+        if not all(c.isalnum() or c in "-_" for c in name):
+            raise ValidationError(f"--auth-header-name {name!r} is not a header name")
+        return {"type": "header", "header_name": name, "header_value": _secret("--auth-header-value", value)}
+    if not flags.get("jwt_secret"):
+        raise ValidationError("--auth jwt needs --jwt-secret")
+    algorithm = (flags.get("jwt_algorithm") or "HS256").upper()
+    if algorithm not in JWT_ALGORITHMS:
+        raise ValidationError(f"--jwt-algorithm {algorithm!r}: use one of {', '.join(JWT_ALGORITHMS)}")
+    auth: dict[str, Any] = {
+        "type": "jwt",
+        "jwt_secret": _secret("--jwt-secret", flags["jwt_secret"]),
+        "jwt_algorithm": algorithm,
+    }
+    for key in ("jwt_issuer", "jwt_audience"):
+        if flags.get(key):
+            auth[key] = flags[key]
+    return auth
+
+
+def _path_owner(layout: Layout, path: str, drawer: str) -> str | None:
+    """Who else answers ``path``: another drawer's webhook trigger or a button's webhook trigger."""
+    for other in store.list_all(layout):
+        if other.name != drawer and any(
+            t.get("kind") == "webhook" and t.get("path") == path for t in other.triggers
+        ):
+            return f"drawer {other.name!r}"
+    from . import triggers as button_triggers
+
+    for entry in button_triggers.list_triggers(layout)["triggers"]:
+        t = entry["trigger"]
+        if t.get("kind") == "webhook" and t.get("path") == path:
+            return f"button {entry['button']!r}"
+    return None
+
+
+@_locked
+def trigger_webhook(
+    layout: Layout,
+    name: str,
+    raw_path: str,
+    *,
+    auth_type: str = "none",
+    flags: dict[str, str] | None = None,
+    plan: bool = False,
+) -> dict[str, Any]:
+    """Set the drawer's one webhook trigger (CONTRACT 12.2), replacing any previous one."""
+    spec = store.read(layout, name)
+    if spec.is_flow:
+        raise DrawerError(
+            "DRAWER_KIND_MISMATCH",
+            f"drawer {spec.name!r} is a flow drawer: it is not pressed here, so it has no webhook",
+            hint="a flow stage takes webhook triggers: set flow.stages.ID.triggers",
+        )
+    path = webhook_path(raw_path, spec.name)
+    trigger: dict[str, Any] = {"kind": "webhook", "path": path}
+    auth = _webhook_auth(auth_type or "none", flags or {})
+    if auth is not None:
+        trigger["auth"] = auth
+    owner = _path_owner(layout, path, spec.name)
+    if owner is not None:
+        raise DrawerError(
+            "TRIGGER_PATH_CONFLICT",
+            f"webhook path {path} already belongs to {owner}",
+            hint=f"pick another path: buttons drawer {spec.name} trigger webhook /{spec.name}-2",
+        )
+    raw = copy.deepcopy(spec.raw)
+    kept = [t for t in raw.get("triggers") or [] if not (isinstance(t, dict) and t.get("kind") == "webhook")]
+    raw["triggers"] = [*kept, trigger]
+    result = {
+        "drawer": spec.name,
+        "kind": "webhook",
+        "path": path,
+        "auth_type": auth["type"] if auth else "none",
+        "public_url": "",
+        "input_shape": list(WEBHOOK_INPUT_SHAPE),
+    }
+    if plan:
+        check(spec, raw)
+        return {"would_set_trigger": trigger, **{k: result[k] for k in ("path", "auth_type")}}
+    save(layout, spec, raw)
+    return result
 
 
 # ------------------------------------------------------------------------------ set
@@ -473,18 +802,38 @@ def _find_step(spec_raw: dict[str, Any], step_id: str, drawer: str) -> dict[str,
     )
 
 
+def _kind_mismatch(drawer: str, flow: bool, path: str) -> DrawerError:
+    if flow:
+        return DrawerError(
+            "DRAWER_KIND_MISMATCH",
+            f"drawer {drawer!r} is a flow drawer: {path!r} is not a flow path",
+            hint="flow drawers take flow.<path> (buttons drawer --help)",
+        )
+    return DrawerError(
+        "DRAWER_KIND_MISMATCH", f"drawer {drawer!r} is an action drawer: it has steps, not a flow"
+    )
+
+
 def _apply_set(raw: dict[str, Any], drawer: str, path: str, text: str) -> None:
     value = parse_value(text)
     parts = path.split(".")
-    if parts[0] == "flow":
-        raise DrawerError("KIND_NOT_IMPLEMENTED", "setting flow.* fields is not built in this version yet")
+    flow = raw.get("drawer_kind") == "flow"
+    if flow != (parts[0] == "flow"):
+        raise _kind_mismatch(drawer, flow, path)
+    if flow:
+        if not isinstance(raw.get("flow"), dict):
+            raw["flow"] = drawer_flow.empty_flow()
+        drawer_flow.set_path(raw["flow"], path, text, value)
+        return
     if parts[0] == "inputs":
         if len(parts) != 3 or parts[2] not in INPUT_FIELDS:
             raise DrawerError(
                 "STEP_FIELD_UNKNOWN",
                 f"{path!r}: use inputs.NAME.FIELD with FIELD one of {', '.join(INPUT_FIELDS)}",
             )
-        inputs = raw.setdefault("inputs", [])
+        inputs = raw.get("inputs")
+        if inputs is None:
+            inputs = raw["inputs"] = []
         entry = next((i for i in inputs if isinstance(i, dict) and i.get("name") == parts[1]), None)
         if entry is None:
             entry = {"name": parts[1], "type": "string"}
@@ -502,6 +851,7 @@ def _apply_set(raw: dict[str, Any], drawer: str, path: str, text: str) -> None:
     if len(rest) == 2 and rest[0] == "args":
         step.setdefault("args", {})[rest[1]] = value
     elif len(rest) == 1 and rest[0] in STRING_FIELDS:
+        _check_string_field(path, rest[0], text)
         step[rest[0]] = text
     elif len(rest) == 1 and rest[0] == "parallelism":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -522,6 +872,30 @@ def _apply_set(raw: dict[str, Any], drawer: str, path: str, text: str) -> None:
         )
 
 
+def _check_string_field(path: str, field: str, text: str) -> None:
+    """A literal ``duration`` must be a Go duration, a literal ``until`` an RFC 3339 time."""
+    if "${" in text:
+        return  # a reference: checked when the step runs
+    if field == "duration":
+        try:
+            if timefmt.parse_duration(text) < 0:
+                raise ValueError(f"negative duration {text!r}")
+        except ValueError as exc:
+            raise ValidationError(f"{path}: {exc}") from None
+    elif field == "until":
+        from datetime import datetime
+
+        try:
+            datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValidationError(
+                f"{path}: {text!r} is not an RFC 3339 time (e.g. 2026-12-01T09:00:00Z)"
+            ) from None
+        if "T" not in text.upper():
+            raise ValidationError(f"{path}: {text!r} needs a date and a time (e.g. 2026-12-01T09:00:00Z)")
+
+
+@_locked
 def set_fields(layout: Layout, name: str, pairs: list[str], *, plan: bool = False) -> dict[str, Any]:
     spec = store.read(layout, name)
     if not pairs:
@@ -535,7 +909,7 @@ def set_fields(layout: Layout, name: str, pairs: list[str], *, plan: bool = Fals
         _apply_set(raw, spec.name, path, text)
         paths.append(path)
     if plan:
-        DrawerSpec.from_json(raw, where=f"drawer {spec.name!r}", folder_name=spec.name)
+        check(spec, raw)
         return {"would_set": paths}
     save(layout, spec, raw)
     return {"ok": True, "drawer": spec.name, "set": len(paths), "paths": paths}
@@ -551,8 +925,13 @@ _COMPATIBLE = {
 }
 
 
+@_locked
 def connect(layout: Layout, name: str, words: list[str], *, plan: bool = False) -> dict[str, Any]:
     spec = store.read(layout, name)
+    if spec.is_flow:
+        raise DrawerError(
+            "DRAWER_KIND_MISMATCH", f"drawer {spec.name!r} is a flow drawer: it has stages, not steps"
+        )
     if len(words) != 3 or words[1] != "to":
         raise ValidationError("usage: connect A to B, or connect A.output.X to B.args.Y")
     src, dst = words[0], words[2]
@@ -572,6 +951,7 @@ def connect(layout: Layout, name: str, words: list[str], *, plan: bool = False) 
         target = _find_step(raw, dst, spec.name)
         wired = _auto_wire(layout, src, source, target)
     if plan:
+        check(spec, raw)
         return {"would_connect": wired}
     save(layout, spec, raw)
     return {"ok": True, "wired": wired}
@@ -606,7 +986,13 @@ def _auto_wire(
             and (not isinstance(fs, dict) or fs.get("type") in allowed or "type" not in fs)
         ]
         if len(candidates) > 1:
-            raise DrawerError("AMBIGUOUS", f"argument {arg.name!r} matches {', '.join(candidates)}")
+            b = target.get("id")
+            raise DrawerError(
+                "AMBIGUOUS",
+                f"argument {arg.name!r} of {b!r} matches output fields {', '.join(candidates)} of {a!r}",
+                hint="connect one explicitly: "
+                + "; ".join(f"connect {a}.output.{c} to {b}.args.{arg.name}" for c in candidates),
+            )
         if candidates:
             args[arg.name] = f"${{{a}.output.{candidates[0]}}}"
             wired.append({"from": candidates[0], "to": arg.name})

@@ -57,20 +57,28 @@ def read(layout: Layout, raw_name: str) -> DrawerSpec:
 
 
 def write(layout: Layout, slug: str, document: dict[str, Any]) -> None:
-    """Replace ``drawer.json`` atomically (keys sorted, 2-space indent, trailing newline)."""
+    """Replace ``drawer.json`` atomically (keys sorted, 2-space indent, no trailing newline, as upstream)."""
     path = os.path.join(layout.drawer_dir(slug), DRAWER_FILE)
-    write_atomic(path, dumps(sort_keys(document), newline=True))
+    write_atomic(path, dumps(sort_keys(document)))
 
 
-def create(layout: Layout, slug: str, document: dict[str, Any]) -> None:
-    """Make ``drawers/<slug>/`` with its ``drawer.json``: built aside, renamed into place."""
+def write_flow_definition(layout: Layout, slug: str, text: str) -> None:
+    """Replace a flow drawer's normalised ``flow-definition.json`` (CONTRACT 11.9) atomically."""
+    write_atomic(os.path.join(layout.drawer_dir(slug), "flow-definition.json"), text.encode())
+
+
+def create(layout: Layout, slug: str, document: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+    """Make ``drawers/<slug>/`` with its ``drawer.json`` (and ``extra`` files): built aside,
+    renamed into place, so the folder never exists half-made."""
     final = layout.drawer_dir(slug)
     if os.path.lexists(final):
         raise ValidationError(f"drawer {slug!r} already exists", hint=f"buttons drawer {slug} summary")
     staged = os.path.join(layout.drawers_dir, f".creating-{slug}-{random_hex(4)}")
     ensure_dir(staged, root=layout.root)
     try:
-        write_atomic(os.path.join(staged, DRAWER_FILE), dumps(sort_keys(document), newline=True))
+        write_atomic(os.path.join(staged, DRAWER_FILE), dumps(sort_keys(document)))
+        for name, text in (extra or {}).items():
+            write_atomic(os.path.join(staged, name), text.encode())
         os.rename(staged, final)
     except BaseException:
         import shutil
