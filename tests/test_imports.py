@@ -42,6 +42,10 @@ FORBIDDEN_ON_PRESS = {
     "uvicorn",
     "limits",
     "buttons_engine.server",
+    # CEL (drawer expressions that are not plain paths): only a drawer run that evaluates one.
+    "cel",
+    "cel.cel",
+    "buttons_engine.services.drawer_cel",
 }
 
 
