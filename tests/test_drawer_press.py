@@ -165,11 +165,11 @@ def test_step_errors_for_missing_button_bad_args_bad_refs_and_unbuilt_kinds(bt: 
     assert bt("drawer", "d", "press", "--json").data["error"]["code"] == "BUTTON_NOT_FOUND"
     path = bt.home / "drawers" / "d" / "drawer.json"
     doc = json.loads(path.read_text())
-    for kind in ("transform", "drawer"):
-        doc["steps"] = [{"id": "s", "kind": kind}]
+    for kind, code in (("transform", "KIND_NOT_IMPLEMENTED"), ("drawer", "VALIDATION_ERROR")):
+        doc["steps"] = [{"id": "s", "kind": kind}]  # a drawer step without a target drawer
         path.write_text(json.dumps(doc))
         r = bt("drawer", "d", "press", "--json")
-        assert r.returncode == 1 and r.data["error"]["code"] == "KIND_NOT_IMPLEMENTED"
+        assert r.returncode == 1 and r.data["error"]["code"] == code
     doc["steps"] = [{"id": "s", "kind": "wait", "duration": "soon"}]
     path.write_text(json.dumps(doc))
     assert bt("drawer", "d", "press", "--json").data["error"]["code"] == "VALIDATION_ERROR"

@@ -60,6 +60,10 @@ FORBIDDEN_ON_PRESS = {
     "redis",
     "dramatiq",
     "buttons_engine.fleet",
+    # CEL (drawer expressions that are not plain paths): only a drawer run that evaluates one.
+    "cel",
+    "cel.cel",
+    "buttons_engine.services.drawer_cel",
 }
 
 
@@ -122,6 +126,8 @@ def test_board_imports_textual_only_when_it_runs(bt: Buttons) -> None:
     }
     assert "buttons_engine.cli.board" in mods
     assert not {"textual", "rich", "buttons_engine.tui"} & mods  # refused before anything heavy loads
+
+
 def test_press_of_a_fleet_placed_button_runs_here_and_imports_no_fleet_code(bt: Buttons) -> None:
     """`buttons press` never talks to Redis: a button placed on the fleet runs locally, as without
     the placement, and neither redis nor dramatiq nor the fleet package is loaded (issue 17 item 9)."""

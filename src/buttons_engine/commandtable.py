@@ -883,12 +883,14 @@ Name-first (buttons drawer NAME VERB ...):
       --jwt-issuer I --jwt-audience A]   the drawer's one webhook (default path /NAME);
                               secrets may be exactly $ENV{VAR}
   press [k=v ...] [--dry-run] [--mode sequential|parallel] [--concurrency N] [--on-failure stop|continue]
-                              run the steps; ${inputs.x}, ${step.output.f}, $ENV{NAME}
+                              run the steps; ${inputs.x}, ${step.output.f}, ${CEL expr}, $ENV{NAME}
+  retry RUN_ID [k=v ...] [--dry-run] [--mode ...]
+                              a new run reusing RUN_ID's steps that succeeded (secret inputs again)
   logs [--failed] [--limit N] past runs (a run killed mid-way reads 'interrupted')
   rm                          delete the drawer and its history
 --summary on any per-drawer verb prints the plan and changes nothing.
-Step kinds run here: button, wait, for_each, aggregate, switch; --mode parallel runs waves from
-the reference graph. Not built yet: drawer steps, CEL expressions (docs/drawers.md).
+Step kinds run here: button, drawer, wait, for_each, aggregate, switch; --mode parallel runs waves
+from the reference graph.
 
 Examples:
   buttons drawer create release

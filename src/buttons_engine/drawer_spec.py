@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # Kinds upstream executes, kinds this version executes, and kinds upstream reserves.
 LIVE_KINDS = ("button", "drawer", "for_each", "switch", "aggregate", "wait")
-BUILT_KINDS = ("button", "wait", "for_each", "aggregate", "switch")
+BUILT_KINDS = ("button", "drawer", "wait", "for_each", "aggregate", "switch")
 RESERVED_KINDS = ("split", "merge", "transform", "batch")
 INPUT_TYPES = ("string", "int", "bool", "enum")
 FAILURE_ACTIONS = ("stop", "continue", "retry")

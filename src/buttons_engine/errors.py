@@ -151,6 +151,8 @@ REGISTRY_CODES = frozenset(
     ]
 )
 SIGNATURE_CODES = frozenset(c for c in REGISTRY_CODES if c.startswith("SIGNATURE_"))
+
+
 class WorkerLost(ButtonsError):
     """A fleet press whose worker vanished (its lease expired) or that no worker took by its deadline."""
 
@@ -187,15 +189,19 @@ DRAWER_CODES = frozenset(
         "DRAWER_EXISTS",
         "DRAWER_KIND_MISMATCH",
         "DRAWER_NOT_FOUND",
+        "DRAWER_RECURSION",
         "FLOW_FIELD_UNKNOWN",
         "FLOW_RUNTIME_REQUIRED",
         "KIND_NOT_IMPLEMENTED",
         "MISSING_INPUT",
         "NESTED_STEP_NOT_FOUND",
         "RESOLVE_ERROR",
+        "RETURN_ERROR",
+        "RUN_NOT_FOUND",
         "STAGE_NOT_FOUND",
         "STEP_FIELD_UNKNOWN",
         "STEP_NOT_FOUND",
+        "SUBDRAWER_FAILED",
         "TRIGGER_PATH_CONFLICT",
         "UNKNOWN_VERB",
         "VALIDATION_ERROR",

@@ -7,7 +7,8 @@ flags describes. This module is the hand-written parser, as upstream's is:
 - verb-first: ``create NAME [--kind action|flow]``, ``list|ls``, ``schema``, ``remove|rm NAME``;
 - name-first: ``NAME [summary]``, ``NAME add T…``, ``NAME stage add ID``, ``NAME set P=V…``,
   ``NAME connect A to B``, ``NAME trigger webhook [PATH] [auth flags]``,
-  ``NAME press [k=v…] [flags]``, ``NAME logs [--failed] [--limit N]``, ``NAME rm|remove``;
+  ``NAME press [k=v…] [flags]``, ``NAME retry RUN_ID [k=v…] [flags]``,
+  ``NAME logs [--failed] [--limit N]``, ``NAME rm|remove``;
 - global flags anywhere: ``--json[=true|false]``, ``--no-json``, ``--summary[=true|false]``,
   ``--no-input[=true|false]`` (``cli/main.py`` strips the plain forms before we see the line).
 
@@ -228,13 +229,11 @@ def _per_drawer(name: str, verb: str, rest: list[str], ctx: Context) -> int:
     if verb == "trigger":
         return _trigger(name, rest, ctx)
     if verb == "retry":
-        raise DrawerError(
-            "KIND_NOT_IMPLEMENTED", f"drawer {verb} is not built in this version yet (docs/drawers.md)"
-        )
+        return _press(name, rest, ctx, retry=True)
     raise DrawerError(
         "UNKNOWN_VERB",
         f"unknown drawer verb {verb!r}",
-        hint="verbs: summary, add, stage add, set, connect, trigger webhook, press, logs, rm"
+        hint="verbs: summary, add, stage add, set, connect, trigger webhook, press, retry, logs, rm"
         " (buttons drawer --help)",
     )
 
@@ -295,10 +294,17 @@ def _trigger(name: str, rest: list[str], ctx: Context) -> int:
     )
 
 
-def _press(name: str, rest: list[str], ctx: Context) -> int:
+def _press(name: str, rest: list[str], ctx: Context, *, retry: bool = False) -> int:
+    """``press [k=v…] [flags]``, or ``retry RUN_ID [k=v…] [flags]`` (a new run reusing RUN_ID's
+    steps that succeeded; secret inputs must be given again)."""
     from ..services import drawer_run
 
     f = _Flags(rest, ("--mode", "--concurrency", "--on-failure", "--webhook-body"), ("--dry-run",))
+    run_id = ""
+    if retry:
+        if not f.words or "=" in f.words[0]:
+            raise _usage("usage: drawer NAME retry RUN_ID [k=v …] [--mode sequential|parallel]")
+        run_id = f.words.pop(0)
     mode = f.values.get("--mode", "sequential")
     if mode not in ("sequential", "parallel"):
         raise _usage(f"--mode must be sequential or parallel, not {mode!r}")
@@ -317,12 +323,25 @@ def _press(name: str, rest: list[str], ctx: Context) -> int:
     inputs = drawer_run.parse_inputs(f.words)
     if "--webhook-body" in f.values:
         inputs["webhook"] = _webhook_input(ctx, name, f.values["--webhook-body"])
-    if ctx.summary or "--dry-run" in f.switches:
+    if retry and (ctx.summary or "--dry-run" in f.switches):
+        data = drawer_run.retry_plan(ctx.layout, name, run_id, inputs, parallel is not None)
+        if ctx.summary:
+            return _plan(ctx, name, "retry", rest, data)
+        return _ok(
+            ctx,
+            {"drawer": name, "dry_run": True, **data},
+            f"Dry run of retry {run_id}: reuse {', '.join(data['would_reuse']) or '(nothing)'};"
+            f" run {', '.join(data['would_run']) or '(nothing)'}",
+        )
+    if retry:
+        result = drawer_run.retry(ctx.layout, name, run_id, inputs, parallel)
+    elif ctx.summary or "--dry-run" in f.switches:
         data = drawer_run.plan(ctx.layout, name, inputs)
         if ctx.summary:
             return _plan(ctx, name, "press", rest, data)
         return _ok(ctx, {"drawer": name, "dry_run": True, **data}, _dry_text(name, data))
-    result = drawer_run.press(ctx.layout, name, inputs, parallel)
+    else:
+        result = drawer_run.press(ctx.layout, name, inputs, parallel)
     ok = result["status"] == "ok"
     if ctx.out.json:
         ctx.out.success(result)  # ok: true even when the run failed, exit 1 (CONTRACT 11.7)

@@ -4,10 +4,12 @@
 - A string that starts with ``${``, ends with ``}`` and holds exactly one ``${`` is a
   *whole-value* reference: the value keeps its JSON type (number, bool, object, list).
   Otherwise every ``${…}`` is evaluated and interpolated as text.
-- This version evaluates *paths*: ``inputs.x``, ``env.HOME``, ``<step>.output.a.b``,
-  ``<step>.stdout``, ``steps.<step>.output.x`` (the same thing), list indexes as ``.0`` or
-  ``[0]``; hyphenated step ids work (``emit-version.output.x``). Any other expression (operators,
-  function calls: CEL) is a ``RESOLVE_ERROR`` saying CEL is not built yet (docs/drawers.md).
+- *Paths* are evaluated here, without a CEL library: ``inputs.x``, ``env.HOME``,
+  ``<step>.output.a.b``, ``<step>.stdout``, ``steps.<step>.output.x`` (the same thing), list
+  indexes as ``.0`` or ``[0]``; hyphenated step ids work (``emit-version.output.x``). Every other
+  expression (operators, ``has()``, ternaries, macros) is CEL, evaluated by ``drawer_cel`` (which
+  is imported only then). Both give the same values and the same ``RESOLVE_ERROR`` for a
+  missing key.
 - Integers stay integers (DEVIATIONS D11): ``3`` from JSON or ``k=3`` on the command line is an
   int, ``3.5`` a float.
 """
@@ -28,6 +30,7 @@ _ENV = re.compile(r"\$ENV\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _REF = re.compile(r"\$\{([^}]*)\}")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
 _PATH = re.compile(rf"^{_IDENT}(?:\.(?:{_IDENT}|\d+)|\[\d+\])*$")
+_CEL_WORDS = frozenset(("true", "false", "null"))
 _SEGMENT = re.compile(rf"\.?({_IDENT}|\d+)|\[(\d+)\]")
 
 
@@ -38,12 +41,10 @@ def resolve_error(expr: str, reason: str) -> DrawerError:
 def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
     """The value of one ``${expr}`` in ``scope`` (``inputs``, ``env``, step ids, ``steps``)."""
     text = expr.strip()
-    if not _PATH.match(text):
-        raise resolve_error(
-            text,
-            "only paths like inputs.x or step.output.field are supported; "
-            "CEL expressions (operators, functions) are not built yet",
-        )
+    if not _PATH.match(text) or text in _CEL_WORDS:
+        from . import drawer_cel  # only now: a drawer of plain paths never loads a CEL library
+
+        return drawer_cel.evaluate(text, scope)
     parts: list[str | int] = []
     for m in _SEGMENT.finditer(text):
         if m.group(2) is not None:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 # The drawer surface's press policy: what every button step is pressed under.
 DRAWER = presses.policy("drawer")
+MAX_DEPTH = 8  # drawer steps nested deeper than this (A calls B calls A …) fail with DRAWER_RECURSION
+ON_ERROR_DEADLINE = 300.0  # seconds an on_error handler run gets (CONTRACT 11.6)
 OUTPUT_CAP = 1024 * 1024  # bytes of a step's stdout/stderr kept in a run record (CONTRACT 11.7)
 REDACTED = "[redacted]"
 _TICK = 0.1
@@ -100,7 +102,18 @@ def plan(layout: Layout, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 class _Run:
     """One drawer run: its scope, its step records, its record writer."""
 
-    def __init__(self, layout: Layout, spec: DrawerSpec, inputs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        spec: DrawerSpec,
+        inputs: dict[str, Any],
+        *,
+        chain: tuple[str, ...] = (),
+        cancel: threading.Event | None = None,
+        inherited_secrets: tuple[str, ...] = (),
+        retry_of: str = "",
+        reuse: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.layout = layout
         self.spec = spec
         self.inputs = inputs
@@ -108,7 +121,11 @@ class _Run:
         self.started_us = timefmt.now_us()
         self.scope: dict[str, Any] = {"inputs": inputs, "steps": {}}
         self.steps: list[dict[str, Any]] = []
-        self.cancel = threading.Event()
+        self.cancel = cancel or threading.Event()
+        self.chain = (*chain, spec.name)  # the drawers calling this one, outermost first, and itself
+        self.retry_of = retry_of
+        self.reuse = reuse or {}  # step id -> the record of a step that succeeded in retry_of
+        self.on_error_report: dict[str, Any] | None = None
         self.secrets = [
             v
             for k, v in ((i.name, inputs.get(i.name)) for i in spec.inputs if i.secret)
@@ -116,6 +133,7 @@ class _Run:
         ]
         # masked by the press service in the button's output and its own run record, like batteries
         self.secret_texts = tuple(t for t in (drawer_refs.flatten(v) for v in self.secrets) if t)
+        self.secret_texts += tuple(t for t in inherited_secrets if t not in self.secret_texts)
         stem = timefmt.record_stem_us(self.started_us, self.run_id)
         self.writer = store.RunWriter(layout, spec.name, stem)
 
@@ -130,6 +148,8 @@ class _Run:
             "finished_at": timefmt.format_us(now) if status != "running" else "",
             "duration_ms": (now - self.started_us) // 1000,
         }
+        if self.retry_of:
+            out["retry_of"] = self.retry_of
         if self.inputs:
             out["inputs"] = self.inputs
         out["steps"] = self.steps
@@ -149,6 +169,8 @@ class _Run:
             "duration_ms": result["duration_ms"],
             "status": result["status"],
         }
+        if self.retry_of:
+            rec["retry_of"] = self.retry_of
         secret_names = self.spec.secret_inputs()
         if self.inputs:
             rec["inputs"] = {k: REDACTED if k in secret_names else v for k, v in self.inputs.items()}
@@ -205,6 +227,8 @@ class _Run:
             from .drawer_loops import aggregate
 
             rec = aggregate(step, scope)
+        elif step.kind == "drawer":
+            rec = self.drawer_step(step, scope, cancel)
         else:
             rec = _failed(step, "KIND_NOT_IMPLEMENTED", _not_built(step.kind))
         rec.setdefault("duration_ms", int((time.monotonic() - started) * 1000))
@@ -306,6 +330,63 @@ class _Run:
                 rec["error"]["remediation"] = "raise the step's timeout_seconds or the button's timeout"
         return rec
 
+    def drawer_step(self, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
+        """A sub-drawer: its own run (run id, history), inputs from ``args``, output its ``return``."""
+        base: dict[str, Any] = {"id": step.id, "drawer": step.drawer}
+        try:
+            child_spec = store.read(self.layout, step.drawer)
+        except (DrawerError, ValidationError) as exc:  # not found; no name, a bad one, a malformed file
+            return {**base, **_error_fields("failed", exc.code, exc.message)}
+        except ButtonsError as exc:  # an unreadable child drawer.json
+            return {**base, **_error_fields("failed", "SUBDRAWER_FAILED", exc.message)}
+        if len(self.chain) >= MAX_DEPTH:
+            chain = " → ".join((*self.chain, child_spec.name))
+            return {
+                **base,
+                **_error_fields(
+                    "failed",
+                    "DRAWER_RECURSION",
+                    f"drawer steps nest deeper than {MAX_DEPTH} drawers: {chain}",
+                ),
+            }
+        try:
+            child_inputs = drawer_refs.resolve(step.args, scope)
+        except DrawerError as exc:
+            return {**base, **_error_fields("failed", exc.code, exc.message)}
+        base["args"] = child_inputs
+        try:
+            _check_pressable(child_spec)
+            _missing_inputs(child_spec, child_inputs)
+        except DrawerError as exc:
+            message = f"drawer {child_spec.name!r} failed: {exc.message}"
+            return {**base, **_error_fields("failed", "SUBDRAWER_FAILED", message)}
+        child = _Run(
+            self.layout,
+            child_spec,
+            child_inputs,
+            chain=self.chain,
+            cancel=cancel,
+            inherited_secrets=self.secret_texts,
+        )
+        result = child.execute(None)
+        child.handle_failure(result)
+        base["run_id"] = result["run_id"]
+        if result["status"] != "ok":
+            error = result.get("error") or {}
+            if error.get("code") in ("DRAWER_RECURSION", "CANCELLED"):
+                code = error["code"]  # said once, at the top, whatever the depth
+                message = error.get("message", "")
+            else:
+                code = "SUBDRAWER_FAILED"
+                where = f" at step {result['failed_step']}" if result.get("failed_step") else ""
+                message = f"drawer {child_spec.name!r} failed{where}: {error.get('message', '')}"
+            return {**base, **_error_fields("failed", code, message)}
+        try:
+            output = _return_value(child_spec, child.scope)
+        except DrawerError as exc:
+            return {**base, **_error_fields("failed", "RETURN_ERROR", exc.message)}
+        return {**base, "status": "ok", "exit_code": 0, "output": output}
+
     def wait_step(self, step: Step, scope: dict[str, Any], cancel: threading.Event) -> dict[str, Any]:
         try:
             duration = drawer_refs.resolve(step.duration, scope) if step.duration else None
@@ -352,9 +433,19 @@ class _Run:
 
     # -------------------------------------------------------------- the run
     def run(self, parallel: ParallelOptions | None = None) -> dict[str, Any]:
+        """The run, with SIGINT/SIGTERM/SIGHUP routed to its steps; then its on_error handler."""
         from ..engine import supervisor
 
         previous = supervisor.interrupt_on_signals()
+        try:
+            result = self.execute(parallel)
+            self.handle_failure(result)
+        finally:
+            supervisor.restore_signals(previous)
+        return result
+
+    def execute(self, parallel: ParallelOptions | None) -> dict[str, Any]:
+        """Run the steps and write the record (a sub-drawer step calls this directly)."""
         try:
             self.checkpoint()
             status, failed = self._sequential() if parallel is None else self._parallel(parallel)
@@ -367,8 +458,6 @@ class _Run:
             except Exception:  # noqa: S110  # nosec B110
                 pass
             raise
-        finally:
-            supervisor.restore_signals(previous)
         if status == "cancelled":  # failed_step names the step the signal ended (or the last one run)
             last = failed or (self.steps[-1] if self.steps else {"id": ""})
             failed = {"id": last["id"], "error": _cancelled_error()}
@@ -376,10 +465,34 @@ class _Run:
         self.writer.finish(self.record(result))
         return result
 
+    def handle_failure(self, result: dict[str, Any]) -> None:
+        """After a failed run (its record written), its ``on_error`` handler (CONTRACT 11.6)."""
+        if result["status"] == "failed" and self.spec.on_error:
+            self.on_error_report = run_on_error(
+                self.layout,
+                self.spec,
+                run_id=result["run_id"],
+                failed_step=result.get("failed_step", ""),
+                error=result.get("error") or {},
+                inputs=self.redacted_inputs(),
+                chain=self.chain,
+            )
+            if self.on_error_report is not None:
+                result["on_error"] = self.on_error_report
+
+    def redacted_inputs(self) -> dict[str, Any]:
+        secret_names = self.spec.secret_inputs()
+        return {k: REDACTED if k in secret_names else v for k, v in self.inputs.items()}
+
     def _sequential(self) -> tuple[str, dict[str, Any] | None]:
         for step in self.spec.steps:
             if self.interrupted():
                 return "cancelled", None
+            reused = self.reuse.get(step.id)
+            if reused is not None:
+                self.steps.append(reused)
+                self._store_output(step.id, reused)
+                continue
             rec = self.run_step(step, self.scope, self.cancel)
             self.steps.append(rec)
             if self.interrupted():
@@ -406,6 +519,14 @@ class _Run:
         stop = options.on_failure != "continue"
         status = "ok"
         deadlock: list[str] = []
+        for step in steps:  # a retry: the steps that succeeded in the old run are done already
+            reused = self.reuse.get(step.id)
+            if reused is not None:
+                remaining.remove(step)
+                done[step.id] = reused
+                succeeded.add(step.id)
+                self._store_output(step.id, reused)
+        self.steps = [done[s.id] for s in steps if s.id in done]
         while remaining:
             if self.interrupted():
                 status = "cancelled"
@@ -509,12 +630,196 @@ def press(
 ) -> dict[str, Any]:
     """Run the drawer ``name``: the result of CONTRACT 11.7 (``status`` ok, failed or cancelled).
 
-    Steps run in order, or with ``parallel`` in waves from the reference graph.
+    Steps run in order, or with ``parallel`` in waves from the reference graph. A failed run
+    (a missing input too) runs the drawer's ``on_error`` handler.
     """
     spec = store.read(layout, name)
     _check_pressable(spec)
-    _missing_inputs(spec, inputs)
+    try:
+        _missing_inputs(spec, inputs)
+    except DrawerError as exc:
+        if spec.on_error:
+            secret_names = spec.secret_inputs()
+            run_on_error(
+                layout,
+                spec,
+                run_id="",
+                failed_step="",
+                error={"code": exc.code, "message": exc.message, "remediation": exc.hint or ""},
+                inputs={k: REDACTED if k in secret_names else v for k, v in inputs.items()},
+                chain=(spec.name,),
+            )
+        raise
     return _Run(layout, spec, inputs).run(parallel)
+
+
+def run_on_error(
+    layout: Layout,
+    spec: DrawerSpec,
+    *,
+    run_id: str,
+    failed_step: str,
+    error: dict[str, Any],
+    inputs: dict[str, Any],
+    chain: tuple[str, ...],
+) -> dict[str, Any] | None:
+    """Run ``spec``'s ``on_error`` handler drawer after a failed run (CONTRACT 11.6).
+
+    Its inputs are ``{drawer, run_id, failed_step, error, inputs}`` (secret inputs redacted)
+    overlaid by ``on_error.with``; it gets a fresh ``ON_ERROR_DEADLINE`` and its own record. A
+    missing or failing handler is reported on stderr only: the original failure stands. A
+    handler's own failure does not run a handler (no loops). Returns ``{drawer, run_id?, status,
+    error?}`` for the result, or None when there is no handler.
+    """
+    import sys
+
+    handler = spec.on_error or {}
+    name = handler.get("drawer")
+    if not isinstance(name, str) or not name:
+        return None
+    handler_inputs: dict[str, Any] = {
+        "drawer": spec.name,
+        "run_id": run_id,
+        "failed_step": failed_step,
+        "error": {k: error[k] for k in ("code", "message", "remediation") if error.get(k)},
+        "inputs": inputs,
+    }
+    extra = handler.get("with")
+    if isinstance(extra, dict):
+        handler_inputs.update(extra)  # `with` wins
+    try:
+        handler_spec = store.read(layout, name)
+        _check_pressable(handler_spec)
+        _missing_inputs(handler_spec, handler_inputs)
+    except ButtonsError as exc:
+        print(f"warning: on_error handler drawer {name!r} of {spec.name!r}: {exc.message}", file=sys.stderr)
+        return {"drawer": name, "status": "failed", "error": {"code": exc.code, "message": exc.message}}
+    deadline = threading.Event()
+    timer = threading.Timer(ON_ERROR_DEADLINE, deadline.set)
+    timer.daemon = True
+    timer.start()
+    try:
+        result = _Run(layout, handler_spec, handler_inputs, chain=chain, cancel=deadline).execute(None)
+    finally:
+        timer.cancel()
+    report: dict[str, Any] = {
+        "drawer": handler_spec.name,
+        "run_id": result["run_id"],
+        "status": result["status"],
+    }
+    if result["status"] != "ok":
+        err = result.get("error") or {}
+        report["error"] = err
+        print(
+            f"warning: on_error handler drawer {handler_spec.name!r} of {spec.name!r} {result['status']}:"
+            f" {err.get('message', '')}",
+            file=sys.stderr,
+        )
+    return report
+
+
+def retry(
+    layout: Layout,
+    name: str,
+    run_id: str,
+    inputs: dict[str, Any] | None = None,
+    parallel: ParallelOptions | None = None,
+) -> dict[str, Any]:
+    """A new run of ``name`` that reuses the steps that succeeded in run ``run_id`` (issue 11).
+
+    Sequentially it resumes at the first step that failed or never finished; in parallel mode
+    every step that succeeded is reused and the others run in waves. Inputs come from the old
+    run, overridden by ``inputs``. Secret inputs were never written (the record holds
+    ``[redacted]``), so they must be given again: without them the retry is refused with
+    ``MISSING_INPUT`` naming them. The result carries ``retry_of``; reused steps ``reused: true``.
+    """
+    spec, _old, merged, reuse = _retry_setup(layout, name, run_id, inputs or {}, parallel is not None)
+    return _Run(layout, spec, merged, retry_of=_old["run_id"], reuse=reuse).run(parallel)
+
+
+def retry_plan(
+    layout: Layout, name: str, run_id: str, inputs: dict[str, Any] | None = None, parallel: bool = False
+) -> dict[str, Any]:
+    """What ``retry`` would do, running nothing (``--summary``/``--dry-run``)."""
+    spec, old, _merged, reuse = _retry_setup(
+        layout, name, run_id, inputs or {}, parallel, check_secrets=False
+    )
+    return {
+        "retry_of": old["run_id"],
+        "would_reuse": [s.id for s in spec.steps if s.id in reuse],
+        "would_run": [s.id for s in spec.steps if s.id not in reuse],
+    }
+
+
+def _retry_setup(
+    layout: Layout,
+    name: str,
+    run_id: str,
+    inputs: dict[str, Any],
+    parallel: bool,
+    *,
+    check_secrets: bool = True,
+) -> tuple[DrawerSpec, dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    spec = store.read(layout, name)
+    _check_pressable(spec)
+    old = next((r for r in store.runs(layout, spec.name) if r.get("run_id") == run_id), None)
+    if old is None:
+        raise DrawerError(
+            "RUN_NOT_FOUND",
+            f"drawer {spec.name!r} has no run {run_id!r}",
+            hint=f"buttons drawer {spec.name} logs",
+        )
+    status = old.get("status")
+    if status == "running":
+        raise ValidationError(f"run {run_id} of drawer {spec.name!r} is still running")
+    if status == "ok":
+        raise ValidationError(
+            f"run {run_id} of drawer {spec.name!r} succeeded: nothing to retry",
+            hint=f"press it again: buttons drawer {spec.name} press",
+        )
+    secret_names = spec.secret_inputs()
+    old_inputs = old.get("inputs") if isinstance(old.get("inputs"), dict) else {}
+    assert isinstance(old_inputs, dict)  # noqa: S101 - narrowed above
+    hidden = [k for k, v in old_inputs.items() if k in secret_names or v == REDACTED]
+    merged = {k: v for k, v in old_inputs.items() if k not in hidden}
+    merged.update(inputs)
+    missing = [k for k in hidden if k not in inputs]
+    if missing and check_secrets:
+        raise DrawerError(
+            "MISSING_INPUT",
+            f"run {run_id} had the secret input {', '.join(missing)}; secret inputs are never written"
+            " anywhere, so a retry needs them again",
+            hint=f"buttons drawer {spec.name} retry {run_id} " + " ".join(f"{m}=<value>" for m in missing),
+        )
+    if check_secrets:
+        _missing_inputs(spec, merged)
+    return spec, old, merged, _reusable(spec, old, parallel)
+
+
+def _reusable(spec: DrawerSpec, old: dict[str, Any], parallel: bool) -> dict[str, dict[str, Any]]:
+    """The old run's step records to reuse: sequentially the prefix of steps that succeeded;
+    in parallel every step that succeeded. A step is reused only if it is the same kind of step
+    on the same button or drawer, and its record is whole (no ``[redacted]`` secret, no
+    ``[truncated]`` output: reusing those would feed a placeholder to later steps)."""
+    from .. import jsonfmt
+
+    old_steps = {s.get("id"): s for s in old.get("steps") or [] if isinstance(s, dict)}
+    out: dict[str, dict[str, Any]] = {}
+    for step in spec.steps:
+        rec = old_steps.get(step.id)
+        whole = rec is not None and rec.get("status") == "ok" and "error" not in rec
+        if whole and rec is not None:
+            same = rec.get("button", "") == (step.button if step.kind == "button" else "") and rec.get(
+                "drawer", ""
+            ) == (step.drawer if step.kind == "drawer" else "")
+            text = jsonfmt.dumps_compact(rec)
+            whole = same and REDACTED not in text and "\n[truncated]" not in text
+        if not whole or rec is None:
+            if parallel:
+                continue
+            break
+        out[step.id] = {**rec, "reused": True}
+    return out
 
 
 def logs(layout: Layout, name: str, *, failed: bool = False, limit: int = 20) -> list[dict[str, Any]]:
@@ -535,6 +840,24 @@ def _not_built(kind: str) -> str:
     if kind in LIVE_KINDS:
         return f"step kind {kind!r} is not built in this version yet (docs/drawers.md)"
     return f"step kind {kind!r} is not implemented"
+
+
+def _return_value(spec: DrawerSpec, scope: dict[str, Any]) -> Any:
+    """A sub-drawer's output: its ``return`` block evaluated in its own scope (``{}`` without one)."""
+    block = spec.raw.get("return")
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise DrawerError("VALIDATION_ERROR", f"drawer {spec.name!r}: return must be an object")
+    out: dict[str, Any] = {}
+    for key, expr in block.items():
+        try:
+            out[key] = drawer_refs.resolve(expr, scope)
+        except DrawerError as exc:
+            raise DrawerError(
+                "VALIDATION_ERROR", f"drawer {spec.name!r} return.{key}: {exc.message}"
+            ) from None
+    return out
 
 
 def _cancelled_error() -> dict[str, Any]:

@@ -175,6 +175,7 @@ def _record_names(directory: str) -> list[str]:
 
 
 def prune(directory: str, keep: int) -> None:
+    sweep_locks(directory)
     names = _record_names(directory)
     if keep <= 0 or len(names) <= keep:
         return
@@ -185,6 +186,33 @@ def prune(directory: str, keep: int) -> None:
             os.unlink(os.path.join(directory, name))
         except OSError:
             pass
+
+
+def sweep_locks(directory: str) -> None:
+    """Remove the ``.running`` lock files nobody holds (left by an engine killed with SIGKILL).
+
+    Such a file never blocks anything (``_alive`` takes the lock, it does not test the file), so
+    this is tidiness: its record still reads ``interrupted`` without it.
+    """
+    import time
+
+    # A lock file younger than a minute may be one whose run has not taken its lock yet.
+    cutoff = time.time() - 60
+    try:
+        names = [
+            e.name
+            for e in os.scandir(directory)
+            if e.name.endswith(RUNNING_SUFFIX) and e.stat(follow_symlinks=False).st_mtime < cutoff
+        ]
+    except OSError:
+        return
+    for name in names:
+        stem = name[1 : -len(RUNNING_SUFFIX)]
+        if not _alive(directory, stem):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
 
 
 def _alive(directory: str, stem: str) -> bool:
