@@ -442,7 +442,7 @@ def test_detail_page_shows_spec_code_args_queue_limits_triggers_and_runs(seeded:
         table.focus()
         await pilot.press("enter")  # opens the run
         assert isinstance(app.screen, LogsScreen)
-        assert "report" in log_text(app)
+        await wait_for(pilot, lambda: "report" in log_text(app))
         await pilot.press("escape", "l")
         assert isinstance(app.screen, RunsScreen)
         await pilot.press("escape", "escape")
@@ -497,7 +497,7 @@ def test_L_lists_runs_and_o_opens_any_run_by_id(seeded: Buttons) -> None:
         assert runs.query_one("#runs").row_count == 1
         await pilot.press("enter")
         assert isinstance(app.screen, LogsScreen)
-        assert "err  bad" in log_text(app)
+        await wait_for(pilot, lambda: "err  bad" in log_text(app))
         assert "exit 3" in status_text(app)
         await pilot.press("escape", "o")
         assert isinstance(app.screen, RunIdPrompt)
