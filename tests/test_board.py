@@ -675,3 +675,23 @@ def test_p_presses_a_drawer_and_shows_each_steps_status_as_it_runs(seeded: Butto
     assert "alpha  ok" in seen["after"] and "slowstep  ok" in seen["after"]
     assert ": ok" in seen["after"]
     assert seeded("drawer", "nightly", "logs", "--json").data[0]["status"] == "ok"
+
+
+def test_detail_of_a_button_whose_code_is_a_fifo_or_a_symlink_does_not_hang(bt: Buttons) -> None:
+    bt.create("piped", "--code", "echo hi")
+    bt.create("linked", "--code", "echo hi")
+    code = bt.home / "buttons" / "piped" / "main.sh"
+    code.unlink()
+    os.mkfifo(code)  # nothing ever writes to it: a plain open() would block the board forever
+    linked = bt.home / "buttons" / "linked" / "main.sh"
+    linked.unlink()
+    linked.symlink_to("/etc/passwd")
+    texts: list[str] = []
+
+    async def steps(pilot: Pilot, app: Any) -> None:
+        texts.append(screen_text(app))
+
+    drive(bt, steps, start="piped")
+    drive(bt, steps, start="linked")
+    assert "(cannot read main.sh: not a regular file)" in texts[0]
+    assert "(cannot read main.sh:" in texts[1] and "root:" not in texts[1]
