@@ -168,7 +168,7 @@ class Tmux:
 @pytest.fixture
 def tmux(tmp_path: Path):  # type: ignore[no-untyped-def]
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (apt-get install tmux)")
+        pytest.skip("tmux is not installed and scripts/bootstrap could not install it (apt-get install tmux)")
     t = Tmux(tmp_path / "tmux.sock")
     yield t
     subprocess.run(["tmux", "-S", t.socket, "kill-server"], capture_output=True, timeout=30)
