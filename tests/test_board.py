@@ -442,7 +442,7 @@ def test_detail_page_shows_spec_code_args_queue_limits_triggers_and_runs(seeded:
         table.focus()
         await pilot.press("enter")  # opens the run
         assert isinstance(app.screen, LogsScreen)
-        assert "report" in log_text(app)
+        await wait_for(pilot, lambda: "report" in log_text(app))
         await pilot.press("escape", "l")
         assert isinstance(app.screen, RunsScreen)
         await pilot.press("escape", "escape")
@@ -497,7 +497,7 @@ def test_L_lists_runs_and_o_opens_any_run_by_id(seeded: Buttons) -> None:
         assert runs.query_one("#runs").row_count == 1
         await pilot.press("enter")
         assert isinstance(app.screen, LogsScreen)
-        assert "err  bad" in log_text(app)
+        await wait_for(pilot, lambda: "err  bad" in log_text(app))
         assert "exit 3" in status_text(app)
         await pilot.press("escape", "o")
         assert isinstance(app.screen, RunIdPrompt)
@@ -675,3 +675,23 @@ def test_p_presses_a_drawer_and_shows_each_steps_status_as_it_runs(seeded: Butto
     assert "alpha  ok" in seen["after"] and "slowstep  ok" in seen["after"]
     assert ": ok" in seen["after"]
     assert seeded("drawer", "nightly", "logs", "--json").data[0]["status"] == "ok"
+
+
+def test_detail_of_a_button_whose_code_is_a_fifo_or_a_symlink_does_not_hang(bt: Buttons) -> None:
+    bt.create("piped", "--code", "echo hi")
+    bt.create("linked", "--code", "echo hi")
+    code = bt.home / "buttons" / "piped" / "main.sh"
+    code.unlink()
+    os.mkfifo(code)  # nothing ever writes to it: a plain open() would block the board forever
+    linked = bt.home / "buttons" / "linked" / "main.sh"
+    linked.unlink()
+    linked.symlink_to("/etc/passwd")
+    texts: list[str] = []
+
+    async def steps(pilot: Pilot, app: Any) -> None:
+        texts.append(screen_text(app))
+
+    drive(bt, steps, start="piped")
+    drive(bt, steps, start="linked")
+    assert "(cannot read main.sh: not a regular file)" in texts[0]
+    assert "(cannot read main.sh:" in texts[1] and "root:" not in texts[1]

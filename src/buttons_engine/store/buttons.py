@@ -6,7 +6,9 @@ Listing (the index) is ``store/button_index.py``; making, replacing and deleting
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 from ..errors import NotFound, StorageError
 from ..spec import ButtonSpec
@@ -61,9 +63,13 @@ def read_agents_md(layout: Layout, slug: str) -> str | None:
 
 def read_code_head(layout: Layout, slug: str, filename: str, limit: int) -> tuple[bytes, bool]:
     """The first ``limit`` bytes of the button's code file, and whether there is more (the board's
-    detail page). A symlink is not followed; OSError when the file cannot be read."""
-    fd = os.open(os.path.join(layout.button_dir(slug), filename), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    detail page). Neither a symlink nor anything but a regular file (a FIFO would block) is read;
+    OSError when the file cannot be read."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(os.path.join(layout.button_dir(slug), filename), flags)
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
         data = os.read(fd, limit + 1)
     finally:
         os.close(fd)

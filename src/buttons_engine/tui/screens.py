@@ -657,7 +657,8 @@ class DetailScreen(Screen[None]):
         code = self.query_one("#detail-code", Static)
         if view.code:
             lexer = _LEXERS.get(spec.runtime, "bash")
-            code.update(Syntax(view.code, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark"))
+            colours = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
+            code.update(Syntax(view.code, lexer, line_numbers=True, word_wrap=False, theme=colours))
         elif view.prompt:
             code.update(Text(view.prompt))
         else:
