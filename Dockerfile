@@ -35,12 +35,18 @@ COPY src /src/src
 # One RUN does every download: uv (hash-checked), the wheel (uv's own build backend, no download),
 # then the runtime dependencies exactly as locked, hash-checked, into /opt/buttons (bytecode compiled, so a
 # read-only root never recompiles). The venv has no pip.
+# common-expression-language (drawer CEL) depends on the packages of its own command-line tool, which
+# the engine never imports (services/drawer_cel.py loads the compiled core alone): about 11 MB left out.
+# image-test presses a drawer with a CEL expression in the image to prove it.
+ARG CEL_CLI_ONLY="--no-emit-package typer --no-emit-package annotated-doc --no-emit-package shellingham \
+--no-emit-package rich --no-emit-package markdown-it-py --no-emit-package mdurl --no-emit-package pygments \
+--no-emit-package prompt-toolkit --no-emit-package wcwidth"
 RUN --mount=type=secret,id=ssl_ca,target=/run/secrets/ssl_ca \
     if grep -qs 'BEGIN CERTIFICATE' /run/secrets/ssl_ca; then export SSL_CERT_FILE=/run/secrets/ssl_ca PIP_CERT=/run/secrets/ssl_ca; fi \
     && python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --quiet --require-hashes --only-binary=:all: -r .ci/uv-requirements.txt \
     && /opt/uv/bin/uv build --wheel --out-dir /tmp/dist \
-    && /opt/uv/bin/uv export --frozen --no-dev --no-emit-project --no-emit-package tzdata --format requirements-txt \
+    && /opt/uv/bin/uv export --frozen --no-dev --no-emit-project --no-emit-package tzdata $CEL_CLI_ONLY --format requirements-txt \
          -o /tmp/requirements.txt \
     && /opt/uv/bin/uv venv --python python3 /opt/buttons \
     && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --compile-bytecode --require-hashes --no-deps -r /tmp/requirements.txt \
