@@ -258,6 +258,10 @@ def test_retry_reuses_the_steps_that_succeeded_and_resumes_at_the_failed_one(
     gate.touch()
     plan = bt("drawer", "rel", "retry", failed["run_id"], "--dry-run", "--json").data
     assert plan["would_reuse"] == ["first"] and plan["would_run"] == ["flaky", "last"]
+    summary = bt("drawer", "rel", "retry", failed["run_id"], "--summary", "--json").data
+    assert summary["executed"] is False and summary["verb"] == "retry"
+    assert summary["would_reuse"] == ["first"] and summary["retry_of"] == failed["run_id"]
+    assert len(records(bt, "rel")) == 1  # neither wrote a run
     r = bt("drawer", "rel", "retry", failed["run_id"], "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     data = r.data
