@@ -28,6 +28,14 @@ Cases (targets from issues #2 and #8):
   handler about 1.5 ms more and HTTP parsing and writing about 2 ms; eight presses share two cores
   with the clients and the other load, which sets the tail.
 
+Drawer cases (issue #11), each against its own floor:
+
+* ``drawer-foreach``: ``buttons drawer fe press`` of a ``for_each`` over 200 items with
+  ``parallelism`` 8, each item a press of a one-line shell button, against the same interpreter
+  ``posix_spawn``-ing ``/bin/sh -c 'echo …'`` 200 times back to back                <= 3.0x
+* ``drawer-seq20``: a sequential drawer of 20 button steps against 20 ``buttons press`` of the
+  same button, back to back (reported)
+
 ``--cases press,press-battery`` runs only those cases. Masking throughput (issue #9): 50
 batteries and ``--mask-mb`` MB of output (100 by default) through the streaming filter in
 64 KiB reads, as a press's capture does, twice: plain log lines, and output full of escapes
@@ -136,6 +144,45 @@ class _Ok(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+def _spawn_floor(n: int) -> list[str]:
+    """The same interpreter ``posix_spawn``-ing ``/bin/sh -c 'echo …'`` ``n`` times back to back."""
+    code = (
+        "import os\n"
+        f"for i in range({n}):\n"
+        "    pid = os.posix_spawn('/bin/sh', ['/bin/sh', '-c', f'echo item {i}'], os.environ,\n"
+        "        file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])\n"
+        "    os.waitpid(pid, 0)\n"
+    )
+    return [PY, "-c", code]
+
+
+def _seed_drawers(home: str) -> None:
+    """Through the real CLI: a one-line shell button, a 200-item for_each drawer (parallelism 8)
+    and a 20-step sequential drawer."""
+    env = _env(home)
+
+    def bt(*args: str) -> None:
+        subprocess.run([BUTTONS, *args, "--json"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+    bt("create", "echo1", "--code", 'echo "item $BUTTONS_ARG_I"', "--arg", "i:string:optional")
+    bt("drawer", "create", "fe")
+    bt("drawer", "fe", "add", "for_each:echo1")
+    bt(
+        "drawer",
+        "fe",
+        "set",
+        "for_each-echo1.over=${inputs.items}",
+        "for_each-echo1.parallelism=8",
+        "for_each-echo1.steps.0.args.i=${item}",
+    )
+    bt("drawer", "create", "seq")
+    bt("drawer", "seq", "add", *["echo1"] * 20)
+
+
+def _run_all(cmds: list[list[str]], env: dict[str, str]) -> float:
+    return sum(_run(cmd, env) for cmd in cmds)
 
 
 def _local_server() -> ThreadingHTTPServer:
@@ -355,7 +402,16 @@ def main() -> int:
     wanted = (
         ns.cases.split(",")
         if ns.cases
-        else ["press", "press-battery", "press-http", "list", "history", "rest"]
+        else [
+            "press",
+            "press-battery",
+            "press-http",
+            "list",
+            "history",
+            "rest",
+            "drawer-foreach",
+            "drawer-seq20",
+        ]
     )
     rest_fig = None
     if "rest" in wanted:  # first, on a machine not yet busy with the other cases' files
@@ -402,8 +458,25 @@ def main() -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        _seed_list(list_home, 1000)
-        _seed_history(hist_home, 10_000)
+        wanted_early = ns.cases.split(",") if ns.cases else None
+        if wanted_early is None or any(not c.startswith("drawer-") for c in wanted_early):
+            _seed_list(list_home, 1000)
+            _seed_history(hist_home, 10_000)
+        drawer_home = os.path.join(tmp, "drawer")
+        env_d = _env(drawer_home)
+        _seed_drawers(drawer_home)
+        items = "items=" + json.dumps(list(range(200)))
+        press_echo = [BUTTONS, "press", "echo1", "--json"]
+        # name -> (commands run back to back, env, target, floor commands)
+        own_floor: dict[str, tuple[list[list[str]], dict[str, str], float | None, list[list[str]]]] = {
+            "drawer-foreach": (
+                [[BUTTONS, "drawer", "fe", "press", items, "--json"]],
+                env_d,
+                3.0,
+                [_spawn_floor(200)],
+            ),
+            "drawer-seq20": ([[BUTTONS, "drawer", "seq", "press", "--json"]], env_d, None, [press_echo] * 20),
+        }
 
         all_cases: dict[str, tuple[list[str], dict[str, str], float | None]] = {
             "press": ([BUTTONS, "press", "one", "--json"], env_p, 2.0),
@@ -412,10 +485,12 @@ def main() -> int:
             "list": ([BUTTONS, "list", "--json"], _env(list_home), 3.0),
             "history": ([BUTTONS, "history", "hist", "--last", "20", "--json"], _env(hist_home), 3.0),
         }
-        unknown = [c for c in wanted if c not in all_cases]
+        unknown = [c for c in wanted if c not in all_cases and c not in own_floor]
         if unknown:
-            raise SystemExit(f"unknown case(s): {', '.join(unknown)}; known: {', '.join(all_cases)}")
-        cases = {k: all_cases[k] for k in wanted}
+            known = ", ".join([*all_cases, *own_floor])
+            raise SystemExit(f"unknown case(s): {', '.join(unknown)}; known: {known}")
+        cases = {k: all_cases[k] for k in wanted if k in all_cases}
+        drawer_cases = {k: own_floor[k] for k in wanted if k in own_floor}
         floor_cmd = [PY, "-c", "pass"]
         floor_env = _env(press_home)
         # Warm-up: write bytecode caches, fill the page cache.
@@ -423,30 +498,48 @@ def main() -> int:
             _run(cmd, env)
             _run(cmd, env)
         _run(floor_cmd, floor_env)
+        for cmds, env, _t, floor_cmds in drawer_cases.values():
+            _run_all(cmds, env)
+            _run_all(floor_cmds, env)
 
         samples: dict[str, list[float]] = {"floor": [], **{k: [] for k in cases}}
+        for k in drawer_cases:
+            samples[k] = []
+            samples[k + ":floor"] = []
         for _ in range(runs):
             for name, (cmd, env, _t) in cases.items():
                 samples["floor"].append(_run(floor_cmd, floor_env))
                 samples[name].append(_run(cmd, env))
+            for name, (cmds, env, _t, floor_cmds) in drawer_cases.items():
+                samples[name + ":floor"].append(_run_all(floor_cmds, env))
+                samples[name].append(_run_all(cmds, env))
         server.shutdown()
 
-    floor = statistics.median(samples["floor"])
-    results = {
+    floor = statistics.median(samples["floor"]) if samples["floor"] else 0.0
+    results: dict[str, object] = {
         "floor_ms": round(floor * 1000, 2),
         "runs": runs,
         "python": sys.version.split()[0],
         "cases": {},
     }
-    print(f"floor: {PY} -c pass  median {floor * 1000:.1f} ms  ({len(samples['floor'])} runs)")
-    print(f"{'case':<14}{'median ms':>11}{'ratio':>8}{'target':>8}  verdict")
+    case_results: dict[str, object] = {}
+    results["cases"] = case_results
+    if cases:
+        print(f"floor: {PY} -c pass  median {floor * 1000:.1f} ms  ({len(samples['floor'])} runs)")
+    print(f"{'case':<16}{'median ms':>11}{'floor ms':>10}{'ratio':>8}{'target':>8}  verdict")
     failed = False
-    for name, (_cmd, _case_env, target) in cases.items():
+    rows = [(name, target, floor) for name, (_c, _e, target) in cases.items()]
+    rows += [
+        (name, target, statistics.median(samples[name + ":floor"]))
+        for name, (_c, _e, target, _f) in drawer_cases.items()
+    ]
+    for name, target, case_floor in rows:
         med = statistics.median(samples[name])
-        ratio = med / floor
+        ratio = med / case_floor
         ok = target is None or ratio <= target
         failed |= not ok
-        results["cases"][name] = {
+        case_results[name] = {
+            "floor_ms": round(case_floor * 1000, 2),
             "median_ms": round(med * 1000, 2),
             "ratio": round(ratio, 2),
             "target": target,
@@ -454,7 +547,10 @@ def main() -> int:
         }
         shown = f"{target:>8.1f}" if target is not None else f"{'-':>8}"
         verdict = "ok" if ok else "OVER TARGET"
-        print(f"{name:<14}{med * 1000:>11.1f}{ratio:>8.2f}{shown}  {verdict if target else 'reported'}")
+        print(
+            f"{name:<16}{med * 1000:>11.1f}{case_floor * 1000:>10.1f}{ratio:>8.2f}{shown}"
+            f"  {verdict if target else 'reported'}"
+        )
     if rest_fig is not None:
         results["rest"] = rest_fig
         failed |= not rest_fig["ok"]

@@ -258,6 +258,10 @@ def test_retry_reuses_the_steps_that_succeeded_and_resumes_at_the_failed_one(
     gate.touch()
     plan = bt("drawer", "rel", "retry", failed["run_id"], "--dry-run", "--json").data
     assert plan["would_reuse"] == ["first"] and plan["would_run"] == ["flaky", "last"]
+    summary = bt("drawer", "rel", "retry", failed["run_id"], "--summary", "--json").data
+    assert summary["executed"] is False and summary["verb"] == "retry"
+    assert summary["would_reuse"] == ["first"] and summary["retry_of"] == failed["run_id"]
+    assert len(records(bt, "rel")) == 1  # neither wrote a run
     r = bt("drawer", "rel", "retry", failed["run_id"], "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     data = r.data
@@ -356,3 +360,31 @@ def test_retry_in_parallel_mode_reuses_every_step_that_succeeded(bt: Buttons, tm
     assert data["status"] == "ok"
     assert [s.get("reused", False) for s in data["steps"]] == [True, False, True]
     assert counter.read_text().count("x") == 1 and counter.read_text().count("y") == 1
+
+
+def test_a_failed_sub_drawer_runs_its_own_on_error_handler(bt: Buttons, tmp_path: Path) -> None:
+    out = tmp_path / "handled"
+    _handler(bt, out)
+    bt.create("boom", "--code", "echo nope >&2; exit 1")
+    write_drawer(bt, "inner", [{"id": "b", "button": "boom"}], on_error={"drawer": "alert"})
+    write_drawer(bt, "outer", [{"id": "c", "kind": "drawer", "drawer": "inner"}])
+    r = bt("drawer", "outer", "press", "--json")
+    assert r.returncode == 1 and r.data["error"]["code"] == "SUBDRAWER_FAILED"
+    assert out.read_text().split("|")[:2] == ["inner", "b"]
+    (handled,) = records(bt, "alert")
+    assert handled["inputs"]["run_id"] == r.data["steps"][0]["run_id"]  # the child's run
+
+
+def test_retry_reruns_a_step_whose_button_changed(bt: Buttons, tmp_path: Path) -> None:
+    counter, gate = _flaky_drawer(bt, tmp_path)
+    failed = bt("drawer", "rel", "press", "env=prod", "--json").data
+    bt.create("first2", "--code", f'echo z >> {counter}; echo "{{\\"v\\": 9}}"')
+    path = bt.home / "drawers" / "rel" / "drawer.json"
+    doc = json.loads(path.read_text())
+    doc["steps"][0]["button"] = "first2"  # same step id, another button: the old output is not its
+    path.write_text(json.dumps(doc))
+    gate.touch()
+    data = bt("drawer", "rel", "retry", failed["run_id"], "--json").data
+    assert data["status"] == "ok"
+    assert [s.get("reused", False) for s in data["steps"]] == [False, False, False]
+    assert data["steps"][1]["output"] == 9 and counter.read_text().count("z") == 1

@@ -215,3 +215,16 @@ def test_button_press_does_not_import_cel(bt: Buttons) -> None:
     mods = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "buttons_engine.cli.main" in mods
     assert not mods & {"cel", "cel.cel", "buttons_engine.services.drawer_cel"}
+
+
+def test_the_cached_context_never_serves_a_stale_value() -> None:
+    """Converted roots are kept while the scope holds the same object (drawer_cel._cached_context)."""
+    scope: dict[str, Any] = {"inputs": {"n": 1}, "ghost": {"output": 2}, "steps": {"a": {"output": 1}}}
+    assert drawer_refs.resolve("${ghost.output + inputs.n}", scope) == 3
+    with pytest.raises(DrawerError) as info:  # a root gone from the scope is gone for CEL too
+        drawer_refs.resolve("${ghost.output + inputs.n}", {"inputs": {"n": 1}})
+    assert "Undefined variable" in info.value.message
+    assert drawer_refs.resolve("${size(steps) == 1}", scope) is True
+    scope["steps"]["b"] = {"output": 5}  # steps grows in place as steps complete
+    assert drawer_refs.resolve("${steps.b.output + size(steps)}", scope) == 7
+    assert drawer_refs.resolve("${inputs.n * 10}", {"inputs": {"n": 4}}) == 40  # another object

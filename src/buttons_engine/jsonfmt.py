@@ -50,9 +50,17 @@ def dumps_compact(value: Any) -> str:
     return _dump(value, "", "", ", ")
 
 
+_CHUNK = 4096  # tokens joined into one string at a time: a big document is not a million tiny strs
+
+
 def _dump(value: Any, newline: str, step: str, item_sep: str) -> str:
     parts: list[str] = []
+    chunks: list[str] = []
     app = parts.append
+
+    def fold() -> None:
+        chunks.append("".join(parts))
+        parts.clear()
 
     def scalar(v: Any) -> bool:
         t = type(v)
@@ -89,6 +97,8 @@ def _dump(value: Any, newline: str, step: str, item_sep: str) -> str:
                 app(": ")
                 if not scalar(v):
                     enc(v, inner)
+                    if len(parts) > _CHUNK:
+                        fold()
                 sep = comma
             app(nl + "}")
         elif t is list or t is tuple or isinstance(o, (list, tuple)):
@@ -102,6 +112,8 @@ def _dump(value: Any, newline: str, step: str, item_sep: str) -> str:
                 app(sep)
                 if not scalar(v):
                     enc(v, inner)
+                    if len(parts) > _CHUNK:
+                        fold()
                 sep = comma
             app(nl + "]")
         elif isinstance(o, bool):
@@ -116,6 +128,9 @@ def _dump(value: Any, newline: str, step: str, item_sep: str) -> str:
             raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
     enc(value, newline)
+    if chunks:
+        fold()
+        return "".join(chunks)
     return "".join(parts)
 
 

@@ -165,10 +165,10 @@ def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
     except Exception as exc:  # the binding's other errors: a clear message, never a traceback
         raise resolve_error(text, "parse: " + _reason(exc)) from None
     try:
-        wanted = program.variables()
+        wanted: list[str] | None = program.variables()
     except Exception:
         wanted = None
-    context = _context(scope, wanted)
+    context = _context(scope, wanted) if wanted is None else _cached_context(core, scope, wanted)
     try:
         value = program.execute(context)
     except KeyError as exc:
@@ -192,6 +192,50 @@ def _context(scope: Mapping[str, Any], wanted: list[str] | None) -> dict[str, An
     if wanted is None or "env" in wanted:
         variables.setdefault("env", dict(os.environ))
     return variables
+
+
+_local = threading.local()
+
+
+def _cached_context(core: Any, scope: Mapping[str, Any], wanted: list[str]) -> Any:
+    """A CEL ``Context`` (one per thread) that keeps converted roots while they stay the same object.
+
+    Converting a value to CEL costs time in its size: ``inputs`` with a 10,000-item list took
+    2.5 ms per evaluation (0.7 ms with this cache: the interpreter still copies a map it reads),
+    so a ``for_each`` over it that evaluates an expression per item was quadratic. ``inputs``,
+    a completed step's view and a loop item are never changed once in scope, so a root is
+    converted again only when the scope holds another object under that name. ``steps`` is
+    changed in place as steps complete: it is converted every time.
+    """
+    keys = {key.replace("-", "_"): key for key in scope}
+    state: tuple[Any, dict[str, Any]] | None = getattr(_local, "state", None)
+    if state is None or any(name in state[1] and name not in keys and name != "env" for name in wanted):
+        state = (core.Context(), {})  # a name gone from scope must not linger
+        _local.state = state
+    context, loaded = state
+    for name in wanted:
+        if name in keys:
+            value = scope[keys[name]]
+            if name == "steps" and isinstance(value, dict):
+                context.add_variable(name, {k.replace("-", "_"): v for k, v in value.items()})
+                loaded[name] = None
+                continue
+        elif name == "env":
+            value = _environ()
+        else:
+            continue  # undefined: CEL says so
+        if name not in loaded or loaded[name] is not value:
+            context.add_variable(name, value)
+            loaded[name] = value
+    return context
+
+
+def _environ() -> dict[str, str]:
+    """``env``: a snapshot of the environment, taken again only when it changed."""
+    snap = getattr(_local, "environ", None)
+    if snap is None or len(snap) != len(os.environ) or any(os.environ.get(k) != v for k, v in snap.items()):
+        snap = _local.environ = dict(os.environ)
+    return snap
 
 
 def _reason(exc: BaseException) -> str:

@@ -485,6 +485,7 @@ class _Run:
         return {k: REDACTED if k in secret_names else v for k, v in self.inputs.items()}
 
     def _sequential(self) -> tuple[str, dict[str, Any] | None]:
+        last = self.spec.steps[-1] if self.spec.steps else None
         for step in self.spec.steps:
             if self.interrupted():
                 return "cancelled", None
@@ -505,7 +506,8 @@ class _Run:
                 self._store_output(step.id, {**rec, "output": None})
             else:
                 return "failed", rec
-            self.checkpoint()
+            if step is not last:  # after the last step the final record follows at once
+                self.checkpoint()
         return "ok", None
 
     def _parallel(self, options: ParallelOptions) -> tuple[str, dict[str, Any] | None]:

@@ -138,14 +138,14 @@ class RunWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         try:
-            write_atomic(self.path, dumps(record, newline=True), durable=False)
+            write_atomic(self.path, record_bytes(record), durable=False)
         except OSError as exc:
             raise StorageError(f"cannot write the drawer run record {self.path}: {exc.strerror}") from exc
 
     def finish(self, record: dict[str, Any], retention: int = RETENTION) -> None:
         """The final record (fsynced), then the lock goes and retention applies."""
         try:
-            write_atomic(self.path, dumps(record, newline=True), durable=True)
+            write_atomic(self.path, record_bytes(record), durable=True)
         except OSError as exc:
             raise StorageError(f"cannot write the drawer run record {self.path}: {exc.strerror}") from exc
         finally:
@@ -161,6 +161,28 @@ class RunWriter:
             pass
         os.close(self._lock_fd)
         self._lock_fd = None
+
+
+def record_bytes(record: dict[str, Any]) -> bytes:
+    """A run record as one line of JSON, through CPython's C encoder when it is there.
+
+    A record holds every step (a 10,000-iteration ``for_each`` is 10,000 entries); the indented
+    encoder builds a Python string per token, which at that size was most of the run's peak
+    memory (31 MB against 18 MB for 4,000 iterations). Readers parse it; the layout is not the
+    contract.
+    """
+    try:
+        from _json import encode_basestring, make_encoder
+    except ImportError:  # pragma: no cover - non-CPython
+        from ..jsonfmt import dumps_compact
+
+        return (dumps_compact(record) + "\n").encode()
+    encode = make_encoder(None, _not_json, encode_basestring, None, ": ", ", ", False, False, True)
+    return ("".join(encode(record, 0)) + "\n").encode()
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _record_names(directory: str) -> list[str]:
