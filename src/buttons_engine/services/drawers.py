@@ -201,8 +201,9 @@ def summary(layout: Layout, name: str) -> dict[str, Any]:
         "version": spec.version,
         "drawer_kind": spec.drawer_kind,
         "description": spec.description,
-        "inputs": raw.get("inputs") or [],
-        "steps": raw.get("steps") or [],
+        # As upstream's Go structs marshal them: an absent list is null (no inputs; a flow's steps).
+        "inputs": raw.get("inputs"),
+        "steps": raw.get("steps"),
         "flow": raw.get("flow"),
         "topology": topology(spec),
         "validation": validation_report(layout, spec),
