@@ -274,9 +274,9 @@ def _check_flow(spec: DrawerSpec, rep: _Report) -> None:
         remediation = ""
         if "at least one stage" in problem:
             remediation = f"buttons drawer {spec.name} stage add ID"
-        elif "initial_stage" in problem:
+        elif problem.startswith("flow.initial_stage"):
             remediation = f"buttons drawer {spec.name} set flow.initial_stage=ID"
-        elif "manager.agent" in problem:
+        elif problem.startswith("flow.manager.agent"):
             remediation = f"buttons drawer {spec.name} set flow.manager.agent=activation.manager"
         rep.add("error", problem, remediation=remediation)
 
