@@ -304,6 +304,7 @@ def test_summary_reports_topology_and_a_clean_validation_as_nulls(bt: Buttons) -
     assert data["topology"] == "build → wait"
     assert data["validation"] == {"ok": True, "errors": None, "warnings": None}
     assert data["recent_runs"] == [] and data["triggers"] == []
+    assert data["inputs"] is None and data["flow"] is None and data["description"] == ""
     assert bt("drawer", "d", "summary", "--json").data["name"] == "d"
 
 

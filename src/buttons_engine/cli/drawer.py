@@ -182,7 +182,7 @@ def _per_drawer(name: str, verb: str, rest: list[str], ctx: Context) -> int:
     from ..services import drawers
 
     layout = ctx.layout
-    drawers.require(layout, name)  # the drawer named on the line: NOT_FOUND (CONTRACT 2.5)
+    name = drawers.require(layout, name)  # the drawer named on the line: NOT_FOUND (CONTRACT 2.5)
     if verb == "summary":
         if rest:
             raise _usage("drawer NAME summary takes no arguments")

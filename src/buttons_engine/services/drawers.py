@@ -201,8 +201,9 @@ def summary(layout: Layout, name: str) -> dict[str, Any]:
         "version": spec.version,
         "drawer_kind": spec.drawer_kind,
         "description": spec.description,
-        "inputs": raw.get("inputs") or [],
-        "steps": raw.get("steps") or [],
+        # As upstream's Go structs marshal them: an absent list is null (no inputs; a flow's steps).
+        "inputs": raw.get("inputs"),
+        "steps": raw.get("steps"),
         "flow": raw.get("flow"),
         "topology": topology(spec),
         "validation": validation_report(layout, spec),
@@ -273,9 +274,9 @@ def _check_flow(spec: DrawerSpec, rep: _Report) -> None:
         remediation = ""
         if "at least one stage" in problem:
             remediation = f"buttons drawer {spec.name} stage add ID"
-        elif "initial_stage" in problem:
+        elif problem.startswith("flow.initial_stage"):
             remediation = f"buttons drawer {spec.name} set flow.initial_stage=ID"
-        elif "manager.agent" in problem:
+        elif problem.startswith("flow.manager.agent"):
             remediation = f"buttons drawer {spec.name} set flow.manager.agent=activation.manager"
         rep.add("error", problem, remediation=remediation)
 
