@@ -504,3 +504,19 @@ def test_leftovers_of_a_killed_install_are_tidied(
     assert sorted(p.name for p in buttons.iterdir()) == [".replacing-other-1234", "kept"]
     assert not (bt.home / ".download-x1.tmp").exists()
     assert ok(bt("press", "kept", "--json"))["stdout"] == "kept\n"
+
+
+def test_concurrent_adds_both_land_in_the_manifest_and_lock(
+    bt: Buttons, publisher: Buttons, registry: RegistryServer
+) -> None:
+    names = [f"c{i}" for i in range(4)]
+    for n in names:
+        make_button(publisher, n, f"echo {n}")
+        publish(publisher, registry, f"@team/{n}")
+    procs = [bt.popen("add", f"@team/{n}", "--json", env=registry.env()) for n in names]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (out, err)
+    assert sorted(read(bt.home / "buttons.json")["dependencies"]) == [f"@team/{n}" for n in names]
+    assert sorted(read(bt.home / "buttons-lock.json")["dependencies"]) == [f"@team/{n}" for n in names]
+    assert len(read(bt.home / "history.json")["events"]) == 4
