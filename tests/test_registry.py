@@ -520,3 +520,31 @@ def test_concurrent_adds_both_land_in_the_manifest_and_lock(
     assert sorted(read(bt.home / "buttons.json")["dependencies"]) == [f"@team/{n}" for n in names]
     assert sorted(read(bt.home / "buttons-lock.json")["dependencies"]) == [f"@team/{n}" for n in names]
     assert len(read(bt.home / "history.json")["events"]) == 4
+
+
+def test_project_packages_keep_the_repo_agents_md_list(
+    bt: Buttons, publisher: Buttons, registry: RegistryServer, tmp_path: Path
+) -> None:
+    import subprocess
+
+    make_button(publisher, "ship", "echo ship")
+    spec_path = publisher.home / "buttons" / "ship" / "button.json"
+    spec_path.write_text(json.dumps({**read(spec_path), "description": "Ship the release"}))
+    publish(publisher, registry, "@team/ship")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    home = tmp_path / "userhome"
+    home.mkdir()
+    env = {k: v for k, v in bt.env.items() if k != "BUTTONS_HOME"}
+    env.update(HOME=str(home), **registry.env())
+    project = Buttons(home, repo)
+    project.env = env
+    ok(project("init", "--json"))
+    added = ok(project("add", "@team/ship", "--json"))
+    assert added["agents_md"] in ("created", "updated", "appended")
+    assert (repo / ".buttons" / "buttons.json").exists()
+    assert "- `buttons press ship` — Ship the release" in (repo / "AGENTS.md").read_text()
+    removed = ok(project("remove", "@team/ship", "--json"))
+    assert "agents_md" in removed
+    assert "buttons press ship" not in (repo / "AGENTS.md").read_text()
