@@ -548,3 +548,16 @@ def test_project_packages_keep_the_repo_agents_md_list(
     removed = ok(project("remove", "@team/ship", "--json"))
     assert "agents_md" in removed
     assert "buttons press ship" not in (repo / "AGENTS.md").read_text()
+
+
+def test_registry_serve_stops_cleanly_and_keys_stay_off_the_command_line(tmp_path: Path, bt: Buttons) -> None:
+    srv = RegistryServer(tmp_path / "reg2").start()
+    assert srv.proc is not None
+    cmdline = Path(f"/proc/{srv.proc.pid}/cmdline").read_bytes()
+    assert WRITE_KEY.encode() not in cmdline and READ_KEY.encode() not in cmdline
+    srv.proc.terminate()
+    assert srv.proc.wait(30) == 0
+    r = bt("keys", "--json")
+    assert r.returncode == 1 and "choose a subcommand" in r.stderr
+    r = bt("registry", "--json")
+    assert r.returncode == 1 and "choose a subcommand" in r.stderr
