@@ -561,3 +561,11 @@ def test_registry_serve_stops_cleanly_and_keys_stay_off_the_command_line(tmp_pat
     assert r.returncode == 1 and "choose a subcommand" in r.stderr
     r = bt("registry", "--json")
     assert r.returncode == 1 and "choose a subcommand" in r.stderr
+
+
+def test_login_on_a_terminal_with_no_input_does_not_wait_for_a_key(bt: Buttons) -> None:
+    from core_helpers import run_tty, strip_ansi
+
+    r = run_tty(bt, "login", "--registry", "https://r.example", "--no-input")
+    assert r.returncode == 1 and "VALIDATION_ERROR" in strip_ansi(r.stderr)
+    assert not (bt.home / "batteries.json").exists()
