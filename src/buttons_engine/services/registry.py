@@ -716,7 +716,7 @@ def update(layout: Layout) -> dict[str, Any]:
 # publish
 
 
-def _bundle(folder: str, kind: str) -> dict[str, bytes]:
+def _bundle(folder: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for entry in sorted(os.listdir(folder)):
         path = os.path.join(folder, entry)
@@ -767,7 +767,7 @@ def publish(layout: Layout, name: str) -> dict[str, Any]:
         for _attempt in range(MAX_PUBLISH_ATTEMPTS):
             spec["version"] = version
             write_atomic(os.path.join(folder, spec_file), dumps(spec, newline=True))
-            files = _bundle(folder, kind)
+            files = _bundle(folder)
             flow_sha = ""
             if kind == "drawer" and spec.get("drawer_kind") == "flow":
                 from . import flow_definition
@@ -810,7 +810,7 @@ def publish(layout: Layout, name: str) -> dict[str, Any]:
             if resp.status == 409 and err_code == "VERSION_EXISTS":
                 version = str(int(version) + 1)
                 continue
-            raise client._failed(f"the publish of {name}@{version}", resp)
+            raise client.failed_answer(f"the publish of {name}@{version}", resp)
     raise RegistryError(code, f"no free version after {MAX_PUBLISH_ATTEMPTS} attempts")
 
 

@@ -255,7 +255,7 @@ class Client:
         message = "".join(c if c.isprintable() else " " for c in message)
         return code, self.scrub(message)
 
-    def _failed(self, what: str, resp: Response) -> RegistryError:
+    def failed_answer(self, what: str, resp: Response) -> RegistryError:
         code, message = self.error_text(resp)
         detail = f": {code} {message}".rstrip() if code or message else ""
         return self.fail(f"registry {self.url} answered {resp.status} to {what}{detail}")
@@ -265,7 +265,7 @@ class Client:
 
         resp = self._send("GET", path, max_bytes=MAX_JSON)
         if resp.status != 200:
-            raise self._failed(f"GET {path}", resp)
+            raise self.failed_answer(f"GET {path}", resp)
         try:
             return json.loads(resp.body)
         except (ValueError, UnicodeDecodeError):
@@ -279,7 +279,7 @@ class Client:
             with os.fdopen(fd, "w+b") as sink:
                 resp = self._send("GET", path, max_bytes=MAX_DOWNLOAD, sink=sink)
             if resp.status != 200:
-                raise self._failed(f"the download of {name}@{version}", resp)
+                raise self.failed_answer(f"the download of {name}@{version}", resp)
             expected = resp.headers.get("x-content-sha256", "").strip().lower()
             if expected:
                 h = hashlib.sha256()
