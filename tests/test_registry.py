@@ -504,3 +504,68 @@ def test_leftovers_of_a_killed_install_are_tidied(
     assert sorted(p.name for p in buttons.iterdir()) == [".replacing-other-1234", "kept"]
     assert not (bt.home / ".download-x1.tmp").exists()
     assert ok(bt("press", "kept", "--json"))["stdout"] == "kept\n"
+
+
+def test_concurrent_adds_both_land_in_the_manifest_and_lock(
+    bt: Buttons, publisher: Buttons, registry: RegistryServer
+) -> None:
+    names = [f"c{i}" for i in range(4)]
+    for n in names:
+        make_button(publisher, n, f"echo {n}")
+        publish(publisher, registry, f"@team/{n}")
+    procs = [bt.popen("add", f"@team/{n}", "--json", env=registry.env()) for n in names]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (out, err)
+    assert sorted(read(bt.home / "buttons.json")["dependencies"]) == [f"@team/{n}" for n in names]
+    assert sorted(read(bt.home / "buttons-lock.json")["dependencies"]) == [f"@team/{n}" for n in names]
+    assert len(read(bt.home / "history.json")["events"]) == 4
+
+
+def test_project_packages_keep_the_repo_agents_md_list(
+    bt: Buttons, publisher: Buttons, registry: RegistryServer, tmp_path: Path
+) -> None:
+    import subprocess
+
+    make_button(publisher, "ship", "echo ship")
+    spec_path = publisher.home / "buttons" / "ship" / "button.json"
+    spec_path.write_text(json.dumps({**read(spec_path), "description": "Ship the release"}))
+    publish(publisher, registry, "@team/ship")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    home = tmp_path / "userhome"
+    home.mkdir()
+    env = {k: v for k, v in bt.env.items() if k != "BUTTONS_HOME"}
+    env.update(HOME=str(home), **registry.env())
+    project = Buttons(home, repo)
+    project.env = env
+    ok(project("init", "--json"))
+    added = ok(project("add", "@team/ship", "--json"))
+    assert added["agents_md"] in ("created", "updated", "appended")
+    assert (repo / ".buttons" / "buttons.json").exists()
+    assert "- `buttons press ship` — Ship the release" in (repo / "AGENTS.md").read_text()
+    removed = ok(project("remove", "@team/ship", "--json"))
+    assert "agents_md" in removed
+    assert "buttons press ship" not in (repo / "AGENTS.md").read_text()
+
+
+def test_registry_serve_stops_cleanly_and_keys_stay_off_the_command_line(tmp_path: Path, bt: Buttons) -> None:
+    srv = RegistryServer(tmp_path / "reg2").start()
+    assert srv.proc is not None
+    cmdline = Path(f"/proc/{srv.proc.pid}/cmdline").read_bytes()
+    assert WRITE_KEY.encode() not in cmdline and READ_KEY.encode() not in cmdline
+    srv.proc.terminate()
+    assert srv.proc.wait(30) == 0
+    r = bt("keys", "--json")
+    assert r.returncode == 1 and "choose a subcommand" in r.stderr
+    r = bt("registry", "--json")
+    assert r.returncode == 1 and "choose a subcommand" in r.stderr
+
+
+def test_login_on_a_terminal_with_no_input_does_not_wait_for_a_key(bt: Buttons) -> None:
+    from core_helpers import run_tty, strip_ansi
+
+    r = run_tty(bt, "login", "--registry", "https://r.example", "--no-input")
+    assert r.returncode == 1 and "VALIDATION_ERROR" in strip_ansi(r.stderr)
+    assert not (bt.home / "batteries.json").exists()

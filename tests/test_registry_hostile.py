@@ -486,7 +486,7 @@ def test_registry_urls_that_are_refused_or_unreachable(bt: Buttons, bad_server: 
     port = bad_server.server_address[1]
     for url, words in (
         ("ftp://127.0.0.1/", "not an http(s) URL"),
-        (f"http://user:pw@127.0.0.1:{port}", "user name or password"),
+        (f"http://user:pw@127.0.0.1:{port}", "user name or password"),  # pragma: allowlist secret
         ("http://127.0.0.1:9", "cannot reach registry"),
     ):
         refused(bt, {"BUTTONS_REGISTRY_URL": url, "BUTTONS_BAT_REGISTRY_KEY": READ_KEY}, "@team/x", words)

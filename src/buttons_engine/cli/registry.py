@@ -125,7 +125,13 @@ def handle_publish(ns: Args, ctx: Context) -> int:
 def handle_login(ns: Args, ctx: Context) -> int:
     from ..services import registry
 
-    if sys.stdin is not None and sys.stdin.isatty() and not ctx.no_input:
+    if sys.stdin is not None and sys.stdin.isatty():
+        if ctx.no_input or ctx.out.json:
+            from ..errors import ValidationError
+
+            raise ValidationError(
+                "login reads the write key from standard input: pipe it in, or drop --no-input"
+            )
         import getpass
 
         key = getpass.getpass("registry write key: ")

@@ -7,8 +7,12 @@ The storage and every check live in ``services/registry_host.py``; this module o
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
 
 import anyio
 from starlette.applications import Starlette
@@ -114,6 +118,19 @@ def serve(host: Host, sock: socket.socket, on_ready: object) -> int:
     )
 
     class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # As uvicorn's, but the signal is not raised again afterwards: SIGTERM exits 0.
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started and callable(on_ready):

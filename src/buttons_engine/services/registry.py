@@ -535,7 +535,9 @@ def add(layout: Layout, raw: str, *, refresh: bool = True) -> dict[str, Any]:
         save_manifest(layout, manifest)
         save_lock(layout, r.lock)
         _record(layout, "add", r.lock, package_name=name, requested=requested, installed=r.installed)
-    return {"name": name, "requested": requested, "installed": r.installed, **_result_extra(r)}
+    out = {"name": name, "requested": requested, "installed": r.installed, **_result_extra(r)}
+    _note_agents_list(layout, out)
+    return out
 
 
 def install(layout: Layout) -> dict[str, Any]:
@@ -586,11 +588,22 @@ def remove(layout: Layout, name: str) -> dict[str, Any]:
         save_lock(layout, lock)
         _record(layout, "remove", lock, package_name=name)
     out: dict[str, Any] = {"name": name, "removed": removed}
+    if removed:
+        _note_agents_list(layout, out)
     if kept:
         out["kept"] = kept
     if needed_by:
         out["needed_by"] = needed_by
     return out
+
+
+def _note_agents_list(layout: Layout, out: dict[str, Any]) -> None:
+    """The repository's AGENTS.md list of buttons, as ``create`` and ``delete`` keep it (CONTRACT 3.4)."""
+    from .agents_list import refresh
+
+    action = refresh(layout)
+    if action:
+        out["agents_md"] = action
 
 
 def _folder(layout: Layout, kind: str, slug: str) -> str:
@@ -703,7 +716,7 @@ def update(layout: Layout) -> dict[str, Any]:
 # publish
 
 
-def _bundle(folder: str, kind: str) -> dict[str, bytes]:
+def _bundle(folder: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for entry in sorted(os.listdir(folder)):
         path = os.path.join(folder, entry)
@@ -754,7 +767,7 @@ def publish(layout: Layout, name: str) -> dict[str, Any]:
         for _attempt in range(MAX_PUBLISH_ATTEMPTS):
             spec["version"] = version
             write_atomic(os.path.join(folder, spec_file), dumps(spec, newline=True))
-            files = _bundle(folder, kind)
+            files = _bundle(folder)
             flow_sha = ""
             if kind == "drawer" and spec.get("drawer_kind") == "flow":
                 from . import flow_definition
@@ -797,7 +810,7 @@ def publish(layout: Layout, name: str) -> dict[str, Any]:
             if resp.status == 409 and err_code == "VERSION_EXISTS":
                 version = str(int(version) + 1)
                 continue
-            raise client._failed(f"the publish of {name}@{version}", resp)
+            raise client.failed_answer(f"the publish of {name}@{version}", resp)
     raise RegistryError(code, f"no free version after {MAX_PUBLISH_ATTEMPTS} attempts")
 
 

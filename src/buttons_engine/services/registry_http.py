@@ -93,12 +93,9 @@ class Client:
 
         self._httpx = httpx
         self._ssl: Any = None
-        self._clients: list[Any] = []
 
     def close(self) -> None:
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
+        """Nothing stays open between requests (each has its own connection)."""
 
     def _client_for(self, url: str, deadline: Any) -> Any:
         """An httpx client whose one connection goes to ``url``'s host and lives under ``deadline``:
@@ -137,7 +134,6 @@ class Client:
             trust_env=False,
             headers={"Accept": "application/json", "User-Agent": "buttons-python"},
         )
-        self._clients.append(client)
         return client
 
     def __enter__(self) -> Client:
@@ -179,30 +175,35 @@ class Client:
         if self.key:
             hdrs["Authorization"] = f"Bearer {self.key}"
         for _hop in range(MAX_REDIRECTS + 1):
-            client = self._client_for(url, clock)
-            try:
-                request = client.build_request(method, url, content=body, headers=hdrs)
-                resp = client.send(request, stream=True)
-            except (httpx.TimeoutException, httpcore.TimeoutException):
-                raise self.fail(f"registry {self.url} did not answer within {self.timeout:g} s") from None
-            except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError) as exc:
-                raise self.fail(f"cannot reach registry {self.url}: {exc}") from None
-            try:
-                if resp.status_code in (301, 302, 303, 307, 308):
-                    target = resp.headers.get("location", "")
-                    nxt = urlsplit(str(resp.url.join(target)))
-                    if (nxt.scheme, nxt.hostname, nxt.port) != (origin.scheme, origin.hostname, origin.port):
-                        raise self.fail(
-                            f"registry {self.url} redirected to another host ({nxt.scheme}://{nxt.netloc}): "
-                            "refused, the key is only sent to the registry you named"
-                        )
-                    url = nxt.geturl()
-                    if resp.status_code == 303:
-                        method, body = "GET", None
-                    continue
-                return self._read(resp, deadline, max_bytes, sink)
-            finally:
-                resp.close()
+            with self._client_for(url, clock) as client:
+                try:
+                    request = client.build_request(method, url, content=body, headers=hdrs)
+                    resp = client.send(request, stream=True)
+                except (httpx.TimeoutException, httpcore.TimeoutException):
+                    raise self.fail(f"registry {self.url} did not answer within {self.timeout:g} s") from None
+                except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError) as exc:
+                    raise self.fail(f"cannot reach registry {self.url}: {exc}") from None
+                try:
+                    if resp.status_code in (301, 302, 303, 307, 308):
+                        target = resp.headers.get("location", "")
+                        nxt = urlsplit(str(resp.url.join(target)))
+                        if (nxt.scheme, nxt.hostname, nxt.port) != (
+                            origin.scheme,
+                            origin.hostname,
+                            origin.port,
+                        ):
+                            raise self.fail(
+                                f"registry {self.url} redirected to another host "
+                                f"({nxt.scheme}://{nxt.netloc}): refused, the key is only sent to the "
+                                "registry you named"
+                            )
+                        url = nxt.geturl()
+                        if resp.status_code == 303:
+                            method, body = "GET", None
+                        continue
+                    return self._read(resp, deadline, max_bytes, sink)
+                finally:
+                    resp.close()
         raise self.fail(f"registry {self.url} redirected more than {MAX_REDIRECTS} times")
 
     def _read(self, resp: Any, deadline: float, max_bytes: int, sink: IO[bytes] | None) -> Response:
@@ -254,7 +255,7 @@ class Client:
         message = "".join(c if c.isprintable() else " " for c in message)
         return code, self.scrub(message)
 
-    def _failed(self, what: str, resp: Response) -> RegistryError:
+    def failed_answer(self, what: str, resp: Response) -> RegistryError:
         code, message = self.error_text(resp)
         detail = f": {code} {message}".rstrip() if code or message else ""
         return self.fail(f"registry {self.url} answered {resp.status} to {what}{detail}")
@@ -264,7 +265,7 @@ class Client:
 
         resp = self._send("GET", path, max_bytes=MAX_JSON)
         if resp.status != 200:
-            raise self._failed(f"GET {path}", resp)
+            raise self.failed_answer(f"GET {path}", resp)
         try:
             return json.loads(resp.body)
         except (ValueError, UnicodeDecodeError):
@@ -278,7 +279,7 @@ class Client:
             with os.fdopen(fd, "w+b") as sink:
                 resp = self._send("GET", path, max_bytes=MAX_DOWNLOAD, sink=sink)
             if resp.status != 200:
-                raise self._failed(f"the download of {name}@{version}", resp)
+                raise self.failed_answer(f"the download of {name}@{version}", resp)
             expected = resp.headers.get("x-content-sha256", "").strip().lower()
             if expected:
                 h = hashlib.sha256()
