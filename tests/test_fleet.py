@@ -474,3 +474,64 @@ def test_a_redis_restart_mid_press_loses_no_record(bt: Buttons, tmp_path: Path) 
     finally:
         f.close()
         server.stop()
+
+
+def test_a_worker_without_a_battery_the_front_node_has_refuses_the_press(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    bt("batteries", "set", "DEPLOY_TOKEN", "front-node-value-123")
+    bt.create("needs", "--placement", "fleet", "--code", f"touch {marker}")
+    fleet.worker()  # holds no battery
+    s = fleet.serve()
+    out = press(s, "needs")
+    assert out["data"]["error_type"] == "MISSING_BATTERY", out
+    assert "DEPLOY_TOKEN" in out["data"]["stderr"] and "front-node-value" not in json.dumps(out)
+    assert not marker.exists()
+    (rec,) = records(bt, "needs")
+    assert rec["error_type"] == "MISSING_BATTERY"
+
+
+def test_a_press_while_redis_is_down_fails_before_anything_runs(bt: Buttons, tmp_path: Path) -> None:
+    from fleet_support import RedisServer
+
+    d = tmp_path / "redis"
+    d.mkdir()
+    server = RedisServer(d)
+    f = Fleet(bt, server, tmp_path / "fleet")
+    try:
+        bt.create("cut", "--placement", "fleet", "--code", "echo hi")
+        s = f.serve()
+        server.stop()
+        out = press(s, "cut")
+        assert out["_status"] == 503 and out["error"]["code"] == "FLEET_UNAVAILABLE", out
+        assert records(bt, "cut") == []
+        pressed = bt.home / "buttons" / "cut" / "pressed"
+        assert not list(pressed.glob("*.progress.jsonl"))  # no run was started
+        server.start()  # back: the next press goes through
+        f.worker()
+        assert press(s, "cut")["data"]["stdout"] == "hi\n"
+    finally:
+        f.close()
+        server.stop()
+
+
+def test_serve_and_worker_refuse_bad_fleet_settings(bt: Buttons, fleet: Fleet) -> None:
+    env = {"BUTTONS_FLEET_KEY": FLEET_KEY}
+    r = bt("serve", "--port", "0", "--json", "--redis", "unix:///nonexistent/r.sock", env=env)
+    assert r.returncode == 1 and r.error["code"] == "FLEET_UNAVAILABLE", r.stdout + r.stderr
+    r = bt("serve", "--port", "0", "--json", "--redis", fleet.redis.url, env={"BUTTONS_FLEET_KEY": ""})
+    assert (
+        r.returncode == 1
+        and r.error["code"] == "FLEET_UNAVAILABLE"
+        and "BUTTONS_FLEET_KEY" in r.error["message"]
+    )
+    for flags, words in (
+        (("--concurrency", "0"), "--concurrency"),
+        (("--lease", "100ms"), "--lease"),
+        (("--queues", " , "), "--queues"),
+    ):
+        r = bt("worker", "--redis", fleet.redis.url, "--json", *flags, env=env)
+        assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR" and words in r.error["message"], (
+            r.stdout
+        )

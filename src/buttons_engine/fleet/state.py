@@ -32,6 +32,7 @@ PREFIX = "bt:"
 GROUP = "front"
 EVENTS_MAXLEN = 1000
 PRESS_TTL_MS = 24 * 3600 * 1000
+MIN_REDIS = (6, 2)  # XAUTOCLAIM; Lua scripts may call TIME before writing (effects replication)
 
 _NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
@@ -132,13 +133,27 @@ def connect(url: str) -> redis.Redis:
         client = redis.Redis.from_url(
             url, socket_timeout=None, socket_connect_timeout=5, health_check_interval=10
         )
-        client.ping()
+        info: Any = client.info("server")
     except (redis.RedisError, ValueError) as exc:
         raise FleetUnavailable(
             f"cannot reach Redis at {redact(url)}: {exc}",
             hint="check --redis / BUTTONS_REDIS_URL and that redis-server is running",
         ) from None
+    version = str(info.get("redis_version", "0"))
+    if _version(version) < MIN_REDIS:
+        raise FleetUnavailable(
+            f"Redis at {redact(url)} is version {version}; the fleet needs "
+            f"{'.'.join(map(str, MIN_REDIS))} or later (XAUTOCLAIM, Lua TIME)"
+        )
     return client
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for part in text.split(".")[:3]:
+        digits = "".join(c for c in part if c.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
 
 
 def redact(url: str) -> str:
