@@ -535,3 +535,17 @@ def test_serve_and_worker_refuse_bad_fleet_settings(bt: Buttons, fleet: Fleet) -
         assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR" and words in r.error["message"], (
             r.stdout
         )
+
+
+def test_the_placement_setting_sends_buttons_without_their_own_placement_to_the_fleet(
+    bt: Buttons, fleet: Fleet
+) -> None:
+    assert bt("config", "set", "placement", "fleet").returncode == 0
+    assert bt("config", "set", "placement", "moon").returncode == 1
+    bt.create("plain", "--code", 'echo "on ${WHERE:-the front node}"')
+    bt.create("pinned", "--placement", "local", "--code", 'echo "on ${WHERE:-the front node}"')
+    fleet.worker(env={"WHERE": "a worker"})
+    s = fleet.serve()
+    assert press(s, "plain")["data"]["stdout"] == "on a worker\n"
+    assert press(s, "pinned")["data"]["stdout"] == "on the front node\n"
+    assert bt("press", "plain").data["stdout"] == "on the front node\n"  # `buttons press` never goes remote

@@ -224,6 +224,8 @@ class _Press:
         """Checks that need no waiting come first: a bad ``limits`` fails before any queue or key wait."""
         settings = store_settings.load(self.layout.settings_path)
         self.retention = _retention(settings)
+        if not spec.placement and settings.get("placement") == "fleet":
+            spec.placement = "fleet"  # the settings' default placement (docs/fleet.md)
         return _limits.effective(spec.limits, settings.get("limits") or {})
 
     # 4 ---------------------------------------------------------------- idempotency
