@@ -549,3 +549,19 @@ def test_the_placement_setting_sends_buttons_without_their_own_placement_to_the_
     assert press(s, "plain")["data"]["stdout"] == "on a worker\n"
     assert press(s, "pinned")["data"]["stdout"] == "on the front node\n"
     assert bt("press", "plain").data["stdout"] == "on the front node\n"  # `buttons press` never goes remote
+
+
+def test_a_webhook_trigger_inside_serve_presses_on_the_fleet(bt: Buttons, fleet: Fleet) -> None:
+    """Triggers run inside serve, so their presses of fleet-placed buttons go to the workers too."""
+    bt.create("hooked", "--placement", "fleet", "--code", 'echo "from ${WHERE:-the front node}"')
+    r = bt("trigger", "add", "hooked", "--webhook", "--webhook-path", "/hooks/h", "--json")
+    assert r.returncode == 0, r.stdout
+    fleet.worker(env={"WHERE": "a worker"})
+    s = fleet.serve()
+    with s.client() as c:
+        assert c.post("/hooks/h").status_code == 202
+    deadline = time.monotonic() + 30
+    while not records(bt, "hooked") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (rec,) = records(bt, "hooked")
+    assert rec["stdout"] == "from a worker\n"
