@@ -565,3 +565,20 @@ def test_a_webhook_trigger_inside_serve_presses_on_the_fleet(bt: Buttons, fleet:
         time.sleep(0.1)
     (rec,) = records(bt, "hooked")
     assert rec["stdout"] == "from a worker\n"
+
+
+def test_workers_sharing_a_data_dir_leave_each_others_presses_alone(bt: Buttons, fleet: Fleet) -> None:
+    bt.create("own", "--placement", "fleet", "--code", 'sleep 2; test -f "$0" && echo intact')
+    first = fleet.worker(name="shared")
+    s = fleet.serve()
+    result: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: result.update(press(s, "own")))
+    t.start()
+    deadline = time.monotonic() + 30
+    while len(_namespace_processes(first.proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fleet.worker(name="shared")  # starts on the same data dir while the first one's press runs
+    t.join(60)
+    assert result["data"]["stdout"] == "intact\n", result
+    assert first.stop() == 0
+    assert not (first.data_dir / "presses" / (first.info["worker_id"] + ".lock")).exists()

@@ -85,6 +85,8 @@ class FleetWorker:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.done = 0
+        self.scratch = ""
+        self.scratch_lock = -1
         for queue in queues:
             self.broker.declare_queue(queue)
         decorate = dramatiq.actor(actor_name=ACTOR, queue_name=queues[0], broker=self.broker, max_retries=0)
@@ -92,10 +94,7 @@ class FleetWorker:
 
     # ------------------------------------------------------------------ lifecycle
     def run(self, on_ready: Any = None) -> int:
-        os.makedirs(os.path.join(self.data_dir, "presses"), mode=0o700, exist_ok=True)
-        # Left by a worker that died: nothing of it runs any more (its PID namespace went with it).
-        shutil.rmtree(os.path.join(self.data_dir, "presses"), ignore_errors=True)
-        os.makedirs(os.path.join(self.data_dir, "presses"), mode=0o700, exist_ok=True)
+        self._claim_scratch()
         worker = dramatiq.Worker(
             self.broker,
             queues=set(self.queues),
@@ -136,8 +135,38 @@ class FleetWorker:
                 self.client.delete(worker_key(self.worker_id))
             except redis.RedisError:
                 pass
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            try:
+                os.unlink(self.scratch + ".lock")
+            except OSError:
+                pass
         _log(f"stopped after {self.done} press(es)")
         return 0
+
+    def _claim_scratch(self) -> None:
+        """This worker's scratch dir, ``presses/<worker id>``, locked while the worker lives; the
+        dirs of workers that died are removed (several workers may share one data dir)."""
+        import fcntl
+
+        base = os.path.join(self.data_dir, "presses")
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        for name in os.listdir(base):
+            if not name.endswith(".lock"):
+                continue
+            path = os.path.join(base, name)
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live worker's
+            finally:
+                os.close(fd)  # (closing drops a lock we got: the dir is stale either way)
+            shutil.rmtree(path.removesuffix(".lock"), ignore_errors=True)
+            os.unlink(path)
+        self.scratch = os.path.join(base, self.worker_id)
+        self.scratch_lock = os.open(self.scratch + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.scratch_lock, fcntl.LOCK_EX)
+        os.makedirs(self.scratch, mode=0o700, exist_ok=True)
 
     def describe_url(self) -> str:
         return redact(self.url)
@@ -263,7 +292,7 @@ class FleetWorker:
             return _failure(
                 MissingBattery(f"this worker has no battery named {', '.join(missing)}"),
             )
-        root = os.path.join(self.data_dir, "presses", entry.press_id)
+        root = os.path.join(self.scratch, entry.press_id)
         layout = Layout(root=root, global_dir=self.data_dir)
         try:
             layout.ensure()
