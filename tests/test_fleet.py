@@ -582,3 +582,71 @@ def test_workers_sharing_a_data_dir_leave_each_others_presses_alone(bt: Buttons,
     assert result["data"]["stdout"] == "intact\n", result
     assert first.stop() == 0
     assert not (first.data_dir / "presses" / (first.info["worker_id"] + ".lock")).exists()
+
+
+def _second_node(bt: Buttons, fleet: Fleet, tmp_path: Path) -> tuple[Buttons, Any]:
+    """Another front node (its own data dir) on the same Redis."""
+    from fleet_support import fleet_env
+    from serve_support import Server
+
+    home = tmp_path / "node2"
+    home.mkdir(mode=0o700)
+    other = Buttons(home, bt.cwd)
+    server = Server.start(other, "--redis", fleet.redis.url, env=fleet_env(fleet.redis.url))
+    fleet.servers.append(server)
+    return other, server
+
+
+def test_a_lane_holds_across_front_nodes_and_a_killed_holders_slot_frees_within_a_lease(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17 item 5: lanes are fleet-wide (two serve nodes, three workers), and a crashed holder's
+    slot is reusable within the lease plus 2 s."""
+    log = tmp_path / "lane.log"
+    code = f'echo "+ $(date +%s.%N)" >> {log}; sleep 1; echo "- $(date +%s.%N)" >> {log}'
+    node2, s2 = _second_node(bt, fleet, tmp_path)
+    for node in (bt, node2):
+        node.create("laned", "--placement", "fleet", "--queue", "lane:2", "--code", code)
+    for _ in range(3):
+        fleet.worker("--lease", "1s")
+    s1 = fleet.serve()
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda s=s: results.append(press(s, "laned"))) for s in (s1, s2) * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [r["data"]["status"] for r in results] == ["ok"] * 8, results
+    running = peak = 0
+    for _t, step in sorted(
+        (float(t), 1 if sign == "+" else -1) for sign, t in map(str.split, log.read_text().splitlines())
+    ):
+        running += step
+        peak = max(peak, running)
+    assert peak == 2
+
+    # A holder killed mid-press: its slot is taken by a press from the other node within lease + 2 s.
+    started = tmp_path / "second-started"
+    bt.create("solo", "--placement", "fleet", "--queue", "one:1", "--code", "sleep 300")
+    node2.create("solo", "--placement", "fleet", "--queue", "one:1", "--code", f"date +%s.%N > {started}")
+    holder: dict[str, Any] = {}
+    t1 = threading.Thread(target=lambda: holder.update(press(s1, "solo")))
+    t1.start()
+    deadline = time.monotonic() + 30
+    busy: list[Any] = []
+    while not busy and time.monotonic() < deadline:
+        busy = [w for w in fleet.workers if len(_namespace_processes(w.proc.pid)) > 1]
+        time.sleep(0.05)
+    (victim,) = busy
+    waiter: dict[str, Any] = {}
+    t2 = threading.Thread(target=lambda: waiter.update(press(s2, "solo")))
+    t2.start()
+    time.sleep(2)  # the second press waits for the lane meanwhile
+    assert not started.exists()
+    victim.proc.kill()
+    killed_at = time.time()
+    t2.join(60)
+    t1.join(60)
+    assert waiter["data"]["status"] == "ok", waiter
+    assert holder["data"]["error_type"] == "WORKER_LOST", holder
+    assert float(started.read_text()) - killed_at < 1.0 + 2.0

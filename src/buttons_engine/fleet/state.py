@@ -123,6 +123,43 @@ return deadline
 )
 
 
+# Fleet-wide lanes (a button's ``queue``): a ZSET of press ids scored by lease expiry, so a crashed
+# holder's slot frees itself within one lease. KEYS: lane; ARGV: press_id, capacity, lease_ms -> 1 | 0
+_LANE_ACQUIRE = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS: lane; ARGV: press_id, lease_ms -> 1 renewed, 0 not held
+_LANE_RENEW = (
+    _NOW
+    + """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+return 1
+"""
+)
+
+# A claimed press that must wait (its lane is full) goes back to queued. KEYS: press; ARGV: fence
+_UNCLAIM = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' or redis.call('HGET', KEYS[1], 'fence') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', 'queued')
+redis.call('HINCRBY', KEYS[1], 'attempt', -1)
+return 1
+"""
+
+
 def connect(url: str) -> redis.Redis:
     """A client for ``url`` (redis://, rediss://, unix://); FLEET_UNAVAILABLE if it cannot be reached.
 
@@ -178,6 +215,10 @@ def stream_key(workspace: str) -> str:
     return f"{PREFIX}records:{workspace}"
 
 
+def lane_key(lane: str) -> str:
+    return f"{PREFIX}lane:{lane}"
+
+
 def worker_key(worker_id: str) -> str:
     return f"{PREFIX}workers:{worker_id}"
 
@@ -192,6 +233,21 @@ class FleetState:
         self._finish = client.register_script(_FINISH)
         self._reap = client.register_script(_REAP)
         self._enqueue = client.register_script(_ENQUEUE)
+        self._lane_acquire = client.register_script(_LANE_ACQUIRE)
+        self._lane_renew = client.register_script(_LANE_RENEW)
+        self._unclaim = client.register_script(_UNCLAIM)
+
+    def lane_acquire(self, lane: str, press_id: str, capacity: int, lease_ms: int) -> bool:
+        return bool(self._lane_acquire(keys=[lane_key(lane)], args=[press_id, capacity, lease_ms]))
+
+    def lane_renew(self, lane: str, press_id: str, lease_ms: int) -> bool:
+        return bool(self._lane_renew(keys=[lane_key(lane)], args=[press_id, lease_ms]))
+
+    def lane_release(self, lane: str, press_id: str) -> None:
+        self.client.zrem(lane_key(lane), press_id)
+
+    def unclaim(self, press_id: str, fence: int) -> bool:
+        return bool(self._unclaim(keys=[press_key(press_id)], args=[fence]))
 
     def enqueue(self, press_id: str, timeout_ms: int, fields: dict[str, str]) -> int:
         return int(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,9 +27,11 @@ import redis
 from dramatiq.middleware import CurrentMessage
 
 from .. import __version__
-from ..errors import ButtonsError, Cancelled, MissingBattery, WorkerLost
+from ..engine import queues as _queues
+from ..errors import ButtonsError, Cancelled, MissingBattery, QueueTimeout, WorkerLost
 from ..ids import random_hex
 from ..services import presses
+from ..spec import ButtonSpec
 from ..store import batteries as store_batteries
 from ..store.layout import Layout
 from . import protocol
@@ -42,18 +45,20 @@ if TYPE_CHECKING:
 
 WORKER_TIMEOUT_MS = 20  # the longest an idle consumer sleeps between polls (latency vs idle load)
 BUSY_RETRY_MS = 1000
+LANE_RETRY_MS = (100, 500)  # a press whose lane is full is retried after a jittered delay
 
 POLICY = presses.policy("fleet worker", record=False)
 
 
 class _Running:
-    """One press this worker runs: its lease is renewed and its cancel key watched."""
+    """One press this worker runs: its lease (and lane slot) renewed, its cancel key watched."""
 
-    __slots__ = ("cancel", "fence", "lost", "press_id")
+    __slots__ = ("cancel", "fence", "lane", "lost", "press_id")
 
-    def __init__(self, press_id: str, fence: int) -> None:
+    def __init__(self, press_id: str, fence: int, lane: str) -> None:
         self.press_id = press_id
         self.fence = fence
+        self.lane = lane
         self.cancel = threading.Event()
         self.lost = False
 
@@ -191,6 +196,8 @@ class FleetWorker:
         with self.lock:
             entries = list(self.running.values())
         for entry in entries:
+            if entry.lane:
+                self.state.lane_renew(entry.lane, entry.press_id, self.lease_ms)
             if not self.state.renew(entry.press_id, entry.fence, self.lease_ms):
                 entry.lost = True  # the fleet gave the press up: stop it; its result would be fenced out
                 entry.cancel.set()
@@ -233,10 +240,26 @@ class FleetWorker:
         elif verdict == "lost":
             self.state.finish(workspace, press_id, 0, _unrun(body, _lost()))
         elif verdict == "expired":
-            err = WorkerLost("no worker took the press before its deadline")
+            lane = _lane(body)
+            err: ButtonsError = (
+                QueueTimeout(f"queue acquire timeout (fleet lane {lane[2]})")
+                if lane is not None
+                else WorkerLost("no worker took the press before its deadline")
+            )
             self.state.finish(workspace, press_id, 0, _unrun(body, err))
         else:
-            self._run(body, fence, remaining_ms, attempt)
+            lane = _lane(body)
+            if lane is not None and not self.state.lane_acquire(lane[0], press_id, lane[1], self.lease_ms):
+                # The lane is full fleet-wide: back to the queue, a little later, until the deadline.
+                self.state.unclaim(press_id, fence)
+                delay = random.randint(*LANE_RETRY_MS)  # noqa: S311 - jitter, not a secret
+                self.broker.enqueue(message_for(self._queue(), text), delay=delay)
+                return
+            try:
+                self._run(body, fence, remaining_ms, attempt, lane[0] if lane is not None else "")
+            finally:
+                if lane is not None:
+                    self.state.lane_release(lane[0], press_id)
 
     def _queue(self) -> str:
         current = CurrentMessage.get_current_message()
@@ -250,9 +273,9 @@ class FleetWorker:
             current.fail()  # type: ignore[attr-defined]
         self.state.event("rejected", reason=reason, press_id=press_id, worker=self.worker_id)
 
-    def _run(self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int) -> None:
+    def _run(self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int, lane: str) -> None:
         press_id = str(body["press_id"])
-        entry = _Running(press_id, fence)
+        entry = _Running(press_id, fence, lane)
         with self.lock:
             self.running[press_id] = entry
         started = time.monotonic()
@@ -350,6 +373,18 @@ class FleetWorker:
 
 def _lost() -> WorkerLost:
     return WorkerLost("the worker running the press stopped renewing its lease (crashed or cut off)")
+
+
+def _lane(body: dict[str, Any]) -> tuple[str, int, str] | None:
+    """The press's fleet-wide lane (its button's ``queue``, keyed by the argument values), if any."""
+    raw = body.get("spec")
+    if not isinstance(raw, dict) or not raw.get("queue"):
+        return None
+    try:
+        spec = ButtonSpec.from_json(raw, where="the press message", folder_name=str(body.get("button", "")))
+    except ButtonsError:
+        return None
+    return _queues.resolve(spec.queue, {str(k): str(v) for k, v in (body.get("args") or {}).items()})
 
 
 def _unrun(body: dict[str, Any], error: ButtonsError) -> dict[str, Any]:
