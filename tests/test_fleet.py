@@ -650,3 +650,30 @@ def test_a_lane_holds_across_front_nodes_and_a_killed_holders_slot_frees_within_
     assert waiter["data"]["status"] == "ok", waiter
     assert holder["data"]["error_type"] == "WORKER_LOST", holder
     assert float(started.read_text()) - killed_at < 1.0 + 2.0
+
+
+def test_an_idempotency_key_runs_once_across_front_nodes(bt: Buttons, fleet: Fleet, tmp_path: Path) -> None:
+    """Fleet-wide idempotency: two serve nodes with their own data dirs press one key at once and
+    again later: the script runs once, never twice at once, and every answer is its one ok."""
+    marker = tmp_path / "runs"
+    code = f"echo run >> {marker}; sleep 1; date +%s%N"
+    node2, s2 = _second_node(bt, fleet, tmp_path)
+    for node in (bt, node2):
+        node.create("once", "--placement", "fleet", "--code", code)
+    fleet.worker()
+    fleet.worker()
+    s1 = fleet.serve()
+    body = {"idempotency_key": "order-42"}
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda s=s: results.append(press(s, "once", body))) for s in (s1, s2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    results.append(press(s2, "once", body))
+    assert [r["data"]["status"] for r in results] == ["ok"] * 3, results
+    assert len({r["data"]["stdout"] for r in results}) == 1  # one run's output, answered three times
+    assert marker.read_text() == "run\n"
+    other = press(s2, "once", {"idempotency_key": "order-43"})
+    assert other["data"]["stdout"] != results[0]["data"]["stdout"]
+    assert marker.read_text() == "run\nrun\n"

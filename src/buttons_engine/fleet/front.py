@@ -134,6 +134,7 @@ class Front:
             args=inv.args,
             timeout=inv.timeout,
             battery_names=list(inv.batteries),
+            idempotency=inv.idempotency,
         )
         text = protocol.sign(body, self.key)
         try:

@@ -160,6 +160,32 @@ return 1
 """
 
 
+# Fleet-wide idempotency. KEYS: cached result, lock; ARGV: press_id, lease_ms
+# -> {'cached', payload} | {'locked', ''} | {'busy', ''}
+_IDEM_ACQUIRE = """
+local cached = redis.call('GET', KEYS[1])
+if cached then return {'cached', cached} end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return {'busy', ''} end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[2]))
+return {'locked', ''}
+"""
+
+# KEYS: lock; ARGV: press_id, lease_ms -> 1 renewed
+_IDEM_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+# KEYS: cached result, lock; ARGV: press_id, payload ('' : release only), ttl_ms
+_IDEM_DONE = """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3])) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+
 def connect(url: str) -> redis.Redis:
     """A client for ``url`` (redis://, rediss://, unix://); FLEET_UNAVAILABLE if it cannot be reached.
 
@@ -215,6 +241,10 @@ def stream_key(workspace: str) -> str:
     return f"{PREFIX}records:{workspace}"
 
 
+def idem_key(key_hash: str) -> str:
+    return f"{PREFIX}idem:{key_hash}"
+
+
 def lane_key(lane: str) -> str:
     return f"{PREFIX}lane:{lane}"
 
@@ -236,6 +266,22 @@ class FleetState:
         self._lane_acquire = client.register_script(_LANE_ACQUIRE)
         self._lane_renew = client.register_script(_LANE_RENEW)
         self._unclaim = client.register_script(_UNCLAIM)
+        self._idem_acquire = client.register_script(_IDEM_ACQUIRE)
+        self._idem_renew = client.register_script(_IDEM_RENEW)
+        self._idem_done = client.register_script(_IDEM_DONE)
+
+    def idem_acquire(self, key_hash: str, press_id: str, lease_ms: int) -> tuple[str, str]:
+        key = idem_key(key_hash)
+        verdict, payload = self._idem_acquire(keys=[key, key + ":lock"], args=[press_id, lease_ms])
+        return _text(verdict), _text(payload)
+
+    def idem_renew(self, key_hash: str, press_id: str, lease_ms: int) -> bool:
+        return bool(self._idem_renew(keys=[idem_key(key_hash) + ":lock"], args=[press_id, lease_ms]))
+
+    def idem_done(self, key_hash: str, press_id: str, payload: dict[str, Any] | None, ttl_ms: int) -> None:
+        key = idem_key(key_hash)
+        text = json.dumps(payload) if payload is not None else ""
+        self._idem_done(keys=[key, key + ":lock"], args=[press_id, text, max(1, ttl_ms)])
 
     def lane_acquire(self, lane: str, press_id: str, capacity: int, lease_ms: int) -> bool:
         return bool(self._lane_acquire(keys=[lane_key(lane)], args=[press_id, capacity, lease_ms]))

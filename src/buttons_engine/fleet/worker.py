@@ -53,12 +53,13 @@ POLICY = presses.policy("fleet worker", record=False)
 class _Running:
     """One press this worker runs: its lease (and lane slot) renewed, its cancel key watched."""
 
-    __slots__ = ("cancel", "fence", "lane", "lost", "press_id")
+    __slots__ = ("cancel", "fence", "idem", "lane", "lost", "press_id")
 
-    def __init__(self, press_id: str, fence: int, lane: str) -> None:
+    def __init__(self, press_id: str, fence: int, lane: str, idem: str) -> None:
         self.press_id = press_id
         self.fence = fence
         self.lane = lane
+        self.idem = idem
         self.cancel = threading.Event()
         self.lost = False
 
@@ -198,6 +199,8 @@ class FleetWorker:
         for entry in entries:
             if entry.lane:
                 self.state.lane_renew(entry.lane, entry.press_id, self.lease_ms)
+            if entry.idem:
+                self.state.idem_renew(entry.idem, entry.press_id, self.lease_ms)
             if not self.state.renew(entry.press_id, entry.fence, self.lease_ms):
                 entry.lost = True  # the fleet gave the press up: stop it; its result would be fenced out
                 entry.cancel.set()
@@ -248,18 +251,47 @@ class FleetWorker:
             )
             self.state.finish(workspace, press_id, 0, _unrun(body, err))
         else:
-            lane = _lane(body)
-            if lane is not None and not self.state.lane_acquire(lane[0], press_id, lane[1], self.lease_ms):
-                # The lane is full fleet-wide: back to the queue, a little later, until the deadline.
-                self.state.unclaim(press_id, fence)
-                delay = random.randint(*LANE_RETRY_MS)  # noqa: S311 - jitter, not a secret
-                self.broker.enqueue(message_for(self._queue(), text), delay=delay)
+            self._take(body, text, fence, remaining_ms, attempt)
+
+    def _take(self, body: dict[str, Any], text: str, fence: int, remaining_ms: int, attempt: int) -> None:
+        """A claimed press: its idempotency key and lane slot fleet-wide, then the run."""
+        press_id, workspace = str(body["press_id"]), str(body["workspace"])
+        idem = body.get("idempotency") if isinstance(body.get("idempotency"), dict) else None
+        key_hash = str(idem["key_hash"]) if idem else ""
+        if key_hash:
+            verdict, cached = self.state.idem_acquire(key_hash, press_id, self.lease_ms)
+            if verdict == "cached":  # an ok result of this key exists: answer it, run nothing
+                answer = {**json.loads(cached), "cached": True, "worker": self.worker_id}
+                for field in ("button", "stem", "args"):
+                    answer[field] = body.get(field)
+                self.state.finish(workspace, press_id, fence, answer)
                 return
-            try:
-                self._run(body, fence, remaining_ms, attempt, lane[0] if lane is not None else "")
-            finally:
-                if lane is not None:
-                    self.state.lane_release(lane[0], press_id)
+            if verdict == "busy":  # another press of this key runs now: never two at once
+                self._later(press_id, fence, text)
+                return
+        lane = _lane(body)
+        if lane is not None and not self.state.lane_acquire(lane[0], press_id, lane[1], self.lease_ms):
+            # The lane is full fleet-wide: back to the queue, a little later, until the deadline.
+            if key_hash:
+                self.state.idem_done(key_hash, press_id, None, 0)
+            self._later(press_id, fence, text)
+            return
+        payload: dict[str, Any] | None = None
+        try:
+            payload = self._run(
+                body, fence, remaining_ms, attempt, lane=lane[0] if lane else "", idem=key_hash
+            )
+        finally:
+            if lane is not None:
+                self.state.lane_release(lane[0], press_id)
+            if key_hash:
+                keep = payload if payload is not None and payload.get("status") == "ok" else None
+                self.state.idem_done(key_hash, press_id, keep, int(idem.get("ttl_ms", 0)) if idem else 0)
+
+    def _later(self, press_id: str, fence: int, text: str) -> None:
+        self.state.unclaim(press_id, fence)
+        delay = random.randint(*LANE_RETRY_MS)  # noqa: S311 - jitter, not a secret
+        self.broker.enqueue(message_for(self._queue(), text), delay=delay)
 
     def _queue(self) -> str:
         current = CurrentMessage.get_current_message()
@@ -273,9 +305,12 @@ class FleetWorker:
             current.fail()  # type: ignore[attr-defined]
         self.state.event("rejected", reason=reason, press_id=press_id, worker=self.worker_id)
 
-    def _run(self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int, lane: str) -> None:
+    def _run(
+        self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int, *, lane: str, idem: str
+    ) -> dict[str, Any] | None:
+        """Run the press and send its result; the result if the fleet took it (else None)."""
         press_id = str(body["press_id"])
-        entry = _Running(press_id, fence, lane)
+        entry = _Running(press_id, fence, lane, idem)
         with self.lock:
             self.running[press_id] = entry
         started = time.monotonic()
@@ -290,19 +325,22 @@ class FleetWorker:
         payload["worker"] = self.worker_id
         payload["attempt"] = attempt
         payload["worker_ms"] = int((time.monotonic() - started) * 1000)
-        self._deliver(str(body["workspace"]), press_id, fence, payload)
+        delivered = self._deliver(str(body["workspace"]), press_id, fence, payload)
         self.done += 1
+        return payload if delivered else None
 
-    def _deliver(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> None:
+    def _deliver(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> bool:
         for delay in (0.0, 0.5, 1, 2, 4, 8, 15):
             time.sleep(delay)
             try:
                 if not self.state.finish(workspace, press_id, fence, payload):
                     _log(f"press {press_id}: result refused (the fleet gave the attempt up meanwhile)")
-                return
+                    return False
+                return True
             except redis.RedisError as exc:
                 _log(f"press {press_id}: cannot send the result yet ({exc}); retrying")
         _log(f"press {press_id}: result lost: Redis stayed unreachable; the front node records WORKER_LOST")
+        return False
 
     def _press(self, body: dict[str, Any], entry: _Running, timeout: float, attempt: int) -> dict[str, Any]:
         global_layout = Layout(root=self.data_dir, global_dir=self.data_dir)
