@@ -44,8 +44,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 WORKER_TIMEOUT_MS = 20  # the longest an idle consumer sleeps between polls (latency vs idle load)
-BUSY_RETRY_MS = 1000
-LANE_RETRY_MS = (100, 500)  # a press whose lane is full is retried after a jittered delay
+RETRY_MS = (100, 500)  # a press that must wait (lane full, key or attempt busy) is retried after this
 
 POLICY = presses.policy("fleet worker", record=False)
 
@@ -108,6 +107,7 @@ class FleetWorker:
             worker_timeout=WORKER_TIMEOUT_MS,
         )
         worker.queue_prefetch = 1  # a crash strands one message, not 2 x threads (fleet.md §1)
+        worker.delay_prefetch = 1  # (the fleet sends no delayed messages; one more guard)
         signals = (signal.SIGTERM, signal.SIGINT)
 
         def on_signal(_signum: int, _frame: object) -> None:
@@ -237,7 +237,7 @@ class FleetWorker:
         elif verdict == "done":  # a redelivery of a press that already has its result
             self.state.event("duplicate", press_id=press_id, worker=self.worker_id)
         elif verdict == "busy":  # another worker holds a live lease on it: never two runs at once
-            self.broker.enqueue(message_for(self._queue(), text), delay=BUSY_RETRY_MS)
+            self._requeue(text)
         elif verdict == "cancelled":
             self.state.finish(workspace, press_id, 0, _unrun(body, Cancelled("cancelled before it started")))
         elif verdict == "lost":
@@ -290,8 +290,16 @@ class FleetWorker:
 
     def _later(self, press_id: str, fence: int, text: str) -> None:
         self.state.unclaim(press_id, fence)
-        delay = random.randint(*LANE_RETRY_MS)  # noqa: S311 - jitter, not a secret
-        self.broker.enqueue(message_for(self._queue(), text), delay=delay)
+        self._requeue(text)
+
+    def _requeue(self, text: str) -> None:
+        """Put a press that must wait back on its queue after a jittered pause.
+
+        The pause is taken here rather than with a Dramatiq delay: a delayed message sits in some
+        worker's delay-queue cache, and a worker killed meanwhile strands it until the broker's
+        heartbeat timeout (15 s) puts it back."""
+        time.sleep(random.randint(*RETRY_MS) / 1000)  # noqa: S311 - jitter, not a secret
+        self.broker.enqueue(message_for(self._queue(), text))
 
     def _queue(self) -> str:
         current = CurrentMessage.get_current_message()
