@@ -474,3 +474,206 @@ def test_a_redis_restart_mid_press_loses_no_record(bt: Buttons, tmp_path: Path) 
     finally:
         f.close()
         server.stop()
+
+
+def test_a_worker_without_a_battery_the_front_node_has_refuses_the_press(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    bt("batteries", "set", "DEPLOY_TOKEN", "front-node-value-123")
+    bt.create("needs", "--placement", "fleet", "--code", f"touch {marker}")
+    fleet.worker()  # holds no battery
+    s = fleet.serve()
+    out = press(s, "needs")
+    assert out["data"]["error_type"] == "MISSING_BATTERY", out
+    assert "DEPLOY_TOKEN" in out["data"]["stderr"] and "front-node-value" not in json.dumps(out)
+    assert not marker.exists()
+    (rec,) = records(bt, "needs")
+    assert rec["error_type"] == "MISSING_BATTERY"
+
+
+def test_a_press_while_redis_is_down_fails_before_anything_runs(bt: Buttons, tmp_path: Path) -> None:
+    from fleet_support import RedisServer
+
+    d = tmp_path / "redis"
+    d.mkdir()
+    server = RedisServer(d)
+    f = Fleet(bt, server, tmp_path / "fleet")
+    try:
+        bt.create("cut", "--placement", "fleet", "--code", "echo hi")
+        s = f.serve()
+        server.stop()
+        out = press(s, "cut")
+        assert out["_status"] == 503 and out["error"]["code"] == "FLEET_UNAVAILABLE", out
+        assert records(bt, "cut") == []
+        pressed = bt.home / "buttons" / "cut" / "pressed"
+        assert not list(pressed.glob("*.progress.jsonl"))  # no run was started
+        server.start()  # back: the next press goes through
+        f.worker()
+        assert press(s, "cut")["data"]["stdout"] == "hi\n"
+    finally:
+        f.close()
+        server.stop()
+
+
+def test_serve_and_worker_refuse_bad_fleet_settings(bt: Buttons, fleet: Fleet) -> None:
+    env = {"BUTTONS_FLEET_KEY": FLEET_KEY}
+    r = bt("serve", "--port", "0", "--json", "--redis", "unix:///nonexistent/r.sock", env=env)
+    assert r.returncode == 1 and r.error["code"] == "FLEET_UNAVAILABLE", r.stdout + r.stderr
+    r = bt("serve", "--port", "0", "--json", "--redis", fleet.redis.url, env={"BUTTONS_FLEET_KEY": ""})
+    assert (
+        r.returncode == 1
+        and r.error["code"] == "FLEET_UNAVAILABLE"
+        and "BUTTONS_FLEET_KEY" in r.error["message"]
+    )
+    for flags, words in (
+        (("--concurrency", "0"), "--concurrency"),
+        (("--lease", "100ms"), "--lease"),
+        (("--queues", " , "), "--queues"),
+    ):
+        r = bt("worker", "--redis", fleet.redis.url, "--json", *flags, env=env)
+        assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR" and words in r.error["message"], (
+            r.stdout
+        )
+
+
+def test_the_placement_setting_sends_buttons_without_their_own_placement_to_the_fleet(
+    bt: Buttons, fleet: Fleet
+) -> None:
+    assert bt("config", "set", "placement", "fleet").returncode == 0
+    assert bt("config", "set", "placement", "moon").returncode == 1
+    bt.create("plain", "--code", 'echo "on ${WHERE:-the front node}"')
+    bt.create("pinned", "--placement", "local", "--code", 'echo "on ${WHERE:-the front node}"')
+    fleet.worker(env={"WHERE": "a worker"})
+    s = fleet.serve()
+    assert press(s, "plain")["data"]["stdout"] == "on a worker\n"
+    assert press(s, "pinned")["data"]["stdout"] == "on the front node\n"
+    assert bt("press", "plain").data["stdout"] == "on the front node\n"  # `buttons press` never goes remote
+
+
+def test_a_webhook_trigger_inside_serve_presses_on_the_fleet(bt: Buttons, fleet: Fleet) -> None:
+    """Triggers run inside serve, so their presses of fleet-placed buttons go to the workers too."""
+    bt.create("hooked", "--placement", "fleet", "--code", 'echo "from ${WHERE:-the front node}"')
+    r = bt("trigger", "add", "hooked", "--webhook", "--webhook-path", "/hooks/h", "--json")
+    assert r.returncode == 0, r.stdout
+    fleet.worker(env={"WHERE": "a worker"})
+    s = fleet.serve()
+    with s.client() as c:
+        assert c.post("/hooks/h").status_code == 202
+    deadline = time.monotonic() + 30
+    while not records(bt, "hooked") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (rec,) = records(bt, "hooked")
+    assert rec["stdout"] == "from a worker\n"
+
+
+def test_workers_sharing_a_data_dir_leave_each_others_presses_alone(bt: Buttons, fleet: Fleet) -> None:
+    bt.create("own", "--placement", "fleet", "--code", 'sleep 2; test -f "$0" && echo intact')
+    first = fleet.worker(name="shared")
+    s = fleet.serve()
+    result: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: result.update(press(s, "own")))
+    t.start()
+    deadline = time.monotonic() + 30
+    while len(_namespace_processes(first.proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fleet.worker(name="shared")  # starts on the same data dir while the first one's press runs
+    t.join(60)
+    assert result["data"]["stdout"] == "intact\n", result
+    assert first.stop() == 0
+    assert not (first.data_dir / "presses" / (first.info["worker_id"] + ".lock")).exists()
+
+
+def _second_node(bt: Buttons, fleet: Fleet, tmp_path: Path) -> tuple[Buttons, Any]:
+    """Another front node (its own data dir) on the same Redis."""
+    from fleet_support import fleet_env
+    from serve_support import Server
+
+    home = tmp_path / "node2"
+    home.mkdir(mode=0o700)
+    other = Buttons(home, bt.cwd)
+    server = Server.start(other, "--redis", fleet.redis.url, env=fleet_env(fleet.redis.url))
+    fleet.servers.append(server)
+    return other, server
+
+
+def test_a_lane_holds_across_front_nodes_and_a_killed_holders_slot_frees_within_a_lease(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17 item 5: lanes are fleet-wide (two serve nodes, three workers), and a crashed holder's
+    slot is reusable within the lease plus 2 s."""
+    log = tmp_path / "lane.log"
+    code = f'echo "+ $(date +%s.%N)" >> {log}; sleep 1; echo "- $(date +%s.%N)" >> {log}'
+    node2, s2 = _second_node(bt, fleet, tmp_path)
+    for node in (bt, node2):
+        node.create("laned", "--placement", "fleet", "--queue", "lane:2", "--code", code)
+    for _ in range(3):
+        fleet.worker("--lease", "1s")
+    s1 = fleet.serve()
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda s=s: results.append(press(s, "laned"))) for s in (s1, s2) * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [r["data"]["status"] for r in results] == ["ok"] * 8, results
+    running = peak = 0
+    for _t, step in sorted(
+        (float(t), 1 if sign == "+" else -1) for sign, t in map(str.split, log.read_text().splitlines())
+    ):
+        running += step
+        peak = max(peak, running)
+    assert peak == 2
+
+    # A holder killed mid-press: its slot is taken by a press from the other node within lease + 2 s.
+    started = tmp_path / "second-started"
+    bt.create("solo", "--placement", "fleet", "--queue", "one:1", "--code", "sleep 300")
+    node2.create("solo", "--placement", "fleet", "--queue", "one:1", "--code", f"date +%s.%N > {started}")
+    holder: dict[str, Any] = {}
+    t1 = threading.Thread(target=lambda: holder.update(press(s1, "solo")))
+    t1.start()
+    deadline = time.monotonic() + 30
+    busy: list[Any] = []
+    while not busy and time.monotonic() < deadline:
+        busy = [w for w in fleet.workers if len(_namespace_processes(w.proc.pid)) > 1]
+        time.sleep(0.05)
+    (victim,) = busy
+    waiter: dict[str, Any] = {}
+    t2 = threading.Thread(target=lambda: waiter.update(press(s2, "solo")))
+    t2.start()
+    time.sleep(2)  # the second press waits for the lane meanwhile
+    assert not started.exists()
+    victim.proc.kill()
+    killed_at = time.time()
+    t2.join(60)
+    t1.join(60)
+    assert waiter["data"]["status"] == "ok", waiter
+    assert holder["data"]["error_type"] == "WORKER_LOST", holder
+    assert float(started.read_text()) - killed_at < 1.0 + 2.0
+
+
+def test_an_idempotency_key_runs_once_across_front_nodes(bt: Buttons, fleet: Fleet, tmp_path: Path) -> None:
+    """Fleet-wide idempotency: two serve nodes with their own data dirs press one key at once and
+    again later: the script runs once, never twice at once, and every answer is its one ok."""
+    marker = tmp_path / "runs"
+    code = f"echo run >> {marker}; sleep 1; date +%s%N"
+    node2, s2 = _second_node(bt, fleet, tmp_path)
+    for node in (bt, node2):
+        node.create("once", "--placement", "fleet", "--code", code)
+    fleet.worker()
+    fleet.worker()
+    s1 = fleet.serve()
+    body = {"idempotency_key": "order-42"}
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda s=s: results.append(press(s, "once", body))) for s in (s1, s2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    results.append(press(s2, "once", body))
+    assert [r["data"]["status"] for r in results] == ["ok"] * 3, results
+    assert len({r["data"]["stdout"] for r in results}) == 1  # one run's output, answered three times
+    assert marker.read_text() == "run\n"
+    other = press(s2, "once", {"idempotency_key": "order-43"})
+    assert other["data"]["stdout"] != results[0]["data"]["stdout"]
+    assert marker.read_text() == "run\nrun\n"

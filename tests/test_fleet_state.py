@@ -102,3 +102,10 @@ def test_messages_are_signed_over_everything_they_carry() -> None:
     big = {**body, "script": "A" * protocol.MAX_MESSAGE_BYTES}
     with pytest.raises(protocol.FleetUnavailable):
         protocol.sign(big, key)
+
+
+def test_redis_versions_the_fleet_refuses() -> None:
+    from buttons_engine.fleet.state import MIN_REDIS, _version
+
+    assert _version("7.0.15") >= MIN_REDIS and _version("6.2.0") >= MIN_REDIS
+    assert _version("6.0.9") < MIN_REDIS and _version("5.0.14-rc1") < MIN_REDIS

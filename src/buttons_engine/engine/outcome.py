@@ -34,6 +34,7 @@ class Invocation:
         "env_extra",
         "filter_factory",
         "hold_fds",
+        "idempotency",
         "limits",
         "on_output",
         "press_id",
@@ -59,6 +60,7 @@ class Invocation:
         cancel: threading.Event | None = None,
         batteries: dict[str, str] | None = None,
         hold_fds: tuple[int, ...] = (),
+        idempotency: tuple[str, float] | None = None,
     ) -> None:
         self.button = button
         self.spec = spec
@@ -78,6 +80,9 @@ class Invocation:
         # Descriptors of the press's queue slot and idempotency lock: a code runner lets the child
         # inherit them, so the lock stays held while any process of the press lives.
         self.hold_fds = hold_fds
+        # The press's idempotency key and its TTL in seconds (None: no key): the local lock is held
+        # by the pipeline; a runner that runs elsewhere (the fleet) also guards it there.
+        self.idempotency = idempotency
 
 
 class Outcome:

@@ -224,6 +224,8 @@ class _Press:
         """Checks that need no waiting come first: a bad ``limits`` fails before any queue or key wait."""
         settings = store_settings.load(self.layout.settings_path)
         self.retention = _retention(settings)
+        if not spec.placement and settings.get("placement") == "fleet":
+            spec.placement = "fleet"  # the settings' default placement (docs/fleet.md)
         return _limits.effective(spec.limits, settings.get("limits") or {})
 
     # 4 ---------------------------------------------------------------- idempotency
@@ -288,6 +290,7 @@ class _Press:
                 cancel=request.cancel,
                 batteries=self.batteries,
                 hold_fds=self.held.fds(),
+                idempotency=_idempotency(request),
             )
             masked_stream = None
             if self.masker is not None:
@@ -434,6 +437,13 @@ def _masker_for(spec: ButtonSpec, batteries: dict[str, str], extra: tuple[str, .
 
     masker = Masker([*batteries.values(), *extra])
     return masker if masker.active else None
+
+
+def _idempotency(request: PressRequest) -> tuple[str, float] | None:
+    if not request.idempotency_key:
+        return None
+    ttl = request.idempotency_ttl
+    return request.idempotency_key, ttl if ttl > 0 else DEFAULT_IDEMPOTENCY_TTL
 
 
 def _retention(settings: dict[str, Any]) -> int:

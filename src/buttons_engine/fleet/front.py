@@ -134,6 +134,7 @@ class Front:
             args=inv.args,
             timeout=inv.timeout,
             battery_names=list(inv.batteries),
+            idempotency=inv.idempotency,
         )
         text = protocol.sign(body, self.key)
         try:
@@ -245,8 +246,8 @@ class Front:
             if fields is None:
                 continue
             with self.lock:
-                if entry_id in self.handed:
-                    continue
+                # Handed to a press long ago and still no record: that press failed to write it.
+                self.handed.pop(entry_id, None)
             self._dispatch(entry_id, fields)
 
     def _record_path(self, payload: dict[str, Any]) -> str:

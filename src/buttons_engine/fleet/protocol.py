@@ -104,7 +104,12 @@ def build(
     args: dict[str, str],
     timeout: float,
     battery_names: list[str],
+    idempotency: tuple[str, float] | None = None,
 ) -> dict[str, Any]:
+    idem = None
+    if idempotency is not None:
+        key_hash = hashlib.sha256(button.encode() + b"\0" + idempotency[0].encode()).hexdigest()
+        idem = {"key_hash": key_hash, "ttl_ms": int(idempotency[1] * 1000)}
     return {
         "v": VERSION,
         "press_id": press_id,
@@ -118,6 +123,7 @@ def build(
         "args": args,
         "timeout": timeout,
         "batteries": sorted(battery_names),
+        "idempotency": idem,
     }
 
 

@@ -32,6 +32,7 @@ PREFIX = "bt:"
 GROUP = "front"
 EVENTS_MAXLEN = 1000
 PRESS_TTL_MS = 24 * 3600 * 1000
+MIN_REDIS = (6, 2)  # XAUTOCLAIM; Lua scripts may call TIME before writing (effects replication)
 
 _NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
@@ -122,6 +123,69 @@ return deadline
 )
 
 
+# Fleet-wide lanes (a button's ``queue``): a ZSET of press ids scored by lease expiry, so a crashed
+# holder's slot frees itself within one lease. KEYS: lane; ARGV: press_id, capacity, lease_ms -> 1 | 0
+_LANE_ACQUIRE = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[3]))
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS: lane; ARGV: press_id, lease_ms -> 1 renewed, 0 not held
+_LANE_RENEW = (
+    _NOW
+    + """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+return 1
+"""
+)
+
+# A claimed press that must wait (its lane is full) goes back to queued. KEYS: press; ARGV: fence
+_UNCLAIM = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' or redis.call('HGET', KEYS[1], 'fence') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', 'queued')
+redis.call('HINCRBY', KEYS[1], 'attempt', -1)
+return 1
+"""
+
+
+# Fleet-wide idempotency. KEYS: cached result, lock; ARGV: press_id, lease_ms
+# -> {'cached', payload} | {'locked', ''} | {'busy', ''}
+_IDEM_ACQUIRE = """
+local cached = redis.call('GET', KEYS[1])
+if cached then return {'cached', cached} end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return {'busy', ''} end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[2]))
+return {'locked', ''}
+"""
+
+# KEYS: lock; ARGV: press_id, lease_ms -> 1 renewed
+_IDEM_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+# KEYS: cached result, lock; ARGV: press_id, payload ('' : release only), ttl_ms
+_IDEM_DONE = """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3])) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+
 def connect(url: str) -> redis.Redis:
     """A client for ``url`` (redis://, rediss://, unix://); FLEET_UNAVAILABLE if it cannot be reached.
 
@@ -132,13 +196,27 @@ def connect(url: str) -> redis.Redis:
         client = redis.Redis.from_url(
             url, socket_timeout=None, socket_connect_timeout=5, health_check_interval=10
         )
-        client.ping()
+        info: Any = client.info("server")
     except (redis.RedisError, ValueError) as exc:
         raise FleetUnavailable(
             f"cannot reach Redis at {redact(url)}: {exc}",
             hint="check --redis / BUTTONS_REDIS_URL and that redis-server is running",
         ) from None
+    version = str(info.get("redis_version", "0"))
+    if _version(version) < MIN_REDIS:
+        raise FleetUnavailable(
+            f"Redis at {redact(url)} is version {version}; the fleet needs "
+            f"{'.'.join(map(str, MIN_REDIS))} or later (XAUTOCLAIM, Lua TIME)"
+        )
     return client
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for part in text.split(".")[:3]:
+        digits = "".join(c for c in part if c.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
 
 
 def redact(url: str) -> str:
@@ -163,6 +241,14 @@ def stream_key(workspace: str) -> str:
     return f"{PREFIX}records:{workspace}"
 
 
+def idem_key(key_hash: str) -> str:
+    return f"{PREFIX}idem:{key_hash}"
+
+
+def lane_key(lane: str) -> str:
+    return f"{PREFIX}lane:{lane}"
+
+
 def worker_key(worker_id: str) -> str:
     return f"{PREFIX}workers:{worker_id}"
 
@@ -177,6 +263,37 @@ class FleetState:
         self._finish = client.register_script(_FINISH)
         self._reap = client.register_script(_REAP)
         self._enqueue = client.register_script(_ENQUEUE)
+        self._lane_acquire = client.register_script(_LANE_ACQUIRE)
+        self._lane_renew = client.register_script(_LANE_RENEW)
+        self._unclaim = client.register_script(_UNCLAIM)
+        self._idem_acquire = client.register_script(_IDEM_ACQUIRE)
+        self._idem_renew = client.register_script(_IDEM_RENEW)
+        self._idem_done = client.register_script(_IDEM_DONE)
+
+    def idem_acquire(self, key_hash: str, press_id: str, lease_ms: int) -> tuple[str, str]:
+        key = idem_key(key_hash)
+        verdict, payload = self._idem_acquire(keys=[key, key + ":lock"], args=[press_id, lease_ms])
+        return _text(verdict), _text(payload)
+
+    def idem_renew(self, key_hash: str, press_id: str, lease_ms: int) -> bool:
+        return bool(self._idem_renew(keys=[idem_key(key_hash) + ":lock"], args=[press_id, lease_ms]))
+
+    def idem_done(self, key_hash: str, press_id: str, payload: dict[str, Any] | None, ttl_ms: int) -> None:
+        key = idem_key(key_hash)
+        text = json.dumps(payload) if payload is not None else ""
+        self._idem_done(keys=[key, key + ":lock"], args=[press_id, text, max(1, ttl_ms)])
+
+    def lane_acquire(self, lane: str, press_id: str, capacity: int, lease_ms: int) -> bool:
+        return bool(self._lane_acquire(keys=[lane_key(lane)], args=[press_id, capacity, lease_ms]))
+
+    def lane_renew(self, lane: str, press_id: str, lease_ms: int) -> bool:
+        return bool(self._lane_renew(keys=[lane_key(lane)], args=[press_id, lease_ms]))
+
+    def lane_release(self, lane: str, press_id: str) -> None:
+        self.client.zrem(lane_key(lane), press_id)
+
+    def unclaim(self, press_id: str, fence: int) -> bool:
+        return bool(self._unclaim(keys=[press_key(press_id)], args=[fence]))
 
     def enqueue(self, press_id: str, timeout_ms: int, fields: dict[str, str]) -> int:
         return int(

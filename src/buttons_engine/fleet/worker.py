@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,9 +27,11 @@ import redis
 from dramatiq.middleware import CurrentMessage
 
 from .. import __version__
-from ..errors import ButtonsError, Cancelled, MissingBattery, WorkerLost
+from ..engine import queues as _queues
+from ..errors import ButtonsError, Cancelled, MissingBattery, QueueTimeout, WorkerLost
 from ..ids import random_hex
 from ..services import presses
+from ..spec import ButtonSpec
 from ..store import batteries as store_batteries
 from ..store.layout import Layout
 from . import protocol
@@ -41,19 +44,21 @@ if TYPE_CHECKING:
     from typing import Any
 
 WORKER_TIMEOUT_MS = 20  # the longest an idle consumer sleeps between polls (latency vs idle load)
-BUSY_RETRY_MS = 1000
+RETRY_MS = (100, 500)  # a press that must wait (lane full, key or attempt busy) is retried after this
 
 POLICY = presses.policy("fleet worker", record=False)
 
 
 class _Running:
-    """One press this worker runs: its lease is renewed and its cancel key watched."""
+    """One press this worker runs: its lease (and lane slot) renewed, its cancel key watched."""
 
-    __slots__ = ("cancel", "fence", "lost", "press_id")
+    __slots__ = ("cancel", "fence", "idem", "lane", "lost", "press_id")
 
-    def __init__(self, press_id: str, fence: int) -> None:
+    def __init__(self, press_id: str, fence: int, lane: str, idem: str) -> None:
         self.press_id = press_id
         self.fence = fence
+        self.lane = lane
+        self.idem = idem
         self.cancel = threading.Event()
         self.lost = False
 
@@ -85,6 +90,8 @@ class FleetWorker:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.done = 0
+        self.scratch = ""
+        self.scratch_lock = -1
         for queue in queues:
             self.broker.declare_queue(queue)
         decorate = dramatiq.actor(actor_name=ACTOR, queue_name=queues[0], broker=self.broker, max_retries=0)
@@ -92,10 +99,7 @@ class FleetWorker:
 
     # ------------------------------------------------------------------ lifecycle
     def run(self, on_ready: Any = None) -> int:
-        os.makedirs(os.path.join(self.data_dir, "presses"), mode=0o700, exist_ok=True)
-        # Left by a worker that died: nothing of it runs any more (its PID namespace went with it).
-        shutil.rmtree(os.path.join(self.data_dir, "presses"), ignore_errors=True)
-        os.makedirs(os.path.join(self.data_dir, "presses"), mode=0o700, exist_ok=True)
+        self._claim_scratch()
         worker = dramatiq.Worker(
             self.broker,
             queues=set(self.queues),
@@ -103,6 +107,7 @@ class FleetWorker:
             worker_timeout=WORKER_TIMEOUT_MS,
         )
         worker.queue_prefetch = 1  # a crash strands one message, not 2 x threads (fleet.md §1)
+        worker.delay_prefetch = 1  # (the fleet sends no delayed messages; one more guard)
         signals = (signal.SIGTERM, signal.SIGINT)
 
         def on_signal(_signum: int, _frame: object) -> None:
@@ -136,8 +141,38 @@ class FleetWorker:
                 self.client.delete(worker_key(self.worker_id))
             except redis.RedisError:
                 pass
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            try:
+                os.unlink(self.scratch + ".lock")
+            except OSError:
+                pass
         _log(f"stopped after {self.done} press(es)")
         return 0
+
+    def _claim_scratch(self) -> None:
+        """This worker's scratch dir, ``presses/<worker id>``, locked while the worker lives; the
+        dirs of workers that died are removed (several workers may share one data dir)."""
+        import fcntl
+
+        base = os.path.join(self.data_dir, "presses")
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        for name in os.listdir(base):
+            if not name.endswith(".lock"):
+                continue
+            path = os.path.join(base, name)
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live worker's
+            finally:
+                os.close(fd)  # (closing drops a lock we got: the dir is stale either way)
+            shutil.rmtree(path.removesuffix(".lock"), ignore_errors=True)
+            os.unlink(path)
+        self.scratch = os.path.join(base, self.worker_id)
+        self.scratch_lock = os.open(self.scratch + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.scratch_lock, fcntl.LOCK_EX)
+        os.makedirs(self.scratch, mode=0o700, exist_ok=True)
 
     def describe_url(self) -> str:
         return redact(self.url)
@@ -162,6 +197,10 @@ class FleetWorker:
         with self.lock:
             entries = list(self.running.values())
         for entry in entries:
+            if entry.lane:
+                self.state.lane_renew(entry.lane, entry.press_id, self.lease_ms)
+            if entry.idem:
+                self.state.idem_renew(entry.idem, entry.press_id, self.lease_ms)
             if not self.state.renew(entry.press_id, entry.fence, self.lease_ms):
                 entry.lost = True  # the fleet gave the press up: stop it; its result would be fenced out
                 entry.cancel.set()
@@ -198,16 +237,69 @@ class FleetWorker:
         elif verdict == "done":  # a redelivery of a press that already has its result
             self.state.event("duplicate", press_id=press_id, worker=self.worker_id)
         elif verdict == "busy":  # another worker holds a live lease on it: never two runs at once
-            self.broker.enqueue(message_for(self._queue(), text), delay=BUSY_RETRY_MS)
+            self._requeue(text)
         elif verdict == "cancelled":
             self.state.finish(workspace, press_id, 0, _unrun(body, Cancelled("cancelled before it started")))
         elif verdict == "lost":
             self.state.finish(workspace, press_id, 0, _unrun(body, _lost()))
         elif verdict == "expired":
-            err = WorkerLost("no worker took the press before its deadline")
+            lane = _lane(body)
+            err: ButtonsError = (
+                QueueTimeout(f"queue acquire timeout (fleet lane {lane[2]})")
+                if lane is not None
+                else WorkerLost("no worker took the press before its deadline")
+            )
             self.state.finish(workspace, press_id, 0, _unrun(body, err))
         else:
-            self._run(body, fence, remaining_ms, attempt)
+            self._take(body, text, fence, remaining_ms, attempt)
+
+    def _take(self, body: dict[str, Any], text: str, fence: int, remaining_ms: int, attempt: int) -> None:
+        """A claimed press: its idempotency key and lane slot fleet-wide, then the run."""
+        press_id, workspace = str(body["press_id"]), str(body["workspace"])
+        idem = body.get("idempotency") if isinstance(body.get("idempotency"), dict) else None
+        key_hash = str(idem["key_hash"]) if idem else ""
+        if key_hash:
+            verdict, cached = self.state.idem_acquire(key_hash, press_id, self.lease_ms)
+            if verdict == "cached":  # an ok result of this key exists: answer it, run nothing
+                answer = {**json.loads(cached), "cached": True, "worker": self.worker_id}
+                for field in ("button", "stem", "args"):
+                    answer[field] = body.get(field)
+                self.state.finish(workspace, press_id, fence, answer)
+                return
+            if verdict == "busy":  # another press of this key runs now: never two at once
+                self._later(press_id, fence, text)
+                return
+        lane = _lane(body)
+        if lane is not None and not self.state.lane_acquire(lane[0], press_id, lane[1], self.lease_ms):
+            # The lane is full fleet-wide: back to the queue, a little later, until the deadline.
+            if key_hash:
+                self.state.idem_done(key_hash, press_id, None, 0)
+            self._later(press_id, fence, text)
+            return
+        payload: dict[str, Any] | None = None
+        try:
+            payload = self._run(
+                body, fence, remaining_ms, attempt, lane=lane[0] if lane else "", idem=key_hash
+            )
+        finally:
+            if lane is not None:
+                self.state.lane_release(lane[0], press_id)
+            if key_hash:
+                keep = payload if payload is not None and payload.get("status") == "ok" else None
+                self.state.idem_done(key_hash, press_id, keep, int(idem.get("ttl_ms", 0)) if idem else 0)
+
+    def _later(self, press_id: str, fence: int, text: str) -> None:
+        self.state.unclaim(press_id, fence)
+        self._requeue(text)
+
+    def _requeue(self, text: str) -> None:
+        """Put a press that must wait back on its queue after a jittered pause.
+
+        The pause is taken here rather than with a Dramatiq delay: a delayed message sits in some
+        worker's delay-queue cache, and a worker killed meanwhile strands it until the broker's
+        heartbeat timeout (15 s) puts it back."""
+        time.sleep(random.randint(*RETRY_MS) / 1000)  # noqa: S311 - jitter, not a secret
+        self.broker.enqueue(message_for(self._queue(), text))
 
     def _queue(self) -> str:
         current = CurrentMessage.get_current_message()
@@ -221,9 +313,12 @@ class FleetWorker:
             current.fail()  # type: ignore[attr-defined]
         self.state.event("rejected", reason=reason, press_id=press_id, worker=self.worker_id)
 
-    def _run(self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int) -> None:
+    def _run(
+        self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int, *, lane: str, idem: str
+    ) -> dict[str, Any] | None:
+        """Run the press and send its result; the result if the fleet took it (else None)."""
         press_id = str(body["press_id"])
-        entry = _Running(press_id, fence)
+        entry = _Running(press_id, fence, lane, idem)
         with self.lock:
             self.running[press_id] = entry
         started = time.monotonic()
@@ -238,19 +333,22 @@ class FleetWorker:
         payload["worker"] = self.worker_id
         payload["attempt"] = attempt
         payload["worker_ms"] = int((time.monotonic() - started) * 1000)
-        self._deliver(str(body["workspace"]), press_id, fence, payload)
+        delivered = self._deliver(str(body["workspace"]), press_id, fence, payload)
         self.done += 1
+        return payload if delivered else None
 
-    def _deliver(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> None:
+    def _deliver(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> bool:
         for delay in (0.0, 0.5, 1, 2, 4, 8, 15):
             time.sleep(delay)
             try:
                 if not self.state.finish(workspace, press_id, fence, payload):
                     _log(f"press {press_id}: result refused (the fleet gave the attempt up meanwhile)")
-                return
+                    return False
+                return True
             except redis.RedisError as exc:
                 _log(f"press {press_id}: cannot send the result yet ({exc}); retrying")
         _log(f"press {press_id}: result lost: Redis stayed unreachable; the front node records WORKER_LOST")
+        return False
 
     def _press(self, body: dict[str, Any], entry: _Running, timeout: float, attempt: int) -> dict[str, Any]:
         global_layout = Layout(root=self.data_dir, global_dir=self.data_dir)
@@ -263,7 +361,7 @@ class FleetWorker:
             return _failure(
                 MissingBattery(f"this worker has no battery named {', '.join(missing)}"),
             )
-        root = os.path.join(self.data_dir, "presses", entry.press_id)
+        root = os.path.join(self.scratch, entry.press_id)
         layout = Layout(root=root, global_dir=self.data_dir)
         try:
             layout.ensure()
@@ -321,6 +419,18 @@ class FleetWorker:
 
 def _lost() -> WorkerLost:
     return WorkerLost("the worker running the press stopped renewing its lease (crashed or cut off)")
+
+
+def _lane(body: dict[str, Any]) -> tuple[str, int, str] | None:
+    """The press's fleet-wide lane (its button's ``queue``, keyed by the argument values), if any."""
+    raw = body.get("spec")
+    if not isinstance(raw, dict) or not raw.get("queue"):
+        return None
+    try:
+        spec = ButtonSpec.from_json(raw, where="the press message", folder_name=str(body.get("button", "")))
+    except ButtonsError:
+        return None
+    return _queues.resolve(spec.queue, {str(k): str(v) for k, v in (body.get("args") or {}).items()})
 
 
 def _unrun(body: dict[str, Any], error: ButtonsError) -> dict[str, Any]:

@@ -75,6 +75,7 @@ STATUS = {
     "RATE_LIMITED": 429,
     "INTERNAL_ERROR": 500,
     "BUSY": 503,
+    "FLEET_UNAVAILABLE": 503,  # serve --redis: the fleet could not be reached; nothing ran
     "CANCELLED": 503,
 }
 

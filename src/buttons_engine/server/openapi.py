@@ -34,6 +34,7 @@ ERROR_CODES = (
     "INTERNAL_ERROR",
     "BUSY",
     "CANCELLED",
+    "FLEET_UNAVAILABLE",
 )
 
 _ERROR_TEXT = {
@@ -49,7 +50,8 @@ _ERROR_TEXT = {
     "429": "RATE_LIMITED: too many requests, or too many failed auth attempts; see Retry-After",
     "500": "INTERNAL_ERROR: an unexpected error, or a press refused before it ran for another reason",
     "503": "BUSY: too many presses in flight or the server is stopping (see Retry-After); "
-    "CANCELLED: the press was cancelled before it started",
+    "CANCELLED: the press was cancelled before it started; "
+    "FLEET_UNAVAILABLE: with --redis, a press placed on the fleet could not be sent (nothing ran)",
 }
 
 

@@ -334,8 +334,8 @@ def create(
         spec["queue"] = queue
     if limits:
         spec["limits"] = limits
-    if req.placement == "fleet":
-        spec["placement"] = "fleet"
+    if req.placement is not None:
+        spec["placement"] = req.placement
     spec["created_at"] = (old.created_at if old is not None else None) or now
     spec["updated_at"] = now
 

@@ -77,6 +77,12 @@ def parse_bool(value: str) -> bool:
     raise ValidationError(f"expected true or false, got {value!r}")
 
 
+def _placement(value: str) -> str:
+    if value not in ("local", "fleet"):
+        raise ValidationError(f"expected local or fleet, got {value!r}")
+    return value
+
+
 class Key:
     """One setting: its CLI name, where it is stored under ``defaults``, its parser and default."""
 
@@ -155,6 +161,14 @@ KEYS: dict[str, Key] = {
             parse_bool,
             False,
             "Refuse registry packages that are not signed (SIGNATURE_REQUIRED); see docs/registry.md.",
+        ),
+        Key(
+            "placement",
+            ("placement",),
+            _placement,
+            "local",
+            "Where code buttons without their own placement run: fleet sends them to 'buttons worker's "
+            "when serve has --redis (docs/fleet.md).",
         ),
         Key(
             "safe-directories",
