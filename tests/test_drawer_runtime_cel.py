@@ -228,3 +228,12 @@ def test_the_cached_context_never_serves_a_stale_value() -> None:
     scope["steps"]["b"] = {"output": 5}  # steps grows in place as steps complete
     assert drawer_refs.resolve("${steps.b.output + size(steps)}", scope) == 7
     assert drawer_refs.resolve("${inputs.n * 10}", {"inputs": {"n": 4}}) == 40  # another object
+
+
+def test_webhooks_names_every_drawer_with_an_empty_url_without_a_tunnel(bt: Buttons) -> None:
+    bt.create("say", "--code", 'printf %s "$BUTTONS_ARG_W"')
+    assert bt("drawer", "create", "my-hook").returncode == 0
+    _drawer(bt, [{"id": "s", "button": "say", "args": {"w": "${[webhooks.my_hook, has(webhooks.nope)]}"}}])
+    r = bt("drawer", "d", "press", "--json")
+    assert r.returncode == 0, r.stdout
+    assert r.data["steps"][0]["args"] == {"w": '["",false]'}

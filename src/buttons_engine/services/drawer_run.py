@@ -119,7 +119,7 @@ class _Run:
         self.inputs = inputs
         self.run_id = random_hex(8)
         self.started_us = timefmt.now_us()
-        self.scope: dict[str, Any] = {"inputs": inputs, "steps": {}}
+        self.scope: dict[str, Any] = {"inputs": inputs, "steps": {}, "webhooks": _webhooks(layout)}
         self.steps: list[dict[str, Any]] = []
         self.cancel = cancel or threading.Event()
         self.chain = (*chain, spec.name)  # the drawers calling this one, outermost first, and itself
@@ -842,6 +842,16 @@ def _not_built(kind: str) -> str:
     if kind in LIVE_KINDS:
         return f"step kind {kind!r} is not built in this version yet (docs/drawers.md)"
     return f"step kind {kind!r} is not implemented"
+
+
+def _webhooks(layout: Layout) -> dict[str, str]:
+    """The ``webhooks`` reference variable (CONTRACT 11.3): drawer name with ``-`` as ``_`` -> its
+    public webhook URL, ``""`` when no named tunnel is configured, which is always the case here."""
+    try:
+        names = os.listdir(layout.drawers_dir)
+    except OSError:
+        return {}
+    return {n.replace("-", "_"): "" for n in names if not n.startswith(".")}
 
 
 def _return_value(spec: DrawerSpec, scope: dict[str, Any]) -> Any:
