@@ -298,7 +298,7 @@ class FleetWorker:
         The pause is taken here rather than with a Dramatiq delay: a delayed message sits in some
         worker's delay-queue cache, and a worker killed meanwhile strands it until the broker's
         heartbeat timeout (15 s) puts it back."""
-        time.sleep(random.randint(*RETRY_MS) / 1000)  # noqa: S311 - jitter, not a secret
+        time.sleep(random.randint(*RETRY_MS) / 1000)  # noqa: S311  # nosec B311 - jitter, not a secret
         self.broker.enqueue(message_for(self._queue(), text))
 
     def _queue(self) -> str:
