@@ -644,10 +644,10 @@ _AUTH_FLAGS = {
 }
 _FLAG_NAMES = {
     "auth_user": "--auth-user",
-    "auth_pass": "--auth-pass",
+    "auth_pass": "--auth-pass",  # nosec B105
     "auth_header_name": "--auth-header-name",
     "auth_header_value": "--auth-header-value",
-    "jwt_secret": "--jwt-secret",
+    "jwt_secret": "--jwt-secret",  # nosec B105
     "jwt_algorithm": "--jwt-algorithm",
     "jwt_issuer": "--jwt-issuer",
     "jwt_audience": "--jwt-audience",
