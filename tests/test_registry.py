@@ -398,8 +398,10 @@ def test_bad_manifest_is_refused(bt: Buttons, registry: RegistryServer, manifest
 
 def test_publish_refusals(bt: Buttons, registry: RegistryServer) -> None:
     env = registry.env(write=True)
+    # Buttons and drawers share one namespace, so only a hand-made folder can make a name ambiguous.
     bt.create("both", "--code", "echo", "--runtime", "shell")
-    ok(bt("drawer", "create", "both", "--json"))
+    ok(bt("drawer", "create", "both-drawer", "--json"))
+    (bt.home / "drawers" / "both-drawer").rename(bt.home / "drawers" / "both")
     assert "ambiguous" in fail(bt("publish", "@team/both", "--json", env=env), "PUBLISH_ERROR")["message"]
     bt.create("odd", "--code", "echo", "--runtime", "shell")
     spec = bt.home / "buttons" / "odd" / "button.json"
