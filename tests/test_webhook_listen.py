@@ -332,3 +332,30 @@ def test_sigint_stops_an_idle_listener_with_0(bt: Buttons, listen: Start, tmp_pa
     assert server.stop(signal.SIGINT) == 0
     assert "Traceback" not in server.stderr
     assert "stopped (signal 2)" in server.stderr
+
+
+def test_the_cancel_event_of_a_run_ends_it_cancelled(bt: Buttons, tmp_path: Path) -> None:
+    """What the 1 h cap and the drain deadline set (``Api.fire_drawer``): the running step ends
+    through the kill chain and the run is recorded ``cancelled``."""
+    import threading
+
+    from buttons_engine.services import serve as service
+    from buttons_engine.store.layout import Layout
+
+    started = tmp_path / "started"
+    bt.create("sleepy", "--code", f"touch {started}; sleep 60")
+    write_drawer(bt, "capped", [{"id": "s", "kind": "button", "button": "sleepy", "args": {}}])
+    cancel = threading.Event()
+
+    def cap() -> None:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cancel.set()
+
+    threading.Thread(target=cap, daemon=True).start()
+    began = time.monotonic()
+    result = service.press_drawer(Layout(str(bt.home), str(bt.home)), "capped", {}, cancel=cancel)
+    assert result["status"] == "cancelled", result
+    assert time.monotonic() - began < 50  # gross guard: not the step's 60 s sleep
+    assert [run["status"] for run in _runs(bt, "capped")] == ["cancelled"]
