@@ -425,6 +425,43 @@ Examples:
         plan="serve:plan",
     ),
     Command(
+        "webhook",
+        "Drawer webhooks: listen for deliveries (see docs/triggers.md)",
+        "webhook:handle",
+        subs=(
+            Command(
+                "listen",
+                "run drawers on POSTs to their webhook paths (127.0.0.1 only)",
+                "webhook:handle_listen",
+                Opt(
+                    "--port",
+                    kind="int",
+                    default=0,
+                    help="port to listen on (0: a free one, reported on startup)",
+                ),
+                Opt(
+                    "--no-tunnel",
+                    kind="flag",
+                    help="listen locally only (tunnels are not supported here; without it a note says so)",
+                ),
+                prog="buttons webhook listen",
+                plan="webhook:plan_listen",
+                epilog="""Routes are the drawers with a webhook trigger at startup (none: an error).
+POST <path> checks the trigger's auth (basic, header or jwt; 401 AUTH_MISSING or AUTH_INVALID),
+answers 202 {"ok":true,"drawer":NAME} and runs the drawer in the background with
+inputs.webhook = {body, headers, query, method, path, received_at} (at most 1 h).
+GET /healthz answers {"ok":true,"token":...}. SIGTERM/SIGINT: stop accepting, let running
+drawers finish for up to 30 s, then cancel them.
+
+Examples:
+  buttons drawer deploy trigger webhook /deploy --auth header \\
+    --auth-header-name X-Token --auth-header-value '$ENV{DEPLOY_TOKEN}'
+  buttons webhook listen --port 9000 --no-tunnel
+  curl -X POST -H "X-Token: $DEPLOY_TOKEN" -d '{"ref":"main"}' http://127.0.0.1:9000/deploy""",
+            ),
+        ),
+    ),
+    Command(
         "worker",
         "Run presses from a fleet's Redis queue (needs the fleet extra; see docs/fleet.md)",
         "fleet:handle_worker",
@@ -1093,7 +1130,6 @@ UPSTREAM_COMMANDS = (
     "trigger",
     "unignore",
     "update",
-    "webhook",
 )
 
 GLOBAL_FLAGS = (

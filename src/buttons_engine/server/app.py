@@ -90,9 +90,12 @@ CORS_METHODS = "GET, POST"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 
 
+LOG_PREFIX = ["[serve]"]  # ``webhook listen`` logs as ``[webhook]``
+
+
 def log(message: str) -> None:
     try:
-        sys.stderr.write(f"[serve] {message}\n")
+        sys.stderr.write(f"{LOG_PREFIX[0]} {message}\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
@@ -592,15 +595,32 @@ class Api:
             self.inflight.leave(cancel)
         return ok(result)
 
-    def fire_drawer(self, drawer: str, inputs: dict[str, Any], cancel: threading.Event, key: str) -> None:
-        """Run a drawer in the background (a webhook delivery); ``cancel`` is counted in flight.
+    def fire_drawer(
+        self,
+        drawer: str,
+        inputs: dict[str, Any],
+        cancel: threading.Event,
+        key: str,
+        *,
+        cap: float | None = None,
+    ) -> None:
+        """Run a drawer in the background (a webhook delivery, of ``serve`` or ``webhook listen``);
+        ``cancel`` is counted in flight and ends the run (the drain deadline, or ``cap`` seconds).
         A successful run with a delivery ``key`` is remembered, so a redelivery runs nothing."""
         from ..services import triggers
 
         source = f"webhook {inputs['webhook']['path']}"
 
         def work() -> str:
-            result = service.press_drawer(self.layout, drawer, inputs)
+            timer = threading.Timer(cap, cancel.set) if cap else None
+            if timer is not None:
+                timer.daemon = True
+                timer.start()
+            try:
+                result = service.press_drawer(self.layout, drawer, inputs, cancel=cancel)
+            finally:
+                if timer is not None:
+                    timer.cancel()
             status = str(result.get("status"))
             if key and status == "ok":
                 triggers.remember_drawer_delivery(self.layout, drawer, key, result)
@@ -660,21 +680,21 @@ class Api:
         return box["value"]
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     length = request.headers.get("content-length")
     if length is not None:
         if not length.isdigit():
             raise ApiError("BAD_REQUEST", "Content-Length is not a number")
-        if int(length) > MAX_BODY:
-            raise ApiError("BODY_TOO_LARGE", f"the request body is larger than {MAX_BODY} bytes")
+        if int(length) > limit:
+            raise ApiError("BODY_TOO_LARGE", f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     total = 0
     try:
         with anyio.fail_after(BODY_TIMEOUT):
             async for chunk in request.stream():
                 total += len(chunk)
-                if total > MAX_BODY:
-                    raise ApiError("BODY_TOO_LARGE", f"the request body is larger than {MAX_BODY} bytes")
+                if total > limit:
+                    raise ApiError("BODY_TOO_LARGE", f"the request body is larger than {limit} bytes")
                 chunks.append(chunk)
     except TimeoutError:
         raise ApiError(

@@ -27,7 +27,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..errors import ButtonsError
-from .app import SECURE_HEADERS, Api, log
+from .app import LOG_PREFIX, SECURE_HEADERS, Api, log
 
 HEADER_TIMEOUT = 5.0  # seconds to receive a request's line and headers (CONTRACT 13: 5 s)
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
@@ -206,7 +206,9 @@ def serve(
     on_ready: Callable[[], None],
 ) -> int:
     """Serve on ``sock`` until SIGTERM/SIGINT; returns the exit status (0)."""
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="[serve] %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING, format=f"{LOG_PREFIX[0]} %(name)s: %(message)s"
+    )
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         loop="asyncio",

@@ -628,12 +628,18 @@ def dependencies(spec: DrawerSpec) -> dict[str, set[str]]:
 
 
 def press(
-    layout: Layout, name: str, inputs: dict[str, Any], parallel: ParallelOptions | None = None
+    layout: Layout,
+    name: str,
+    inputs: dict[str, Any],
+    parallel: ParallelOptions | None = None,
+    *,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Run the drawer ``name``: the result of CONTRACT 11.7 (``status`` ok, failed or cancelled).
 
     Steps run in order, or with ``parallel`` in waves from the reference graph. A failed run
-    (a missing input too) runs the drawer's ``on_error`` handler.
+    (a missing input too) runs the drawer's ``on_error`` handler. Setting ``cancel`` ends the
+    running step and the run ends ``cancelled`` (a server's drain deadline or run cap).
     """
     spec = store.read(layout, name)
     _check_pressable(spec)
@@ -652,7 +658,7 @@ def press(
                 chain=(spec.name,),
             )
         raise
-    return _Run(layout, spec, inputs).run(parallel)
+    return _Run(layout, spec, inputs, cancel=cancel).run(parallel)
 
 
 def run_on_error(

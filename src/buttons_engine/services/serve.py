@@ -17,6 +17,7 @@ from . import batteries, history, presses
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
     from typing import Any
 
     from ..store.layout import Layout
@@ -162,9 +163,11 @@ def press_drawer(
     *,
     concurrency: int = 0,
     on_failure: str = "stop",
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Run a drawer (CONTRACT 11.4-11.7) and return its result, whatever its status."""
+    """Run a drawer (CONTRACT 11.4-11.7) and return its result, whatever its status; setting
+    ``cancel`` ends it ``cancelled``."""
     from . import drawer_run
 
     parallel = drawer_run.ParallelOptions(concurrency, on_failure) if mode == "parallel" else None
-    return drawer_run.press(layout, name, inputs, parallel)
+    return drawer_run.press(layout, name, inputs, parallel, cancel=cancel)

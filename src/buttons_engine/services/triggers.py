@@ -384,11 +384,15 @@ def webhook_inputs(
     return out
 
 
-def credentials_ok(layout: Layout, auth: dict[str, Any], headers: dict[str, str]) -> bool | None:
-    """Check ``basic`` or ``header`` auth against lower-cased request ``headers`` (constant time).
+def credentials_ok(
+    layout: Layout, auth: dict[str, Any], headers: dict[str, str], *, require_exp: bool = True
+) -> bool | None:
+    """Check ``basic``, ``header`` or ``jwt`` auth against lower-cased request ``headers`` (constant
+    time), for ``buttons serve`` and ``buttons webhook listen`` alike.
 
     ``None``: the credentials are missing; ``False``: wrong. A secret field that names an unset
-    ``$ENV``/``$BAT`` raises ``NOT_FOUND``.
+    ``$ENV``/``$BAT`` raises ``NOT_FOUND``. ``require_exp``: a JWT without ``exp`` is refused
+    (``serve``); ``webhook listen`` checks ``exp`` only when present, as upstream (CONTRACT 12.2).
     """
     import base64
     import hmac
@@ -419,11 +423,11 @@ def credentials_ok(layout: Layout, auth: dict[str, Any], headers: dict[str, str]
         scheme, _, token = value.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        return _jwt_ok(layout, auth, token.strip())
+        return _jwt_ok(layout, auth, token.strip(), require_exp=require_exp)
     return True
 
 
-def _jwt_ok(layout: Layout, auth: dict[str, Any], token: str) -> bool:
+def _jwt_ok(layout: Layout, auth: dict[str, Any], token: str, *, require_exp: bool = True) -> bool:
     import jwt
 
     secret = resolve_secret(layout, str(auth.get("jwt_secret") or ""))
@@ -440,7 +444,7 @@ def _jwt_ok(layout: Layout, auth: dict[str, Any], token: str) -> bool:
             issuer=issuer,
             audience=audience,
             leeway=JWT_LEEWAY,
-            options={"require": ["exp"], "verify_aud": audience is not None},
+            options={"require": ["exp"] if require_exp else [], "verify_aud": audience is not None},
         )
     except jwt.PyJWTError:
         return False
