@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,3 +198,23 @@ def fleet(bt: Buttons, redis_server: Any, tmp_path: Path) -> Iterator[Any]:
         yield f
     finally:
         f.close()
+
+
+@pytest.fixture
+def serve(bt: Buttons) -> Iterator[Callable[..., Any]]:
+    """Start `buttons serve` with `start(*flags, env=None)`; every server started is stopped afterwards."""
+    from serve_support import Server
+
+    started: list[Server] = []
+
+    def start(*flags: str, env: dict[str, str] | None = None) -> Server:
+        server = Server.start(bt, *flags, env=env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        try:
+            server.stop(timeout=60)
+        finally:
+            server.kill()

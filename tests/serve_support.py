@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,7 @@ def write_drawer(
     path = folder / "drawer.json"
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return path
+
+
+# The `serve` fixture (tests/conftest.py): start(*flags, env=None) -> a running Server.
+Start = Callable[..., Server]

@@ -8,13 +8,12 @@ stop) is in test_serve_hardening.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import Buttons
-from serve_support import Server
+from serve_support import Start
 
 SECURE = {
     "x-content-type-options": "nosniff",
@@ -23,25 +22,6 @@ SECURE = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }
-
-Start = Callable[..., Server]
-
-
-@pytest.fixture
-def serve(bt: Buttons) -> Iterator[Start]:
-    started: list[Server] = []
-
-    def start(*flags: str, env: dict[str, str] | None = None) -> Server:
-        server = Server.start(bt, *flags, env=env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        try:
-            server.stop(timeout=30)
-        finally:
-            server.kill()
 
 
 def _error(r: object, status: int, code: str) -> dict[str, object]:

@@ -11,35 +11,15 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from conftest import Buttons
-from serve_support import Server, write_drawer
+from serve_support import Start, write_drawer
 
-Start = Callable[..., Server]
 KEY = "drawer-api-key"  # pragma: allowlist secret
-
-
-@pytest.fixture
-def serve(bt: Buttons) -> Iterator[Start]:
-    started: list[Server] = []
-
-    def start(*flags: str, env: dict[str, str] | None = None) -> Server:
-        server = Server.start(bt, *flags, env=env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        try:
-            server.stop(timeout=60)
-        finally:
-            server.kill()
 
 
 def _error(r: httpx.Response, status: int, code: str) -> str:

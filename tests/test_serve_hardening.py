@@ -11,7 +11,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +18,7 @@ import httpx
 import pytest
 
 from conftest import Buttons
-from serve_support import Server, alive, read_response, wait_for
-
-Start = Callable[..., Server]
-
-
-@pytest.fixture
-def serve(bt: Buttons) -> Iterator[Start]:
-    started: list[Server] = []
-
-    def start(*flags: str, env: dict[str, str] | None = None) -> Server:
-        server = Server.start(bt, *flags, env=env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        try:
-            server.stop(timeout=60)
-        finally:
-            server.kill()
+from serve_support import Server, Start, alive, read_response, wait_for
 
 
 def _code(r: httpx.Response) -> str:

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from conftest import Buttons
-from serve_support import Server, alive, wait_for
-
-Start = Callable[..., Server]
-
-
-@pytest.fixture
-def serve(bt: Buttons) -> Iterator[Start]:
-    started: list[Server] = []
-
-    def start(*flags: str, env: dict[str, str] | None = None) -> Server:
-        server = Server.start(bt, *flags, env=env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        try:
-            server.stop(timeout=60)
-        finally:
-            server.kill()
+from serve_support import Start, alive, wait_for
 
 
 def _runs(bt: Buttons, name: str) -> list[dict[str, Any]]:

@@ -480,26 +480,22 @@ class Api:
             return failure("INTERNAL_ERROR", exc.message)
         return ok({"buttons": specs})
 
-    async def spec(self, request: Request) -> Response:
-        name = request.path_params["name"]
+    async def _read(self, read: Callable[[Any, str], Any], arg: str, key: str = "") -> Response:
+        """Answer ``read(layout, arg)``, run off the event loop (under ``key`` if given), or its error."""
         try:
-            return ok(await anyio.to_thread.run_sync(service.button_spec, self.layout, name))
+            value = await anyio.to_thread.run_sync(read, self.layout, arg)
         except ButtonsError as exc:
             return _from_domain(exc)
+        return ok({key: value} if key else value)
+
+    async def spec(self, request: Request) -> Response:
+        return await self._read(service.button_spec, request.path_params["name"])
 
     async def runs(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        try:
-            return ok({"runs": await anyio.to_thread.run_sync(service.button_runs, self.layout, name)})
-        except ButtonsError as exc:
-            return _from_domain(exc)
+        return await self._read(service.button_runs, request.path_params["name"], "runs")
 
     async def run(self, request: Request) -> Response:
-        run_id = request.path_params["run_id"]
-        try:
-            return ok(await anyio.to_thread.run_sync(service.run, self.layout, run_id))
-        except ButtonsError as exc:
-            return _from_domain(exc)
+        return await self._read(service.run, request.path_params["run_id"])
 
     async def press(self, request: Request) -> Response:
         name = request.path_params["name"]
@@ -543,18 +539,10 @@ class Api:
         return ok({"drawers": docs})
 
     async def drawer(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        try:
-            return ok(await anyio.to_thread.run_sync(service.drawer_doc, self.layout, name))
-        except ButtonsError as exc:
-            return _from_domain(exc)
+        return await self._read(service.drawer_doc, request.path_params["name"])
 
     async def drawer_runs(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        try:
-            return ok({"runs": await anyio.to_thread.run_sync(service.drawer_runs, self.layout, name)})
-        except ButtonsError as exc:
-            return _from_domain(exc)
+        return await self._read(service.drawer_runs, request.path_params["name"], "runs")
 
     async def press_drawer(self, request: Request) -> Response:
         """Run a drawer and answer its result (CONTRACT 11.7), 200 whatever its status.
