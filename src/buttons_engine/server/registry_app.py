@@ -100,22 +100,9 @@ def build(host: Host) -> Starlette:
 def serve(host: Host, sock: socket.socket, on_ready: object) -> int:
     import uvicorn
 
-    from .run import MAX_HEADER_BYTES, SlowClientProtocol
+    from .run import hardened_config
 
-    config = uvicorn.Config(
-        build(host),
-        loop="asyncio",
-        http=SlowClientProtocol,
-        ws="none",
-        lifespan="off",
-        interface="asgi3",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-    )
+    config = hardened_config(build(host))
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager

@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 import h11
 import uvicorn
@@ -197,6 +198,27 @@ def bound_address(sock: socket.socket) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def hardened_config(app: Any, **extra: Any) -> uvicorn.Config:
+    """The uvicorn settings every server here shares (serve, webhook listen, registry serve): no
+    Server banner, no proxy headers trusted, no websockets or lifespan, bounded header size, slow
+    clients cut off by :class:`SlowClientProtocol`."""
+    return uvicorn.Config(
+        app,
+        loop="asyncio",
+        http=SlowClientProtocol,
+        ws="none",
+        lifespan="off",
+        interface="asgi3",
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        **extra,
+    )
+
+
 def serve(
     app: object,
     api: Api,
@@ -209,21 +231,10 @@ def serve(
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format=f"{LOG_PREFIX[0]} %(name)s: %(message)s"
     )
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        loop="asyncio",
-        http=SlowClientProtocol,
-        ws="none",
-        lifespan="off",
-        interface="asgi3",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
+    config = hardened_config(
+        app,
         timeout_keep_alive=KEEP_ALIVE,
         timeout_graceful_shutdown=int(drain_timeout + KILL_GRACE),
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     server = DrainingServer(config, api, drain_timeout, on_ready)
     server.run(sockets=[sock])
