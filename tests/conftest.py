@@ -218,3 +218,21 @@ def serve(bt: Buttons) -> Iterator[Callable[..., Any]]:
             server.stop(timeout=60)
         finally:
             server.kill()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Any]:
+    """The reference registry (`buttons registry serve`) on 127.0.0.1 over a fresh folder."""
+    from registry_support import RegistryServer
+
+    srv = RegistryServer(tmp_path / "registry").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def publisher(tmp_path: Path) -> Buttons:
+    """A second workspace, the one that publishes to the registry."""
+    work = tmp_path / "pub-work"
+    work.mkdir()
+    return Buttons(tmp_path / "pub-home", work)

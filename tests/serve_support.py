@@ -161,5 +161,24 @@ def write_drawer(
     return path
 
 
+def drawer_runs(bt: Buttons, name: str) -> list[dict[str, Any]]:
+    """The drawer's run records, newest first (`buttons drawer NAME logs --json`)."""
+    r = bt("drawer", name, "logs", "--json")
+    assert r.returncode == 0, r.stderr
+    runs: list[dict[str, Any]] = r.data
+    return runs
+
+
+def wait_drawer_runs(bt: Buttons, name: str, count: int) -> list[dict[str, Any]]:
+    """Wait (60 s at most) until the drawer has ``count`` finished runs; return them."""
+    deadline = time.monotonic() + 60
+    while True:
+        runs = [r for r in drawer_runs(bt, name) if r.get("status") != "running"]
+        if len(runs) >= count:
+            return runs
+        assert time.monotonic() < deadline, f"{name} ran {len(runs)} times, expected {count}"
+        time.sleep(0.1)
+
+
 # The `serve` fixture (tests/conftest.py): start(*flags, env=None) -> a running Server.
 Start = Callable[..., Server]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,6 @@ import pytest
 
 from conftest import Buttons
 from registry_support import READ_KEY, WRITE_KEY, RegistryServer
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    srv = RegistryServer(tmp_path / "registry").start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def publisher(tmp_path: Path) -> Buttons:
-    work = tmp_path / "pub-work"
-    work.mkdir()
-    return Buttons(tmp_path / "pub-home", work)
 
 
 def ok(r: Any) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +13,6 @@ import pytest
 from buttons_engine.store.packages import build_tarball, bytes_hash
 from conftest import Buttons
 from registry_support import RegistryServer, button_files
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[RegistryServer]:
-    srv = RegistryServer(tmp_path / "registry").start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def publisher(tmp_path: Path) -> Buttons:
-    work = tmp_path / "pub-work"
-    work.mkdir()
-    return Buttons(tmp_path / "pub-home", work)
 
 
 def ok(r: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from conftest import Buttons
-from serve_support import Start, write_drawer
+from serve_support import Start, drawer_runs, wait_drawer_runs, write_drawer
 
 KEY = "drawer-api-key"  # pragma: allowlist secret
 
@@ -28,23 +28,6 @@ def _error(r: httpx.Response, status: int, code: str) -> str:
     assert body["ok"] is False and body["error"]["code"] == code, body
     assert "Traceback" not in r.text
     return str(body["error"]["message"])
-
-
-def _drawer_runs(bt: Buttons, name: str) -> list[dict[str, Any]]:
-    r = bt("drawer", name, "logs", "--json")
-    assert r.returncode == 0, r.stderr
-    runs: list[dict[str, Any]] = r.data
-    return runs
-
-
-def _wait_drawer_runs(bt: Buttons, name: str, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 60
-    while True:
-        runs = [r for r in _drawer_runs(bt, name) if r.get("status") != "running"]
-        if len(runs) >= count:
-            return runs
-        assert time.monotonic() < deadline, f"{name} ran {len(runs)} times, expected {count}"
-        time.sleep(0.1)
 
 
 def _greeter(bt: Buttons) -> None:
@@ -150,7 +133,7 @@ def test_drawer_errors(bt: Buttons, serve: Start) -> None:
         _error(c.post("/api/drawers/hello/press", content=b" " * (1024 * 1024 + 1)), 413, "BODY_TOO_LARGE")
         _error(c.get("/api/drawers/hello/press"), 405, "METHOD_NOT_ALLOWED")
     assert server.stop() == 0
-    assert _drawer_runs(bt, "hello") == []  # nothing ran
+    assert drawer_runs(bt, "hello") == []  # nothing ran
 
 
 # ------------------------------------------------------------------------------------------- webhooks
@@ -188,12 +171,12 @@ def test_a_drawer_webhook_runs_the_drawer_once_with_inputs_webhook(
         )
         assert r.status_code == 202, r.text
         assert r.json() == {"ok": True, "data": {"drawer": "on-push"}}
-        _wait_drawer_runs(bt, "on-push", 1)
+        wait_drawer_runs(bt, "on-push", 1)
         assert c.post("/default-path", content=b"plain text").status_code == 202
-        _wait_drawer_runs(bt, "default-path", 1)
+        wait_drawer_runs(bt, "default-path", 1)
         # JSON with a lone surrogate escape reaches the drawer as the text it came as.
         assert c.post("/default-path", content=b'{"a": "\\ud800"}').status_code == 202
-        _wait_drawer_runs(bt, "default-path", 2)
+        wait_drawer_runs(bt, "default-path", 2)
         _error(c.get("/hooks/push"), 405, "METHOD_NOT_ALLOWED")
     assert server.stop() == 0
     startup_routes = server.startup()["data"]["webhook_routes"]
@@ -208,7 +191,7 @@ def test_a_drawer_webhook_runs_the_drawer_once_with_inputs_webhook(
     assert not {"Authorization", "Cookie"} & set(first["headers"])
     assert first["received_at"].endswith("Z")
     assert second["body"] == "plain text" and second["path"] == "/default-path"
-    assert len(_drawer_runs(bt, "on-push")) == 1
+    assert len(drawer_runs(bt, "on-push")) == 1
 
 
 def _sign(secret: str, body: bytes) -> str:
@@ -262,10 +245,10 @@ def test_drawer_webhook_auth_right_wrong_missing_and_unknown(
             if name == "by-basic" and status == 401:
                 assert r.headers["www-authenticate"] == 'Basic realm="buttons webhook"'
         for name in ("by-header", "by-basic", "by-jwt", "by-hmac"):
-            _wait_drawer_runs(bt, name, 1)
+            wait_drawer_runs(bt, name, 1)
     assert server.stop() == 0
     for name in hooks:
-        assert len(_drawer_runs(bt, name)) == (0 if name == "by-magic" else 1), name
+        assert len(drawer_runs(bt, name)) == (0 if name == "by-magic" else 1), name
     assert "unknown auth type 'magic'" in server.stderr
     # The credential headers never reach the drawer.
     for line in out.read_text().splitlines():
@@ -284,7 +267,7 @@ def test_drawer_deliveries_are_deduplicated_across_a_restart(
     server = serve()
     with server.client() as c:
         assert c.post("/gh", content=body, headers=headers).status_code == 202
-        _wait_drawer_runs(bt, "ci", 1)
+        wait_drawer_runs(bt, "ci", 1)
         again = c.post("/gh", content=body, headers=headers)
         assert again.status_code == 200, again.text
         assert again.json() == {"ok": True, "data": {"drawer": "ci", "duplicate": True}}
@@ -297,9 +280,9 @@ def test_drawer_deliveries_are_deduplicated_across_a_restart(
         assert c.post("/gh", content=body, headers=headers).json()["data"]["duplicate"] is True
         other = {**headers, "X-GitHub-Delivery": "delivery-2"}
         assert c.post("/gh", content=body, headers=other).status_code == 202
-        _wait_drawer_runs(bt, "ci", 2)
+        wait_drawer_runs(bt, "ci", 2)
     assert server.stop() == 0
-    assert len(_drawer_runs(bt, "ci")) == 2
+    assert len(drawer_runs(bt, "ci")) == 2
 
 
 def test_no_triggers_serves_no_drawer_webhook(bt: Buttons, serve: Start, tmp_path: Path) -> None:
@@ -308,7 +291,7 @@ def test_no_triggers_serves_no_drawer_webhook(bt: Buttons, serve: Start, tmp_pat
     with server.client() as c:
         _error(c.post("/gh"), 404, "NOT_FOUND")
     assert server.stop() == 0
-    assert _drawer_runs(bt, "ci") == []
+    assert drawer_runs(bt, "ci") == []
 
 
 def test_a_drawer_webhook_cannot_take_over_the_api_or_mcp_paths(

@@ -19,7 +19,7 @@ import jwt
 import pytest
 
 from conftest import Buttons
-from serve_support import Server, write_drawer
+from serve_support import Server, drawer_runs, wait_drawer_runs, write_drawer
 
 Start = Callable[..., Server]
 JWT_SECRET = "listen-jwt-secret-" + "k" * 48  # pragma: allowlist secret
@@ -63,23 +63,6 @@ def _capture_drawer(bt: Buttons, out: Path, name: str, triggers: list[dict[str, 
     )
 
 
-def _runs(bt: Buttons, name: str) -> list[dict[str, Any]]:
-    r = bt("drawer", name, "logs", "--json")
-    assert r.returncode == 0, r.stderr
-    runs: list[dict[str, Any]] = r.data
-    return runs
-
-
-def _wait_runs(bt: Buttons, name: str, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 60
-    while True:
-        runs = [r for r in _runs(bt, name) if r.get("status") != "running"]
-        if len(runs) >= count:
-            return runs
-        assert time.monotonic() < deadline, f"{name} ran {len(runs)} times, expected {count}"
-        time.sleep(0.1)
-
-
 def _refused(r: httpx.Response, status: int, code: str) -> None:
     assert r.status_code == status, r.text
     body = r.json()
@@ -118,7 +101,7 @@ def test_healthz_get_405_404_and_the_startup_banner(bt: Buttons, listen: Start, 
         {"path": "/hooks/push", "drawer": "on-push", "auth_type": "none", "url": f"{server.url}/hooks/push"}
     ]
     assert "tunnels are not supported" in server.stderr  # no --no-tunnel: said, then listens locally
-    assert _runs(bt, "on-push") == []  # GETs and refusals run nothing
+    assert drawer_runs(bt, "on-push") == []  # GETs and refusals run nothing
 
 
 def test_no_tunnel_says_nothing_about_tunnels(bt: Buttons, listen: Start, tmp_path: Path) -> None:
@@ -160,11 +143,11 @@ def test_a_delivery_runs_the_drawer_once_with_inputs_webhook(
         )
         assert r.status_code == 202
         assert r.text == '{"ok":true,"drawer":"on-push"}\n'
-        runs = _wait_runs(bt, "on-push", 1)
+        runs = wait_drawer_runs(bt, "on-push", 1)
         assert c.post("/push", content=b"not json {").status_code == 202
-        _wait_runs(bt, "on-push", 2)
+        wait_drawer_runs(bt, "on-push", 2)
         assert c.post("/push", content=b"").status_code == 202
-        _wait_runs(bt, "on-push", 3)
+        wait_drawer_runs(bt, "on-push", 3)
     assert server.stop() == 0
     first, second, third = (json.loads(line) for line in out.read_text().splitlines())
     assert first["body"] == {"commits": [1, 2]}
@@ -175,7 +158,7 @@ def test_a_delivery_runs_the_drawer_once_with_inputs_webhook(
     assert first["received_at"].endswith("Z")
     assert second["body"] == "not json {"  # not JSON: the raw text
     assert third["body"] is None  # empty: null
-    runs = _runs(bt, "on-push")
+    runs = drawer_runs(bt, "on-push")
     assert len(runs) == 3 and all(run["status"] == "ok" for run in runs)
     recorded = [run for run in runs if run["inputs"]["webhook"]["body"] == {"commits": [1, 2]}]
     assert len(recorded) == 1 and recorded[0]["inputs"]["webhook"]["path"] == "/push"
@@ -189,7 +172,7 @@ def test_a_body_over_8_mib_is_refused_and_runs_nothing(bt: Buttons, listen: Star
         r = c.post("/big", content=b"x" * (8 * 1024 * 1024 + 1))
         _refused(r, 413, "BODY_TOO_LARGE")
     assert server.stop() == 0
-    assert _runs(bt, "big") == []
+    assert drawer_runs(bt, "big") == []
 
 
 # ----------------------------------------------------------------------------------------- auth
@@ -247,10 +230,10 @@ def test_auth_right_missing_wrong_and_unknown_type(bt: Buttons, listen: Start, t
             else:
                 assert "www-authenticate" not in r.headers, name
         for name in ("by-header", "by-basic", "by-jwt"):
-            _wait_runs(bt, name, 1)
+            wait_drawer_runs(bt, name, 1)
     assert server.stop() == 0
     for name in hooks:
-        assert len(_runs(bt, name)) == (
+        assert len(drawer_runs(bt, name)) == (
             1 if name.startswith("by-") and name not in ("by-hmac", "by-magic") else 0
         )
     assert "unknown auth type 'magic'" in server.stderr
@@ -296,9 +279,9 @@ def test_jwt_algorithm_exp_issuer_and_audience(bt: Buttons, listen: Start, tmp_p
         none_alg = jwt.encode(ok, key=None, algorithm="none")  # type: ignore[arg-type]
         _refused(c.post("/j", headers={"Authorization": f"Bearer {none_alg}"}), 401, "AUTH_INVALID")
         _refused(c.post("/j", headers={"Authorization": "Basic abc"}), 401, "AUTH_MISSING")
-        _wait_runs(bt, "j", accepted)
+        wait_drawer_runs(bt, "j", accepted)
     assert server.stop() == 0
-    assert len(_runs(bt, "j")) == accepted
+    assert len(drawer_runs(bt, "j")) == accepted
 
 
 # ------------------------------------------------------------------------------------- shutdown
@@ -319,7 +302,7 @@ def test_sigterm_waits_for_a_running_drawer_and_exits_0(bt: Buttons, listen: Sta
         assert time.monotonic() < deadline, "the drawer never started"
         time.sleep(0.05)
     assert server.stop(signal.SIGTERM) == 0
-    runs = _runs(bt, "slow-hook")
+    runs = drawer_runs(bt, "slow-hook")
     assert [run["status"] for run in runs] == ["ok"]  # drained, not cancelled
     assert "waiting up to 30 s" in server.stderr
     with pytest.raises(httpx.ConnectError):
@@ -358,4 +341,4 @@ def test_the_cancel_event_of_a_run_ends_it_cancelled(bt: Buttons, tmp_path: Path
     result = service.press_drawer(Layout(str(bt.home), str(bt.home)), "capped", {}, cancel=cancel)
     assert result["status"] == "cancelled", result
     assert time.monotonic() - began < 50  # gross guard: not the step's 60 s sleep
-    assert [run["status"] for run in _runs(bt, "capped")] == ["cancelled"]
+    assert [run["status"] for run in drawer_runs(bt, "capped")] == ["cancelled"]
