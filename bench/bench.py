@@ -146,7 +146,7 @@ class _Ok(BaseHTTPRequestHandler):
         pass
 
 
-def _spawn_floor(n: int) -> list[str]:
+def _spawn_floor_command(n: int) -> list[str]:
     """The same interpreter ``posix_spawn``-ing ``/bin/sh -c 'echo …'`` ``n`` times back to back."""
     code = (
         "import os\n"
@@ -473,7 +473,7 @@ def main() -> int:
                 [[BUTTONS, "drawer", "fe", "press", items, "--json"]],
                 env_d,
                 3.0,
-                [_spawn_floor(200)],
+                [_spawn_floor_command(200)],
             ),
             "drawer-seq20": ([[BUTTONS, "drawer", "seq", "press", "--json"]], env_d, None, [press_echo] * 20),
         }

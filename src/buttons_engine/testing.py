@@ -101,6 +101,11 @@ def invoke(args: list[str], *, tty: bool = False, stdin: str = "") -> CliResult:
         code = main(list(args))
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
+        # Each invocation stands for one process: a press prunes its button's history as the
+        # first press of a process does (store/runs.py PRUNE_INTERVAL), not as a server's tenth.
+        from .services.presses import settle_history
+
+        settle_history()
     return CliResult(list(args), code, out.getvalue(), err.getvalue())
 
 

@@ -658,7 +658,10 @@ def press(
                 chain=(spec.name,),
             )
         raise
-    return _Run(layout, spec, inputs, cancel=cancel).run(parallel)
+    try:
+        return _Run(layout, spec, inputs, cancel=cancel).run(parallel)
+    finally:
+        presses.settle_history()
 
 
 def run_on_error(
@@ -742,7 +745,10 @@ def retry(
     ``MISSING_INPUT`` naming them. The result carries ``retry_of``; reused steps ``reused: true``.
     """
     spec, _old, merged, reuse = _retry_setup(layout, name, run_id, inputs or {}, parallel is not None)
-    return _Run(layout, spec, merged, retry_of=_old["run_id"], reuse=reuse).run(parallel)
+    try:
+        return _Run(layout, spec, merged, retry_of=_old["run_id"], reuse=reuse).run(parallel)
+    finally:
+        presses.settle_history()
 
 
 def retry_plan(

@@ -46,3 +46,11 @@ def press(layout: Layout, request: PressRequest, surface_policy: PressPolicy) ->
     ran returns a response; if it failed, ``response.error`` carries the code and the result.
     """
     return _press(layout, request, surface_policy)
+
+
+def settle_history() -> None:
+    """Apply history retention skipped by many presses of one button within a second (a drawer's
+    ``for_each``, ``smash``, a server): call it when such a batch of presses is over."""
+    from ..store import runs
+
+    runs.settle()

@@ -108,6 +108,7 @@ def smash(
         raise
     finally:
         supervisor.restore_signals(previous)
+        presses.settle_history()
 
     entries = [r if r is not None else {"button": targets[i], "skipped": True} for i, r in enumerate(results)]
     data: dict[str, Any] = {
