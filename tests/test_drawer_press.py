@@ -305,6 +305,9 @@ def test_sigint_during_a_wait_step_cancels_the_run(bt: Buttons) -> None:
     make_drawer(bt, "d", "wait:60s")
     proc = bt.popen("drawer", "d", "press", "--json")
     wait_for(lambda: len(records(bt, "d")) == 1)
+    # The record appears just before the first step starts; a signal in between cancels a run
+    # whose steps never started (steps: []). Give the 60 s wait a moment to begin.
+    time.sleep(1)
     start = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, _err = proc.communicate(timeout=30)
