@@ -58,6 +58,7 @@ RUN --mount=type=secret,id=ssl_ca,target=/run/secrets/ssl_ca \
 RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends binutils \
     && find /opt/buttons -name '*.so' -type f -exec strip --strip-unneeded {} + \
+    && rm -rf /opt/buttons/lib/python3*/site-packages/pydantic/v1 \
     && apt-get purge -y -q binutils && rm -rf /var/lib/apt/lists/*
 
 # Optional extra Debian packages for the runtime, e.g. the Node variant: --build-arg EXTRA_DEBS=nodejs
