@@ -691,17 +691,25 @@ async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     return b"".join(chunks)
 
 
-def _parse_press(body: bytes) -> tuple[dict[str, str], int, str]:
-    """``{"args": {str: str}, "timeout": int, "idempotency_key": str}``; empty allowed; unknown
-    fields ignored."""
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """A press body as a JSON object, or None when it is empty (every field takes its default)."""
     if not body.strip():
-        return {}, 0, ""
+        return None
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("BAD_REQUEST", "the request body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise ApiError("BAD_REQUEST", "the request body must be a JSON object")
+    return payload
+
+
+def _parse_press(body: bytes) -> tuple[dict[str, str], int, str]:
+    """``{"args": {str: str}, "timeout": int, "idempotency_key": str}``; empty allowed; unknown
+    fields ignored."""
+    payload = _json_object(body)
+    if payload is None:
+        return {}, 0, ""
     args = payload.get("args")
     if args is None:
         args = {}
@@ -739,14 +747,9 @@ DRAWER_MODES = ("sequential", "parallel")
 def _parse_drawer_press(body: bytes) -> tuple[dict[str, Any], str, int, str]:
     """``{"inputs": {str: any}, "mode": "sequential"|"parallel", "concurrency": int,
     "on_failure": "stop"|"continue"}``; empty allowed; unknown fields ignored."""
-    if not body.strip():
+    payload = _json_object(body)
+    if payload is None:
         return {}, "sequential", 0, "stop"
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("BAD_REQUEST", "the request body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise ApiError("BAD_REQUEST", "the request body must be a JSON object")
     inputs = payload.get("inputs")
     if inputs is None:
         inputs = {}
