@@ -26,6 +26,13 @@ SNAPSHOTS = Path(__file__).resolve().parent.parent / "docs" / "board"
 SIZE = (100, 30)
 
 
+async def settled(pilot: Any, app: Any) -> None:
+    """Wait for the footer's keys: Textual draws them a frame after the screen, later on a busy machine."""
+    if app.screen.query("Footer"):
+        await wait_for(pilot, lambda: len(app.screen.query("FooterKey")) > 0)
+    await pilot.pause()
+
+
 def check(name: str, svg: str, *, compare: bool = True) -> None:
     """``compare=False``: a picture of a live press (times differ every run), written on update only."""
     path = SNAPSHOTS / f"{name}.svg"
@@ -90,6 +97,7 @@ def workspace(bt: Buttons, monkeypatch: pytest.MonkeyPatch) -> Buttons:
 def test_snapshot_grid(workspace: Buttons) -> None:
     async def steps(pilot: Any, app: Any) -> None:
         await pilot.press("right")
+        await settled(pilot, app)
         check("grid", app.export_screenshot())
 
     drive(workspace, steps, size=SIZE)
@@ -98,6 +106,7 @@ def test_snapshot_grid(workspace: Buttons) -> None:
 def test_snapshot_list(workspace: Buttons) -> None:
     async def steps(pilot: Any, app: Any) -> None:
         await pilot.press("v", "down", "down")
+        await settled(pilot, app)
         check("list", app.export_screenshot())
 
     drive(workspace, steps, size=SIZE)
@@ -110,6 +119,7 @@ def test_snapshot_arg_form(workspace: Buttons) -> None:
             box.cursor_blink = False
         await pilot.press(*"api", "enter")  # env is required: the form says so
         await pilot.pause()
+        await settled(pilot, app)
         check("arg-form", app.export_screenshot())
 
     drive(workspace, steps, size=(100, 36))
@@ -118,6 +128,7 @@ def test_snapshot_arg_form(workspace: Buttons) -> None:
 def test_snapshot_detail(workspace: Buttons) -> None:
     async def steps(pilot: Any, app: Any) -> None:
         await pilot.pause()
+        await settled(pilot, app)
         check("detail", app.export_screenshot())
 
     drive(workspace, steps, size=(100, 36), start="report")
@@ -142,6 +153,7 @@ def test_snapshot_logs(workspace: Buttons) -> None:
         await app.push_screen(LogsScreen(app.home, "deploy", record=record))
         await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen))
         await pilot.pause()
+        await settled(pilot, app)
         check("logs", app.export_screenshot())
 
     drive(workspace, steps, size=SIZE)
@@ -166,6 +178,7 @@ def test_snapshot_live_logs(workspace: Buttons) -> None:
         await wait_for(
             pilot, lambda: "1 warning" in "\n".join(s.text for s in screen.query_one("#log").lines)
         )
+        await settled(pilot, app)
         check("live-logs", app.export_screenshot(), compare=False)
         await pilot.press("c", "y")
         await wait_for(pilot, lambda: not screen.running, timeout=20)
