@@ -70,3 +70,10 @@ async def wait_for(pilot: Pilot[None], check: Callable[[], bool], timeout: float
         if time.monotonic() > deadline:
             raise AssertionError("the board did not get there in time:\n" + screen_text(pilot.app))  # type: ignore[arg-type]
         await pilot.pause(0.05)
+
+
+async def settled(pilot: Pilot[None], app: BoardApp) -> None:
+    """Wait for the footer's keys: Textual draws them a frame after the screen, later on a busy machine."""
+    if app.screen.query("Footer"):
+        await wait_for(pilot, lambda: len(app.screen.query("FooterKey")) > 0)
+    await pilot.pause()

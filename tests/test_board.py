@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import Input, Label, RadioSet, RichLog, Static, Switch
 
-from board_support import drive, screen_text, wait_for
+from board_support import drive, screen_text, settled, wait_for
 from buttons_engine.tui.app import GridScreen
 from buttons_engine.tui.grid import CARD_W, CardGrid
 from buttons_engine.tui.screens import (
@@ -196,6 +197,7 @@ def test_no_color_is_respected(seeded: Buttons, monkeypatch: pytest.MonkeyPatch)
     svgs: list[str] = []
 
     async def steps(pilot: Pilot, app: Any) -> None:
+        await settled(pilot, app)  # the accent is on the footer's keys too
         svgs.append(app.export_screenshot().lower())
 
     drive(seeded, steps)
@@ -319,8 +321,9 @@ def test_live_logs_show_progress_messages_and_mask_batteries(bt: Buttons) -> Non
     drive(bt, steps)
 
 
-def test_logs_keys_follow_top_end_and_escape_waits_for_a_running_press(bt: Buttons) -> None:
-    bt.create("many", "--code", "seq 1 300; sleep 1.5")
+def test_logs_keys_follow_top_end_and_escape_waits_for_a_running_press(bt: Buttons, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"  # the press runs until the test opens the gate
+    bt.create("many", "--code", f"seq 1 300; while [ ! -e {gate} ]; do sleep 0.05; done")
 
     async def steps(pilot: Pilot, app: Any) -> None:
         await pilot.press("enter")
@@ -337,6 +340,7 @@ def test_logs_keys_follow_top_end_and_escape_waits_for_a_running_press(bt: Butto
         assert screen.follow
         await pilot.press("f")
         assert not screen.follow
+        gate.touch()
         await wait_for(pilot, lambda: not screen.running)
         await pilot.press("c")  # nothing to cancel: no confirmation
         assert app.screen is screen

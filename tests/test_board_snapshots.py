@@ -17,20 +17,13 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
-from board_support import drive, wait_for
+from board_support import drive, settled, wait_for
 from buttons_engine.services import board as board_service
 from buttons_engine.tui.screens import LogsScreen
 from conftest import Buttons
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "docs" / "board"
 SIZE = (100, 30)
-
-
-async def settled(pilot: Any, app: Any) -> None:
-    """Wait for the footer's keys: Textual draws them a frame after the screen, later on a busy machine."""
-    if app.screen.query("Footer"):
-        await wait_for(pilot, lambda: len(app.screen.query("FooterKey")) > 0)
-    await pilot.pause()
 
 
 def check(name: str, svg: str, *, compare: bool = True) -> None:

@@ -22,7 +22,8 @@ def test_signal_to_smash_ends_every_running_press(bt: Buttons, tmp_path: Path, s
         bt.create(n, "--code", f"trap '' TERM\necho $$ > '{pids}/{n}'\nsleep 60")
     proc = bt.popen("smash", "a", "b", "c", "--concurrency", "3", "--json")
     deadline = time.monotonic() + 30
-    while len(list(pids.iterdir())) < 3:
+    # A file exists (empty) before the shell's echo writes the pid into it.
+    while len([p for p in pids.iterdir() if p.read_text().strip()]) < 3:
         assert time.monotonic() < deadline, "the scripts never started"
         time.sleep(0.05)
     script_pids = [int(p.read_text()) for p in pids.iterdir()]
