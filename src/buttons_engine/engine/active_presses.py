@@ -110,7 +110,7 @@ class ActivePresses:
         When it holds (the common case), the freeze-and-kill machinery (``engine/sweep.py``) is
         not even imported.
         """
-        kids = proctree.own_children()
+        kids = proctree.adopted_children()
         if kids is None or kids - self.main_children() - {entry.child_pid}:
             return False
         try:

@@ -271,15 +271,16 @@ class _Press:
         try:
             started = timefmt.now_us()
             stem = self.stem = self._reserve_stem(pressed_fd, spec, started)
+            button_dir = self.layout.button_dir(spec.name)
             progress_path = (
-                os.path.join(self.layout.pressed_dir(spec.name), stem + store_runs.PROGRESS_SUFFIX)
+                os.path.join(button_dir, "pressed", stem + store_runs.PROGRESS_SUFFIX)
                 if spec.runner_kind == "code"
                 else None
             )
             inv = Invocation(
                 button=spec.name,
                 spec=spec,
-                button_dir=self.layout.button_dir(spec.name),
+                button_dir=button_dir,
                 args=dict(request.args),
                 timeout=timeout,
                 press_id=random_hex(8),

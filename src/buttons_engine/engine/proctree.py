@@ -81,6 +81,21 @@ def own_children() -> set[int] | None:
     return out
 
 
+def adopted_children() -> set[int] | None:
+    """Children listed on this process's main thread, or None when the kernel cannot say.
+
+    Linux gives an orphan to the first live thread of its subreaper, the thread group leader
+    (kernel/exit.c, ``find_alive_thread``), so every adopted orphan is here, with the children
+    the main thread spawned itself. One file instead of one per thread: a drawer's ``for_each``
+    at parallelism 8 read nine after every press (about 45 system calls).
+    """
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children", "rb") as fh:
+            return {int(p) for p in fh.read().split()}
+    except (OSError, ValueError):
+        return None
+
+
 def has_env(pid: int, entry: bytes) -> bool:
     """True if ``pid``'s environment holds exactly ``entry`` (``NAME=value``)."""
     try:

@@ -126,6 +126,9 @@ class _Run:
         self.retry_of = retry_of
         self.reuse = reuse or {}  # step id -> the record of a step that succeeded in retry_of
         self.on_error_report: dict[str, Any] | None = None
+        # Each button step's declared argument names, read once per run (a for_each presses one
+        # button many times); the press itself still reads the button's spec each time.
+        self.arg_names: dict[str, tuple[str, ...]] = {}
         self.secrets = [
             v
             for k, v in ((i.name, inputs.get(i.name)) for i in spec.inputs if i.secret)
@@ -279,23 +282,26 @@ class _Run:
     ) -> dict[str, Any]:
         """One press of a button step; ``timeout`` (what is left of a retry budget) wins over the step's."""
         base: dict[str, Any] = {"id": step.id, "button": step.button}
-        try:
-            button = button_store.read_spec(self.layout, step.button)
-        except NotFound:
-            return {**base, **_error_fields("error", "BUTTON_NOT_FOUND", f"button {step.button!r} not found")}
-        except ValidationError as exc:
-            return {**base, **_error_fields("error", "VALIDATION_ERROR", exc.message)}
+        names = self.arg_names.get(step.button)
+        if names is None:
+            try:
+                button = button_store.read_spec(self.layout, step.button)
+            except NotFound:
+                return {**base, **_not_found(step.button)}
+            except ValidationError as exc:
+                return {**base, **_error_fields("error", "VALIDATION_ERROR", exc.message)}
+            names = self.arg_names[step.button] = tuple(arg.name for arg in button.args)
         try:
             resolved = drawer_refs.resolve(step.args, scope)
         except DrawerError as exc:
             return {**base, **_error_fields("error", exc.code, exc.message)}
-        for arg in button.args:  # unset args come from same-named drawer inputs
-            if arg.name not in resolved and arg.name in self.inputs:
-                resolved[arg.name] = self.inputs[arg.name]
+        for name in names:  # unset args come from same-named drawer inputs
+            if name not in resolved and name in self.inputs:
+                resolved[name] = self.inputs[name]
         args = {k: drawer_refs.flatten(v) for k, v in resolved.items()}
         base["args"] = args
         request = presses.PressRequest(
-            button.name,
+            step.button,
             args=args,
             timeout=step.timeout_seconds if timeout is None else max(timeout, 0.001),
             cancel=cancel,
@@ -304,6 +310,8 @@ class _Run:
         )
         try:
             response = presses.press(self.layout, request, DRAWER)
+        except NotFound:  # removed since this run first read it
+            return {**base, **_not_found(step.button)}
         except (MissingArg, ValidationError) as exc:
             return {**base, **_error_fields("error", "VALIDATION_ERROR", exc.message)}
         except Cancelled as exc:
@@ -886,6 +894,10 @@ def _return_value(spec: DrawerSpec, scope: dict[str, Any]) -> Any:
 
 def _cancelled_error() -> dict[str, Any]:
     return {"code": "CANCELLED", "message": "the drawer run was cancelled (signal)"}
+
+
+def _not_found(button: str) -> dict[str, Any]:
+    return _error_fields("error", "BUTTON_NOT_FOUND", f"button {button!r} not found")
 
 
 def _error_fields(status: str, code: str, message: str) -> dict[str, Any]:

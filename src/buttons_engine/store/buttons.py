@@ -87,6 +87,6 @@ def ensure_pressed_dir(layout: Layout, slug: str) -> str:
     if os.path.islink(button_dir):
         # Run records (and retention's deletions) must not land outside the data dir.
         raise StorageError(f"refusing to write under {button_dir}: it is a symlink inside the data dir")
-    pressed = layout.pressed_dir(slug)
+    pressed = os.path.join(button_dir, "pressed")  # layout.pressed_dir(slug), its checks just done
     ensure_dir(pressed, root=layout.root)
     return pressed

@@ -67,6 +67,17 @@ def validate_name(raw: str, what: str = "button", *, allow_reserved: bool = Fals
     return slug
 
 
+# lookup_name is pure and a press calls it about six times for one name; a long-running engine
+# (a drawer's for_each, serve) presses the same few names thousands of times.
+_LOOKED_UP: dict[tuple[str, str], str] = {}
+
+
 def lookup_name(raw: str, what: str = "button") -> str:
     """Slug used to look a name up: same safety checks, reserved words simply will not exist."""
-    return validate_name(raw, what, allow_reserved=True)
+    slug = _LOOKED_UP.get((raw, what))
+    if slug is None:
+        slug = validate_name(raw, what, allow_reserved=True)
+        if len(_LOOKED_UP) >= 1024:
+            _LOOKED_UP.clear()
+        _LOOKED_UP[(raw, what)] = slug
+    return slug
