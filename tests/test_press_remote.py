@@ -324,42 +324,92 @@ def test_a_5xx_envelope_from_serve_passes_through(
     assert json.loads(out)["data"]["status"] == "ok"
 
 
-class _EchoKey(BaseHTTPRequestHandler):
-    """Answers every press with serve's 401 envelope quoting the Authorization header back."""
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers every POST with the server's ``answer`` (status, body); ``{auth}`` in the body is
+    replaced by the Authorization header the client sent, JSON-quoted."""
 
     protocol_version = "HTTP/1.1"
+    server: _ScriptedServer
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        said = self.headers.get("Authorization", "")
-        body = json.dumps(
-            {"ok": False, "error": {"code": "UNAUTHORIZED", "message": f"you sent {said}"}}
-        ).encode()
-        self.send_response(401)
+        status, text = self.server.answer
+        said = json.dumps(self.headers.get("Authorization", ""))[1:-1]
+        body = text.replace("{auth}", said).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
 
+class _ScriptedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    answer: tuple[int, str] = (200, "{}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
 @pytest.fixture
-def echo_key() -> Iterator[str]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _EchoKey)
+def scripted() -> Iterator[_ScriptedServer]:
+    """A plain HTTP server on 127.0.0.1 that says whatever the test sets in ``answer``."""
+    srv = _ScriptedServer(("127.0.0.1", 0), _Scripted)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    yield srv
     srv.shutdown()
     srv.server_close()
 
 
-def test_a_key_echoed_back_by_the_server_is_never_printed(far: Buttons, echo_key: str) -> None:
-    r = far("press", "greet", "--remote", echo_key, "--json", env={"BUTTONS_API_KEY": KEY})
+def test_a_key_echoed_back_by_the_server_is_never_printed(far: Buttons, scripted: _ScriptedServer) -> None:
+    scripted.answer = (401, '{"ok": false, "error": {"code": "UNAUTHORIZED", "message": "you sent {auth}"}}')
+    r = far("press", "greet", "--remote", scripted.url, "--json", env={"BUTTONS_API_KEY": KEY})
     assert r.returncode == 1
     assert r.error["code"] == "UNAUTHORIZED" and r.error["message"] == "you sent Bearer ***"
-    assert KEY not in r.stdout + r.stderr
+    scripted.answer = (200, _result(stdout="leaked {auth}"))
+    ok = far("press", "greet", "--remote", scripted.url, "--json", env={"BUTTONS_API_KEY": KEY})
+    assert ok.returncode == 0 and ok.data["stdout"] == "leaked Bearer ***"
+    for run in (r, ok):
+        assert KEY not in run.stdout + run.stderr
+
+
+def _result(**fields: Any) -> str:
+    data = {"status": "ok", "exit_code": 0, "stdout": "", "stderr": "", "duration_ms": 1, "button": "greet"}
+    return json.dumps({"ok": True, "data": {**data, **fields}})
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ((200, '{"ok": true, "data": ' + "[" * 100_000 + "]" * 100_000 + "}"), "nested too deeply"),
+        ((200, _result(status="ok", data=json.loads("[" * 900 + "]" * 900))), "nested too deeply"),
+        ((200, _result(stdout=5)), "without the status, button, exit_code, duration_ms"),
+        ((200, _result(exit_code="0")), "without the status, button, exit_code, duration_ms"),
+        ((500, _result()), "JSON that is not a buttons envelope"),
+        ((400, '{"ok": false, "error": {"code": "not a code", "message": "x"}}'), "not a buttons envelope"),
+        ((200, '{"ok": true, "data": ' + "[" * 3000 + "]" * 3000 + "}"), "nested too deeply"),
+    ],
+)
+def test_a_hostile_or_broken_answer_is_remote_bad_response_never_a_traceback(
+    far: Buttons, scripted: _ScriptedServer, answer: tuple[int, str], message: str
+) -> None:
+    scripted.answer = answer
+    r = far("press", "greet", "--remote", scripted.url, "--json")
+    assert r.returncode == 1
+    assert r.error["code"] == "REMOTE_BAD_RESPONSE" and message in r.error["message"], r.error
+    _no_traceback(r)
+
+
+def test_text_no_output_can_carry_is_replaced_not_a_crash(far: Buttons, scripted: _ScriptedServer) -> None:
+    scripted.answer = (200, _result(stdout="half \ud800 a pair"))
+    r = far("press", "greet", "--remote", scripted.url, "--json")
+    assert r.returncode == 0 and r.data["stdout"] == "half ? a pair"
+    _no_traceback(r)
 
 
 def test_the_http_wait_ends_at_the_presss_timeout_plus_a_margin(

@@ -157,7 +157,10 @@ def press(
     payload = json.dumps(body).encode("ascii")  # \u escapes: a lone surrogate reaches serve's own check
     budget = min(timeout if timeout > 0 else TIMEOUT_CAP, TIMEOUT_CAP) + MARGIN
     status, location, content_type, raw = _exchange(target, target.press_path(name), headers, payload, budget)
-    doc = _blank(_envelope(target, status, location, content_type, raw), key)
+    try:
+        doc = _clean(_envelope(target, status, location, content_type, raw), key)
+    except RecursionError:
+        raise RemoteBadResponse(f"{target.url} answered JSON nested too deeply to be serve's") from None
     if doc["ok"] is False:
         err = doc["error"]
         exc = error_for_code(err["code"], err["message"])
@@ -313,6 +316,8 @@ def _envelope(target: Target, status: int, location: str, content_type: str, raw
         )
     try:
         doc = json.loads(raw)
+    except RecursionError:
+        raise RemoteBadResponse(f"{where} answered JSON nested too deeply to be serve's") from None
     except ValueError:
         kind = "".join(ch for ch in content_type[:100] if ch.isprintable()) or "no Content-Type"
         raise RemoteBadResponse(
@@ -356,10 +361,12 @@ def _response(target: Target, data: dict[str, Any]) -> RemoteResponse:
         and isinstance(data.get("button"), str)
         and _is_int(data.get("exit_code"))
         and _is_int(data.get("duration_ms"))
+        and all(isinstance(data.get(k, ""), str) for k in ("stdout", "stderr", "error_type", "started_at"))
     )
     if not shape:
         raise RemoteBadResponse(
-            f"{target.url} answered a press result without status, button, exit_code or duration_ms"
+            f"{target.url} answered a press result without the status, button, exit_code, duration_ms "
+            "and text fields of serve's"
         )
     if data.get("cached") is True:
         return RemoteResponse(data, cached=True)
@@ -380,15 +387,20 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _blank(value: Any, key: str) -> Any:
-    """``value`` with every occurrence of the key replaced by ``***``: a server that echoes it
-    (a proxy, a hostile host) never gets it printed."""
-    if not key:
-        return value
+def _clean(value: Any, key: str) -> Any:
+    """``value`` fit to print: every occurrence of the key replaced by ``***`` (a server that echoes
+    it, a proxy, a hostile host, never gets it printed) and every lone surrogate (``"\\ud800"``,
+    which no UTF-8 output can carry) by ``?``."""
     if isinstance(value, str):
-        return value.replace(key, "***")
+        if key and key in value:
+            value = value.replace(key, "***")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
     if isinstance(value, dict):
-        return {_blank(k, key): _blank(v, key) for k, v in value.items()}
+        return {_clean(k, key): _clean(v, key) for k, v in value.items()}
     if isinstance(value, list):
-        return [_blank(v, key) for v in value]
+        return [_clean(v, key) for v in value]
     return value
