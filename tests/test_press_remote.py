@@ -231,14 +231,12 @@ def test_bad_urls_are_refused_before_any_connection(far: Buttons, url: str, mess
 
 
 def test_the_key_never_goes_over_plain_http_to_another_machine(far: Buttons) -> None:
-    """Refused before anything is resolved or sent (.invalid never resolves: a regression would be
-    REMOTE_UNREACHABLE, not a request to another machine)."""
-    r = far(
-        "press", "greet", "--remote", "http://buttons.invalid:8080", "--json", env={"BUTTONS_API_KEY": KEY}
-    )
+    """Refused before anything is sent. 0.0.0.0 is not a loopback address to the check, yet a
+    regression would only reach this machine (port 1: REMOTE_UNREACHABLE), never another one."""
+    r = far("press", "greet", "--remote", "http://0.0.0.0:1", "--json", env={"BUTTONS_API_KEY": KEY})
     assert r.returncode == 1 and r.error["code"] == "VALIDATION_ERROR"
     assert r.error["message"] == (
-        "refusing to send the API key over plain http to buttons.invalid: "
+        "refusing to send the API key over plain http to 0.0.0.0: "
         "use an https:// URL (plain http is allowed for loopback hosts only)"
     )
     assert KEY not in r.stdout + r.stderr
@@ -337,18 +335,24 @@ class _Scripted(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, text = self.server.answer
+        if status == 0:  # hang up without a word
+            self.close_connection = True
+            return
         said = json.dumps(self.headers.get("Authorization", ""))[1:-1]
         body = text.replace("{auth}", said).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(self.server.claimed_length or len(body)))
         self.end_headers()
         self.wfile.write(body)
+        if self.server.claimed_length:
+            self.close_connection = True
 
 
 class _ScriptedServer(ThreadingHTTPServer):
     daemon_threads = True
-    answer: tuple[int, str] = (200, "{}")
+    answer: tuple[int, str] = (200, "{}")  # status 0: close the connection without answering
+    claimed_length: int = 0  # a Content-Length to claim instead of the body's
 
     @property
     def url(self) -> str:
@@ -403,6 +407,30 @@ def test_a_hostile_or_broken_answer_is_remote_bad_response_never_a_traceback(
     assert r.returncode == 1
     assert r.error["code"] == "REMOTE_BAD_RESPONSE" and message in r.error["message"], r.error
     _no_traceback(r)
+
+
+def test_a_connection_lost_before_the_answer_is_remote_bad_response(
+    far: Buttons, scripted: _ScriptedServer
+) -> None:
+    scripted.answer = (0, "")
+    r = far("press", "greet", "--remote", scripted.url, "--json")
+    assert r.returncode == 1 and r.error["code"] == "REMOTE_BAD_RESPONSE"
+    assert r.error["message"].startswith(
+        f"the connection to {scripted.url} was lost before a whole answer came"
+    )
+    assert r.error["hint"].endswith(f"GET {scripted.url}/api/buttons/greet/runs")
+    _no_traceback(r)
+
+
+def test_an_answer_over_256_mib_is_refused_by_its_length(far: Buttons, scripted: _ScriptedServer) -> None:
+    scripted.answer = (200, _result())
+    scripted.claimed_length = 300 * 1024 * 1024
+    r = far("press", "greet", "--remote", scripted.url, "--json")
+    assert r.returncode == 1 and r.error["code"] == "REMOTE_BAD_RESPONSE"
+    assert (
+        r.error["message"]
+        == f"{scripted.url} answered with {300 * 1024 * 1024} bytes, more than {256 * 1024 * 1024}"
+    )
 
 
 def test_text_no_output_can_carry_is_replaced_not_a_crash(far: Buttons, scripted: _ScriptedServer) -> None:

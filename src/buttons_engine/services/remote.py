@@ -156,7 +156,7 @@ def press(
             body["idempotency_key"] = idempotency_key
     payload = json.dumps(body).encode("ascii")  # \u escapes: a lone surrogate reaches serve's own check
     budget = min(timeout if timeout > 0 else TIMEOUT_CAP, TIMEOUT_CAP) + MARGIN
-    status, location, content_type, raw = _exchange(target, target.press_path(name), headers, payload, budget)
+    status, location, content_type, raw = _exchange(target, name, headers, payload, budget)
     try:
         doc = _clean(_envelope(target, status, location, content_type, raw), key)
     except RecursionError:
@@ -190,9 +190,10 @@ def _header_safe(value: str) -> bool:
 
 
 def _exchange(
-    target: Target, path: str, headers: dict[str, str], payload: bytes, budget: float
+    target: Target, name: str, headers: dict[str, str], payload: bytes, budget: float
 ) -> tuple[int, str, str, bytes]:
-    """POST ``payload``; the status, ``Location``, ``Content-Type`` and body (at most MAX_ANSWER).
+    """POST ``payload`` to the press of ``name``; the status, ``Location``, ``Content-Type`` and
+    body (at most MAX_ANSWER).
 
     A watchdog shuts the socket down at the deadline, so a server that answers one byte at a
     time cannot stretch the wait past it."""
@@ -226,7 +227,7 @@ def _exchange(
         watchdog.start()
         try:
             sock.settimeout(budget)
-            conn.request("POST", path, body=payload, headers=headers)
+            conn.request("POST", target.press_path(name), body=payload, headers=headers)
             resp = conn.getresponse()
             length = resp.getheader("Content-Length")
             if length is not None and length.strip().isdigit() and int(length) > MAX_ANSWER:
@@ -251,16 +252,17 @@ def _exchange(
                 b"".join(chunks),
             )
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            runs = f"GET {target.url}/api/buttons/{quote(name, safe='')}/runs"
             if expired.is_set() or isinstance(exc, TimeoutError):
                 raise RemoteTimeout(
                     f"no answer from {where} within {budget:g} s (the press's timeout plus {MARGIN:g} s); "
                     "the connection is closed, which makes the server cancel the press if it still runs",
-                    hint="the server's history has its run record (GET /api/buttons/NAME/runs)",
+                    hint=f"the server's history has its run record: {runs}",
                 ) from None
             raise RemoteBadResponse(
                 f"the connection to {where} was lost before a whole answer came ({_reason(exc)}); "
                 "the press may have run",
-                hint="the server's history has its run record (GET /api/buttons/NAME/runs)",
+                hint=f"the server's history has its run record, if it ran: {runs}",
             ) from None
         finally:
             watchdog.cancel()
