@@ -212,7 +212,10 @@ def test_https_to_a_plain_http_server_is_remote_unreachable(bt: Buttons, far: Bu
         ("ftp://127.0.0.1:8080", "--remote must be an http:// or https:// URL, not 'ftp://127.0.0.1:8080'"),
         ("127.0.0.1:8080", "--remote must be an http:// or https:// URL, not '127.0.0.1:8080'"),
         ("http://", "--remote 'http://' names no host"),
-        ("http://me:secret@127.0.0.1:8080", "--remote must not carry a user name or password"),
+        (
+            "http://me:secret@127.0.0.1:8080",  # pragma: allowlist secret
+            "--remote must not carry a user name or password",
+        ),
         (
             "http://127.0.0.1:8080/?x=1",
             "--remote 'http://127.0.0.1:8080/?x=1' must not have a query or a fragment",
