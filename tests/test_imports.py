@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -139,3 +140,20 @@ def test_press_of_a_fleet_placed_button_runs_here_and_imports_no_fleet_code(bt: 
         m for m in mods if m.split(".")[0] in {"redis", "dramatiq"} or m.startswith("buttons_engine.fleet")
     )
     assert not fleet, f"a press of a fleet-placed button imported {fleet}"
+
+
+def test_press_remote_goes_through_serve_with_the_standard_library_only(bt: Buttons, serve: Any) -> None:
+    """`press --remote` reaches serve's REST API with http.client: no redis, no dramatiq, no fleet
+    package, no httpx, no server stack (issue 17: "`buttons press` itself never imports redis")."""
+    bt.create("far", "--placement", "fleet", "--code", "echo there")
+    server = serve()
+    mods = _imported(bt, "press", "far", "--remote", server.url, "--json")
+    assert "http.client" in mods and "buttons_engine.services.remote" in mods  # it really went remote
+    heavy = sorted(
+        m
+        for m in mods
+        if m.split(".")[0] in {"redis", "dramatiq", "httpx", "httpcore", "starlette", "uvicorn", "anyio"}
+        or m.startswith(("buttons_engine.fleet", "buttons_engine.server"))
+    )
+    assert not heavy, f"press --remote imported {heavy}"
+    assert "buttons_engine.services.remote" not in _imported(bt, "press", "far", "--json")  # lazy

@@ -286,7 +286,18 @@ COMMANDS: tuple[Command, ...] = (
             metavar="DURATION",
             help="how long a stored result is reused, e.g. 30m, 24h (default 24h; 0 = 24h)",
         ),
+        Opt(
+            "--remote",
+            metavar="URL",
+            help="press on the 'buttons serve' at URL through its REST API (else $BUTTONS_REMOTE_URL; "
+            "'' presses here); its key from $BUTTONS_API_KEY or $BUTTONS_API_KEY_FILE",
+        ),
         plan="press:handle",  # press reads --summary as --dry-run itself
+        epilog="""With --remote (or $BUTTONS_REMOTE_URL) the press runs on that server, which may hand it to
+its fleet: serve's timeout cap (300 s), batteries and history apply; the answer is printed as a local
+press prints it, and nothing is read or written in the local data dir. Plain http:// carries the key
+to a loopback host only. --dry-run, --summary, -f and --idempotency-ttl are local only: refused.
+See docs/fleet.md.""",
     ),
     Command("list", "List buttons", "listing:handle_list"),
     Command(

@@ -21,6 +21,9 @@ Every domain error carries a stable ``code`` that surfaces translate to an envel
                                  INSTALL_ERROR, REMOVE_ERROR, STATUS_ERROR, UPDATE_ERROR, PUBLISH_ERROR)
                                  or a signature code (SIGNATURE_INVALID, SIGNATURE_KEY_CHANGED,
                                  SIGNATURE_REQUIRED, SIGNATURE_UNTRUSTED)
+    +-- RemoteUnreachable        REMOTE_UNREACHABLE (``press --remote``: no connection to the server)
+    +-- RemoteTimeout            REMOTE_TIMEOUT (``press --remote``: no whole answer in time)
+    +-- RemoteBadResponse        REMOTE_BAD_RESPONSE (``press --remote``: an answer that is not serve's)
     +-- DrawerError              a drawer command's refusal; each instance carries its upstream code
                                  (STEP_NOT_FOUND, STEP_FIELD_UNKNOWN, RESOLVE_ERROR, MISSING_INPUT, ...)
 
@@ -163,6 +166,25 @@ class FleetUnavailable(ButtonsError):
     """The fleet (its Redis, its key, the ``fleet`` extra) cannot be used: nothing was sent."""
 
     code = "FLEET_UNAVAILABLE"
+
+
+class RemoteUnreachable(ButtonsError):
+    """``press --remote``: the server could not be reached (refused, no route, DNS, TLS)."""
+
+    code = "REMOTE_UNREACHABLE"
+
+
+class RemoteTimeout(ButtonsError):
+    """``press --remote``: the server did not answer within the press's timeout plus a margin."""
+
+    code = "REMOTE_TIMEOUT"
+
+
+class RemoteBadResponse(ButtonsError):
+    """``press --remote``: the answer is not a ``buttons serve`` envelope (not JSON, a proxy's
+    error page, a redirect, too large)."""
+
+    code = "REMOTE_BAD_RESPONSE"
 
 
 class DrawerError(ButtonsError):

@@ -169,6 +169,18 @@ class RunRecord:
         return rec
 
 
+def failure_message(stderr: str, exit_code: int, fallback: str = "") -> str:
+    """The ``message`` of a failed press's error: its (masked) stderr, the last 2000 characters at
+    most; else ``fallback`` (the runner's own note); else ``exit code N``. Shared by the pipeline and
+    by ``press --remote``, which rebuilds the error from the result a server answered."""
+    msg = stderr.strip()
+    if msg:
+        return msg if len(msg) <= 2000 else "…" + msg[-2000:]
+    if fallback:
+        return fallback
+    return f"exit code {exit_code}"
+
+
 def _add_truncation(r: dict[str, Any], stdout_dropped: int, stderr_dropped: int) -> None:
     if stdout_dropped or stderr_dropped:
         r["truncated"] = True

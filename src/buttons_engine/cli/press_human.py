@@ -15,15 +15,18 @@ if TYPE_CHECKING:
     from .output import Output
 
 
-def render(ns: Args, ctx: Context, res: PressResponse, follower: Follower | None) -> int:
-    """Print a press's response for a person; returns the exit code."""
+def render(
+    ns: Args, ctx: Context, res: PressResponse, follower: Follower | None, *, history: str = ""
+) -> int:
+    """Print a press's response for a person; returns the exit code. ``history``: the next-step
+    hint when the run is not in the local history (``press --remote``)."""
     out = ctx.out
     if res.cached is not None:
         cached = res.cached
         mark = out.paint("✓", "green")
         out.status(f"{mark} {cached.get('button', ns.name)} (cached: idempotency key {ns.idempotency_key})")
         _print_output(out, cached)
-        out.hint(f"buttons history {cached.get('button', ns.name)}")
+        out.hint(history or f"buttons history {cached.get('button', ns.name)}")
         return 0
     if res.plan is not None:
         _print_dry_run(res.plan)
@@ -57,7 +60,7 @@ def render(ns: Args, ctx: Context, res: PressResponse, follower: Follower | None
         )
     if r.get("prompt"):
         out.status(out.paint("  prompt attached (see AGENTS.md)", "dim"))
-    out.hint(f"buttons history {name}")
+    out.hint(history or f"buttons history {name}")
     return 0 if res.error is None else 1
 
 

@@ -35,7 +35,7 @@ from ..errors import (
     error_for_code,
 )
 from ..ids import random_hex
-from ..results import PressResponse, PressResult, RunRecord
+from ..results import PressResponse, PressResult, RunRecord, failure_message
 from ..store import batteries as store_batteries
 from ..store import buttons as store_buttons
 from ..store import runs as store_runs
@@ -455,12 +455,8 @@ def _retention(settings: dict[str, Any]) -> int:
 
 
 def _error_message(outcome: Outcome) -> str:
-    msg = outcome.stderr.strip()
-    if msg:
-        return msg if len(msg) <= 2000 else "…" + msg[-2000:]
-    if outcome.error is not None and outcome.error.message:
-        return outcome.error.message
-    return f"exit code {outcome.exit_code}"
+    fallback = outcome.error.message if outcome.error is not None else ""
+    return failure_message(outcome.stderr, outcome.exit_code, fallback)
 
 
 def _dry_run(spec: ButtonSpec, values: dict[str, str], timeout: float) -> dict[str, Any]:

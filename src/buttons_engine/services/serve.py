@@ -46,6 +46,13 @@ def api_key(layout: Layout, flag: str | None) -> tuple[str, str]:
         value = ""
     if value:
         return value, f"the {KEY_BATTERY} battery"
+    return env_api_key()
+
+
+def env_api_key() -> tuple[str, str]:
+    """The key from the environment and where it came from: ``$BUTTONS_API_KEY``, else the file
+    ``$BUTTONS_API_KEY_FILE`` names; ``("", "")`` when neither is set. ``serve`` reads it after
+    ``--api-key`` and the battery; ``press --remote`` sends it to the server (and only it)."""
     env = os.environ.get(KEY_ENV, "")
     if env:
         return env, f"${KEY_ENV}"
