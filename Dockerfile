@@ -35,6 +35,9 @@ COPY src /src/src
 # One RUN does every download: uv (hash-checked), the wheel (uv's own build backend, no download),
 # then the runtime dependencies exactly as locked, hash-checked, into /opt/buttons (bytecode compiled, so a
 # read-only root never recompiles). The venv has no pip.
+# The `fleet` extra (dramatiq, redis-py) is in: the same image runs `buttons worker` (docs/fleet.md).
+# dramatiq is LGPL-3.0-or-later, allowed for that extra only; it ships unmodified, with its sources and
+# licence texts, and scripts/image_sbom.py checks every Python package's licence against the policy.
 # common-expression-language (drawer CEL) depends on the packages of its own command-line tool, which
 # the engine never imports (services/drawer_cel.py loads the compiled core alone): about 11 MB left out.
 # image-test presses a drawer with a CEL expression in the image to prove it.
@@ -46,7 +49,7 @@ RUN --mount=type=secret,id=ssl_ca,target=/run/secrets/ssl_ca \
     && python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --quiet --require-hashes --only-binary=:all: -r .ci/uv-requirements.txt \
     && /opt/uv/bin/uv build --wheel --out-dir /tmp/dist \
-    && /opt/uv/bin/uv export --frozen --no-dev --no-emit-project --no-emit-package tzdata $CEL_CLI_ONLY --format requirements-txt \
+    && /opt/uv/bin/uv export --frozen --no-dev --extra fleet --no-emit-project --no-emit-package tzdata $CEL_CLI_ONLY --format requirements-txt \
          -o /tmp/requirements.txt \
     && /opt/uv/bin/uv venv --python python3 /opt/buttons \
     && /opt/uv/bin/uv pip install --python /opt/buttons/bin/python --compile-bytecode --require-hashes --no-deps -r /tmp/requirements.txt \

@@ -9,8 +9,11 @@ packages copied in) and every ``*.dist-info`` directory anywhere in the tree (th
 base) is listed too. The output has no timestamp or serial number: the same tree gives the same bytes.
 
 ``check`` walks the tree again and fails unless every installed Debian package and every Python
-distribution found is in the SBOM with its exact version, and nothing else is. Standard library only: it
-runs with the image's own Python during the build.
+distribution found is in the SBOM with its exact version, and nothing else is; and unless every Python
+distribution's licence (its ``License-Expression``, else its licence classifiers, else its ``License``
+field) meets the project's licence policy: the allow-list of ``scripts/security-gates``, plus LGPL for
+the fleet extra's dramatiq alone (docs/fleet.md, docs/container.md). Standard library only: it runs with
+the image's own Python during the build.
 """
 
 from __future__ import annotations
@@ -24,6 +27,23 @@ from pathlib import Path
 from typing import Any
 
 SKIP_DIRS = {"proc", "sys", "dev"}
+
+# The licence policy of scripts/security-gates ("licence policy for runtime dependencies"), held here as
+# well because this check runs in the image build without pip-licenses; tests/test_image_sbom.py keeps
+# the two lists equal.
+ALLOWED_LICENCES = frozenset(
+    {
+        "MIT", "MIT License", "MIT-0", "BSD License", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC",
+        "ISC License (ISCL)", "Apache-2.0", "Apache 2.0", "Apache Software License",
+        "Apache-2.0 OR BSD-3-Clause", "Apache-2.0 OR BSD-2-Clause", "PSF-2.0",
+        "Python Software Foundation License", "MPL-2.0", "Mozilla Public License 2.0 (MPL 2.0)",
+        "The Unlicense (Unlicense)", "Unlicense", "Zlib",
+    }
+)  # fmt: skip
+# LGPL only for the packages of the fleet extra the policy names (scripts/security-gates, "licence policy
+# for the optional fleet extra"): dramatiq, used unmodified as a separate package, shipped with its source.
+LGPL_LICENCES = frozenset({"GNU Lesser General Public License v3 or later (LGPLv3+)", "LGPL-3.0-or-later"})
+LGPL_ALLOWED = frozenset({"dramatiq"})
 
 
 def _norm(name: str) -> str:
@@ -89,8 +109,43 @@ def python_packages(root: Path) -> dict[str, dict[str, str]]:
             "version": version,
             "path": path,
             "license": headers.get("License-Expression") or "",
+            "licences": "\n".join(licences(headers)),
         }
     return out
+
+
+def licences(headers: Any) -> list[str]:
+    """A distribution's licence names: its License-Expression, else its licence classifiers (the last
+    part, as pip-licenses reports them), else a one-line License field; [] when it declares none."""
+    expression = (headers.get("License-Expression") or "").strip()
+    if expression:
+        return [expression]
+    classifiers = [
+        c.split("::")[-1].strip() for c in headers.get_all("Classifier") or [] if c.startswith("License ::")
+    ]
+    classifiers = [c for c in classifiers if c != "OSI Approved"]
+    if classifiers:
+        return classifiers
+    field = (headers.get("License") or "").strip()
+    return [field] if field and "\n" not in field and len(field) <= 80 else []
+
+
+def licence_problems(root: Path) -> list[str]:
+    """Python distributions in ROOT whose licence the policy does not allow (or that declare none)."""
+    problems: list[str] = []
+    for pkg in sorted(python_packages(root).values(), key=lambda p: _norm(p["name"])):
+        names = pkg["licences"].split("\n") if pkg["licences"] else []
+        if not names:
+            problems.append(f"Python package {pkg['name']} {pkg['version']} declares no licence")
+            continue
+        lgpl_ok = _norm(pkg["name"]) in LGPL_ALLOWED
+        bad = [n for n in names if n not in ALLOWED_LICENCES and not (lgpl_ok and n in LGPL_LICENCES)]
+        if bad:
+            problems.append(
+                f"Python package {pkg['name']} {pkg['version']}: licence {'; '.join(bad)} is not allowed "
+                "by the licence policy (scripts/security-gates)"
+            )
+    return problems
 
 
 def distro(root: Path) -> str:
@@ -133,6 +188,8 @@ def generate(root: Path, version: str, python_version: str) -> dict[str, Any]:
         }
         if pkg["license"]:
             comp["licenses"] = [{"expression": pkg["license"]}]
+        elif pkg["licences"]:
+            comp["licenses"] = [{"license": {"name": n}} for n in pkg["licences"].split("\n")]
         components.append(comp)
     if (root / "usr/local/bin/python3").exists() and python_version:
         purl = f"pkg:generic/python@{python_version}"
@@ -195,6 +252,7 @@ def check(sbom: dict[str, Any], root: Path) -> list[str]:
             problems.append(f"Python package {name} {versions}: SBOM lists {listed_py.get(name, [])}")
     for name in sorted(set(listed_py) - set(found_py)):
         problems.append(f"Python package {name} is in the SBOM but not in the image")
+    problems.extend(licence_problems(root))
     return problems
 
 
@@ -233,6 +291,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     n = len(json.loads(ns.sbom.read_text())["components"])
     print(f"image-sbom: {ns.sbom} lists all {n} packages in the image with their versions", file=sys.stderr)
+    lgpl = sorted(
+        f"{p['name']} {p['version']}"
+        for p in python_packages(ns.root).values()
+        if set(p["licences"].split("\n")) & LGPL_LICENCES
+    )
+    print(
+        "image-sbom: every Python package's licence meets the policy"
+        + (f" (LGPL, allowed for the fleet extra: {', '.join(lgpl)})" if lgpl else ""),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ tree made in the test, so every way the SBOM can be wrong is shown failing.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,8 +44,15 @@ def make_root(tmp: Path) -> Path:
         info.mkdir(parents=True)
         (info / "METADATA").write_text(
             f"Metadata-Version: 2.4\nName: {name.replace('_', '-')}\nVersion: {version}\n"
+            "License-Expression: MIT\n"
         )
     return root
+
+
+def add_dist(root: Path, name: str, version: str, headers: str) -> None:
+    info = root / f"opt/buttons/lib/python3.11/site-packages/{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\n{headers}")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -115,3 +123,78 @@ def test_check_fails_when_the_image_gains_a_package_the_sbom_lacks(tmp_path: Pat
     (root / "var/lib/dpkg/status").unlink()
     r = run("check", str(sbom), "--root", str(root))
     assert r.returncode == 1 and "no Debian package status in the image" in r.stderr
+
+
+LGPL_CLASSIFIER = (
+    "Classifier: License :: OSI Approved :: GNU Lesser General Public License v3 or later (LGPLv3+)\n"
+)
+
+
+def test_licences_meet_the_policy_with_lgpl_for_the_fleet_extras_dramatiq_alone(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    # dramatiq (the fleet extra) is LGPL by classifier, as its wheel says: allowed, and named in the output.
+    add_dist(root, "dramatiq", "2.2.1", LGPL_CLASSIFIER)
+    # A licence given only as classifiers or only as a License field is read too.
+    add_dist(
+        root,
+        "certifi",
+        "2026.1.1",
+        "Classifier: License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)\n",
+    )
+    add_dist(root, "ahocorasick_rs", "1.0.3", "License: Apache 2.0\n")
+    sbom = tmp_path / "sbom.json"
+    bom = generate(root, sbom)
+    r = run("check", str(sbom), "--root", str(root))
+    assert r.returncode == 0, r.stderr
+    assert "LGPL, allowed for the fleet extra: dramatiq 2.2.1" in r.stderr
+    licences = {c["name"]: c.get("licenses") for c in bom["components"]}  # type: ignore[attr-defined]
+    assert licences["dramatiq"] == [
+        {"license": {"name": "GNU Lesser General Public License v3 or later (LGPLv3+)"}}
+    ]
+    assert licences["httpx"] == [{"expression": "MIT"}]
+
+
+def test_check_fails_on_a_licence_outside_the_policy_or_none(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    # LGPL is not allowed for any other package, GPL for none, and a package must declare a licence.
+    add_dist(root, "lgplthing", "1.0", LGPL_CLASSIFIER)
+    add_dist(root, "gplthing", "1.0", "License-Expression: GPL-3.0-or-later\n")
+    add_dist(root, "mystery", "1.0", "")
+    sbom = tmp_path / "sbom.json"
+    generate(root, sbom)
+    r = run("check", str(sbom), "--root", str(root))
+    assert r.returncode == 1
+    assert (
+        "Python package lgplthing 1.0: licence GNU Lesser General Public License v3 or later (LGPLv3+) "
+        "is not allowed by the licence policy" in r.stderr
+    )
+    assert "Python package gplthing 1.0: licence GPL-3.0-or-later is not allowed" in r.stderr
+    assert "Python package mystery 1.0 declares no licence" in r.stderr
+    # And a GPL dramatiq is no more allowed than a GPL anything: only LGPL is excepted for it.
+    root2 = make_root(tmp_path / "two")
+    add_dist(root2, "dramatiq", "9.0", "License-Expression: GPL-3.0-only\n")
+    generate(root2, tmp_path / "two.json")
+    r = run("check", str(tmp_path / "two.json"), "--root", str(root2))
+    assert (
+        r.returncode == 1 and "Python package dramatiq 9.0: licence GPL-3.0-only is not allowed" in r.stderr
+    )
+
+
+def test_the_image_licence_policy_is_the_security_gates_policy() -> None:
+    """image_sbom.py holds the allow-list of scripts/security-gates (it runs in the image build, without
+    pip-licenses): the two must not drift apart."""
+    gates = (ROOT / "scripts" / "security-gates").read_text()
+    allowed: list[str] = []
+    for m in re.finditer(r'^allowed\+?="([^"]*)"', gates, re.M):
+        allowed.extend(x for x in m.group(1).split(";") if x)
+    assert len(allowed) > 10
+    fleet = re.search(r'--allow-only="\$allowed;([^"]*)"', gates)
+    assert fleet is not None, "the fleet extra's LGPL allowance is no longer in scripts/security-gates"
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import image_sbom
+    finally:
+        sys.path.pop(0)
+    assert set(allowed) == set(image_sbom.ALLOWED_LICENCES)
+    assert set(fleet.group(1).split(";")) == set(image_sbom.LGPL_LICENCES)
+    assert "--packages dramatiq" in gates and set(image_sbom.LGPL_ALLOWED) == {"dramatiq"}
