@@ -269,6 +269,51 @@ def test_a_killed_worker_is_recorded_worker_lost_and_takes_its_processes_with_it
     assert rec["status"] == "error" and rec["error_type"] == "WORKER_LOST"
 
 
+def test_a_keyed_press_whose_worker_is_killed_runs_again_on_another_worker(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17: a press whose worker vanished is re-run when it has an idempotency key: it ends
+    ``ok`` with exactly one record, and its script's runs never overlap (the lost one is dead
+    before the next starts)."""
+    log = tmp_path / "runs.log"
+    bt.create(
+        "keyed",
+        "--placement",
+        "fleet",
+        "--code",
+        f'echo "start $BUTTONS_ATTEMPT $(date +%s.%N)" >> {log}; setsid sleep 300 & sleep 2; '
+        f'echo "end $BUTTONS_ATTEMPT $(date +%s.%N)" >> {log}; echo "done by attempt $BUTTONS_ATTEMPT"',
+    )
+    victim = fleet.worker("--lease", "1s")
+    s = fleet.serve()
+    result: dict[str, Any] = {}
+    t = threading.Thread(
+        target=lambda: result.update(press(s, "keyed", {"idempotency_key": "order-7", "timeout": 60}))
+    )
+    t.start()
+    deadline = time.monotonic() + 30
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fleet.worker("--lease", "1s")  # the survivor: it can only take the press once its first worker is gone
+    victims = _namespace_processes(victim.proc.pid)
+    victim.proc.send_signal(signal.SIGKILL)
+    victim.proc.wait(10)
+    killed_at = time.time()
+    t.join(60)
+    assert result["ok"] is True and result["data"]["status"] == "ok", result
+    assert result["data"]["stdout"] == "done by attempt 2\n"
+    assert [p for p in victims if alive(p)] == []
+    (rec,) = records(bt, "keyed")
+    assert rec["status"] == "ok" and rec["run_id"] == result["data"]["run_id"]
+    runs = [line.split() for line in log.read_text().splitlines()]
+    assert [(kind, attempt) for kind, attempt, _t in runs] == [("start", "1"), ("start", "2"), ("end", "2")]
+    assert float(runs[1][2]) > killed_at  # attempt 2 started after attempt 1 (and all its processes) died
+    again = press(s, "keyed", {"idempotency_key": "order-7"})
+    assert again["data"]["cached"] is True and again["data"]["stdout"] == "done by attempt 2\n"
+    assert len(records(bt, "keyed")) == 1
+    assert log.read_text().count("start") == 2
+
+
 def _namespace_processes(outer_pid: int) -> list[int]:
     """Every process below ``outer_pid`` (the worker's parent outside its PID namespace)."""
     children: dict[int, list[int]] = {}
@@ -677,3 +722,31 @@ def test_an_idempotency_key_runs_once_across_front_nodes(bt: Buttons, fleet: Fle
     other = press(s2, "once", {"idempotency_key": "order-43"})
     assert other["data"]["stdout"] != results[0]["data"]["stdout"]
     assert marker.read_text() == "run\nrun\n"
+
+
+def test_a_keyed_press_that_waits_for_its_key_past_its_deadline_times_out(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """A press whose key another front node's press holds waits on the workers' side, and ends
+    ``TIMEOUT`` at its deadline, as a local press waiting for its key does (not ``WORKER_LOST``)."""
+    marker = tmp_path / "runs"
+    node2, s2 = _second_node(bt, fleet, tmp_path)
+    for node in (bt, node2):
+        node.create("held", "--placement", "fleet", "--code", f"echo run >> {marker}; sleep 4; echo first")
+    fleet.worker("--lease", "1s")
+    fleet.worker("--lease", "1s")
+    s1 = fleet.serve()
+    first: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: first.update(press(s1, "held", {"idempotency_key": "k"})))
+    t.start()
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = press(s2, "held", {"idempotency_key": "k", "timeout": 1})
+    t.join(60)
+    assert first["data"]["status"] == "ok", first
+    assert second["data"]["status"] == "timeout" and second["data"]["error_type"] == "TIMEOUT", second
+    assert "same idempotency key" in second["data"]["stderr"]
+    (rec,) = records(node2, "held")
+    assert rec["error_type"] == "TIMEOUT"
+    assert marker.read_text() == "run\n"

@@ -39,3 +39,8 @@ def make_broker(client: redis.Redis) -> RedisBroker:
 
 def message_for(queue: str, text: str) -> dramatiq.Message[Any]:
     return dramatiq.Message(queue_name=queue, actor_name=ACTOR, args=(text,), kwargs={}, options={})
+
+
+def enqueue(broker: RedisBroker, queue: str, text: str) -> None:
+    """Put the signed press message ``text`` on ``queue``."""
+    broker.enqueue(message_for(queue, text))
