@@ -750,3 +750,37 @@ def test_a_keyed_press_that_waits_for_its_key_past_its_deadline_times_out(
     (rec,) = records(node2, "held")
     assert rec["error_type"] == "TIMEOUT"
     assert marker.read_text() == "run\n"
+
+
+def test_a_worker_runs_concurrency_presses_at_once_and_idles_without_polling(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """``--concurrency 2`` runs two presses at once (the consumer holds one message per press
+    thread), and an idle worker waits in Redis rather than polling (it used ~7 % of a core)."""
+    log = tmp_path / "both.log"
+    bt.create(
+        "pair", "--placement", "fleet", "--code",
+        f'echo "+ $(date +%s.%N)" >> {log}; sleep 2; echo "- $(date +%s.%N)" >> {log}',
+    )  # fmt: skip
+    w = fleet.worker("--concurrency", "2")
+    s = fleet.serve()
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: results.append(press(s, "pair"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r["data"]["status"] for r in results] == ["ok", "ok"], results
+    events = sorted(line.split()[::-1] for line in log.read_text().splitlines())
+    assert [sign for _t, sign in events] == ["+", "+", "-", "-"]  # both ran at once on one worker
+
+    pids = [w.proc.pid, *_namespace_processes(w.proc.pid)]
+    before = sum(_cpu_seconds(p) for p in pids)
+    time.sleep(4)
+    used = sum(_cpu_seconds(p) for p in pids) - before
+    assert used < 4 * 0.02, f"an idle worker used {used / 4:.1%} of a core"  # gross guard (~0.2 %)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

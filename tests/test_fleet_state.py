@@ -193,3 +193,42 @@ def test_redis_versions_the_fleet_refuses() -> None:
 
     assert _version("7.0.15") >= MIN_REDIS and _version("6.2.0") >= MIN_REDIS
     assert _version("6.0.9") < MIN_REDIS and _version("5.0.14-rc1") < MIN_REDIS
+
+
+def test_an_idle_consumer_blocks_on_the_wake_list_and_a_busy_one_leaves_the_token(state: FleetState) -> None:
+    """The worker's consumer waits for messages with BLPOP (no sleep-poll), is woken by the
+    sender's token, and while every slot is busy leaves the token to an idle worker."""
+    import threading
+
+    from buttons_engine.fleet.transport import enqueue, make_broker, wake_key
+
+    client = state.client
+    broker = make_broker(client)
+    broker.declare_queue("q")
+    consumer = broker.consume("q", prefetch=1, timeout=1000)
+    consumer.idle = 60.0  # (1 s in a worker) so that only a token can end the wait below
+    got: list[Any] = []
+    waiting = threading.Thread(target=lambda: got.append(next(consumer)), daemon=True)
+    waiting.start()
+    deadline = time.monotonic() + 30
+    blocked: list[Any] = []
+    while not blocked and time.monotonic() < deadline:
+        blocked = [c for c in client.client_list() if c["cmd"] == "blpop"]
+        time.sleep(0.01)
+    assert blocked and "b" in blocked[0]["flags"]  # really blocked in Redis, not sleeping in Python
+    enqueue(broker, "q", "first")
+    waiting.join(30)
+    assert got == [None]  # woken by the token, long before its 60 s...
+    assert client.llen(wake_key("q")) == 0
+    message = next(consumer)  # ...and the message is fetched right after
+    assert message is not None and message.args == ("first",)
+
+    enqueue(broker, "q", "second")  # the only slot is busy with "first"
+    consumer.idle = 0.05
+    assert next(consumer) is None
+    assert client.llen(wake_key("q")) == 1  # the token stays for a worker that can take the message
+    consumer.ack(message)
+    second = next(consumer)
+    assert second is not None and second.args == ("second",)
+    consumer.ack(second)
+    consumer.close()

@@ -43,7 +43,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-WORKER_TIMEOUT_MS = 20  # the longest an idle consumer sleeps between polls (latency vs idle load)
+# How long Dramatiq's worker threads wait for work before they look whether to stop. Not a
+# latency: messages arrive through blocking waits (transport._WakingConsumer), not polls.
+WORKER_TIMEOUT_MS = 1000
 RETRY_MS = (100, 500)  # a press that must wait (lane full, key or attempt busy) is retried after this
 SELF_FENCE = 2 / 3  # of a lease without a successful renewal: the worker ends the press itself
 RENEW_RETRY = 0.2  # seconds between renewals while Redis does not answer
@@ -118,7 +120,10 @@ class FleetWorker:
             worker_threads=self.concurrency,
             worker_timeout=WORKER_TIMEOUT_MS,
         )
-        worker.queue_prefetch = 1  # a crash strands one message, not 2 x threads (fleet.md §1)
+        # One message per press thread, none waiting behind them: a crash strands only the presses
+        # that were running (Dramatiq's default, 2 x threads, strands more; fleet.md §1). With 1,
+        # the consumer would fetch the next message only once the last one is acknowledged.
+        worker.queue_prefetch = self.concurrency
         worker.delay_prefetch = 1  # (the fleet sends no delayed messages; one more guard)
         signals = (signal.SIGTERM, signal.SIGINT)
 
@@ -378,7 +383,14 @@ class FleetWorker:
         payload["worker_ms"] = int((time.monotonic() - started) * 1000)
         delivered = self._deliver(str(body["workspace"]), press_id, fence, payload)
         self.done += 1
+        # The throw-away workspace goes after the result is out: removing its few directories
+        # costs milliseconds on some file systems, which the caller need not wait for.
+        shutil.rmtree(self._root(entry), ignore_errors=True)
         return payload if delivered else None
+
+    def _root(self, entry: _Running) -> str:
+        """The throw-away workspace of one attempt of a press."""
+        return os.path.join(self.scratch, f"{entry.press_id}-{entry.fence}")
 
     def _deliver(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> bool:
         for delay in (0.0, 0.5, 1, 2, 4, 8, 15):
@@ -404,7 +416,7 @@ class FleetWorker:
             return _failure(
                 MissingBattery(f"this worker has no battery named {', '.join(missing)}"),
             )
-        root = os.path.join(self.scratch, entry.press_id)
+        root = self._root(entry)
         layout = Layout(root=root, global_dir=self.data_dir)
         try:
             layout.ensure()
@@ -456,8 +468,6 @@ class FleetWorker:
             }
         except OSError as exc:
             return _failure(ButtonsError(f"the worker cannot prepare the press: {exc.strerror or exc}"))
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def _lost() -> WorkerLost:
