@@ -453,6 +453,29 @@ def test_get_api_fleet_lists_the_workers(bt: Buttons, fleet: Fleet) -> None:
     (listed,) = data["workers"]
     assert listed["id"] == w.info["worker_id"] and listed["concurrency"] == "2"
     assert data["queues"] == {} or set(data["queues"]) == {"default"}
+    # The route is in this server's OpenAPI document (and in its list of endpoints), with its fields.
+    with s.client() as client:
+        doc = client.get("/api/openapi.json").json()["data"]
+    described = {f"{method.upper()} {path}" for path, ops in doc["paths"].items() for method in ops}
+    assert "GET /api/fleet" in described
+    assert s.stop() == 0
+    assert described == set(s.startup()["data"]["endpoints"])
+    schema = doc["paths"]["/api/fleet"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    fields = schema["properties"]["data"]["properties"]
+    assert set(fields) == set(data)
+    assert set(fields["workers"]["items"]["properties"]) == set(listed)
+
+
+def test_the_openapi_document_lists_api_fleet_exactly_when_the_route_exists(buttons_data_dir: object) -> None:
+    from buttons_engine.server import app as server_app
+    from buttons_engine.server import openapi
+
+    for fleet_status in (None, dict):
+        api = server_app.Api(server_app.Settings(None, fleet_status=fleet_status))
+        routes = {(r.path, m) for r in api.routes() for m in (r.methods or ()) if m != "HEAD"}
+        doc = openapi.document(auth=False, fleet=fleet_status is not None)
+        assert routes == {(path, m.upper()) for path, ops in doc["paths"].items() for m in ops}
+        assert (("/api/fleet", "GET") in routes) == (fleet_status is not None)
 
 
 def test_cancel_ends_a_running_fleet_press_through_the_kill_chain_and_a_queued_one_never_runs(
@@ -550,6 +573,9 @@ def test_a_press_while_redis_is_down_fails_before_anything_runs(bt: Buttons, tmp
         server.stop()
         out = press(s, "cut")
         assert out["_status"] == 503 and out["error"]["code"] == "FLEET_UNAVAILABLE", out
+        with s.client() as client:
+            r = client.get("/api/fleet")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "FLEET_UNAVAILABLE", r.text
         assert records(bt, "cut") == []
         pressed = bt.home / "buttons" / "cut" / "pressed"
         assert not list(pressed.glob("*.progress.jsonl"))  # no run was started
@@ -719,6 +745,17 @@ def test_an_idempotency_key_runs_once_across_front_nodes(bt: Buttons, fleet: Fle
     assert [r["data"]["status"] for r in results] == ["ok"] * 3, results
     assert len({r["data"]["stdout"] for r in results}) == 1  # one run's output, answered three times
     assert marker.read_text() == "run\n"
+    # The run has its one record, on the node that ran it; the other answers are idempotency hits,
+    # marked and unrecorded, as a local hit (another node's cached answer is not a run of this node).
+    (ran,) = [r["data"] for r in results if not r["data"].get("cached")]
+    hits = [r["data"] for r in results if r["data"].get("cached")]
+    assert len(hits) == 2, results
+    (rec,) = records(bt, "once") + records(node2, "once")
+    assert rec["run_id"] == ran["run_id"] and rec["status"] == "ok"
+    for node in (bt, node2):  # a hit leaves no half-started run (a progress file without a record)
+        pressed = node.home / "buttons" / "once" / "pressed"
+        progress = {p.name.removesuffix(".progress.jsonl") for p in pressed.glob("*.progress.jsonl")}
+        assert progress <= {r["run_id"] for r in records(node, "once")}
     other = press(s2, "once", {"idempotency_key": "order-43"})
     assert other["data"]["stdout"] != results[0]["data"]["stdout"]
     assert marker.read_text() == "run\nrun\n"

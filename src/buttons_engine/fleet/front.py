@@ -106,9 +106,13 @@ class Front:
 
     def status(self) -> dict[str, Any]:
         """``GET /api/fleet``: workers, queue depths, dead letters, refused messages."""
+        from ..errors import FleetUnavailable
         from .status import snapshot
 
-        data = snapshot(self.client, self.url)
+        try:
+            data = snapshot(self.client, self.url)
+        except redis.RedisError as exc:
+            raise FleetUnavailable(f"cannot read the fleet's state from Redis: {exc}") from None
         with self.lock:
             data["waiting"] = len(self.waiters)
         return data
@@ -237,7 +241,8 @@ class Front:
             waiter = self.waiters.get(press_id)
             if waiter is not None and waiter.payload is None:
                 waiter.payload = payload
-                self.handed[entry_id] = self._record_path(payload)
+                # (a cached answer gets no record: acknowledged at the next sweep)
+                self.handed[entry_id] = "" if payload.get("cached") else self._record_path(payload)
                 waiter.event.set()
                 return
         self._catch_up(entry_id, payload)
@@ -275,7 +280,7 @@ class Front:
 
     def _catch_up(self, entry_id: bytes, payload: dict[str, Any]) -> None:
         """Record a result whose press is no longer waited for (this node restarted meanwhile)."""
-        path = self._record_path(payload)
+        path = "" if payload.get("cached") else self._record_path(payload)  # a hit gets no record
         if path and not os.path.exists(path):
             try:
                 batteries = store_batteries.load_merged(self.layout)
@@ -312,6 +317,7 @@ def _outcome(payload: dict[str, Any]) -> Outcome:
         limit_exceeded=payload.get("limit_exceeded"),
         http_status_code=payload.get("http_status_code"),
         extra=payload.get("extra") or {},
+        cached=bool(payload.get("cached")) and payload.get("status") == "ok",
     )
     code = payload.get("error_code")
     if code:
