@@ -20,6 +20,18 @@ import redis
 
 from conftest import Buttons
 from fleet_support import FLEET_KEY, Fleet, alive, press, records
+from parity_support import (
+    BELOW_BUDGET_CODE,
+    HUGE_STDERR_CODE,
+    KILLCHAIN_CASES,
+    KILLCHAIN_WITHIN,
+    assert_capped,
+    assert_grandchild_never_ran,
+    assert_kept_whole,
+    assert_record_capped,
+    assert_stderr_capped,
+    assert_timed_out,
+)
 
 pytestmark = pytest.mark.fleet
 
@@ -349,19 +361,62 @@ def test_a_fleet_press_times_out_through_the_workers_kill_chain(bt: Buttons, fle
     assert len([p for p in _namespace_processes(w.proc.pid) if alive(p)]) == 1  # the worker alone
 
 
-def test_big_output_from_a_fleet_press_is_capped_on_the_worker(bt: Buttons, fleet: Fleet) -> None:
-    """Parity: output caps apply on the worker, so a huge output never reaches Redis whole."""
-    bt.create("flood", "--placement", "fleet", "--code", "head -c 50000000 /dev/zero | tr '\\0' a; echo")
-    fleet.worker()
+@pytest.mark.slow
+@pytest.mark.parametrize(("runtime", "code"), KILLCHAIN_CASES)
+def test_the_kill_chain_on_a_worker_ends_an_escaped_grandchild_at_the_deadline(
+    bt: Buttons, fleet: Fleet, tmp_path: Path, runtime: str, code: str
+) -> None:
+    """Parity (issue 17 item 6): the local kill-chain test's scripts (tests/parity_support.py: a
+    SIGTERM-ignoring script whose grandchild escapes into its own session, by setsid, double fork
+    or a cleared environment), pressed on the fleet, meet the same assertions. The PIDs the
+    script writes are its namespace's, so survivors are looked for in the worker's namespace."""
+    kc = tmp_path / "kc"
+    kc.mkdir()
+    bt.create("stubborn", "--placement", "fleet", "--runtime", runtime, "--code", code)
+    w = fleet.worker(env={"KC_DIR": str(kc)})
+    s = fleet.serve()
+    start = time.monotonic()
+    out = press(s, "stubborn", {"timeout": 1})
+    elapsed = time.monotonic() - start
+    assert elapsed < KILLCHAIN_WITHIN, f"press took {elapsed:.1f}s"
+    assert out["data"]["error_type"] == "TIMEOUT", out
+    assert_timed_out(out["data"], records(bt, "stubborn"))
+    assert (kc / "gc.pid").exists()  # the grandchild did escape before the deadline
+    inner = [p for p in _namespace_processes(w.proc.pid) if alive(p)]
+    assert len(inner) == 1  # the worker alone: nothing of the press is left
+    assert_grandchild_never_ran(kc, start)
+    assert [p for p in _namespace_processes(w.proc.pid) if alive(p)] == inner
+
+
+def test_output_caps_apply_on_the_worker_as_on_a_local_press(bt: Buttons, fleet: Fleet) -> None:
+    """Parity (issue 17 item 6): the local big-output tests' assertions (tests/parity_support.py)
+    on fleet presses: head and tail kept, the rest counted and flagged, on stdout and on a failed
+    press's stderr; output under the budget whole. The caps apply on the worker, so a huge output
+    never reaches Redis whole, and the worker's memory stays flat."""
+    total = 50_000_000
+    bt.create("flood", "--placement", "fleet", "--code", f"head -c {total} /dev/zero | tr '\\0' a")
+    bt.create("noisy", "--placement", "fleet", "--code", HUGE_STDERR_CODE)
+    bt.create("medium", "--placement", "fleet", "--code", BELOW_BUDGET_CODE)
+    w = fleet.worker()
     s = fleet.serve()
     out = press(s, "flood")
     assert out["data"]["status"] == "ok", out
-    assert out["data"]["stdout_dropped_bytes"] > 48_000_000
-    assert len(out["data"]["stdout"]) < 2 * 1024 * 1024
-    (rec,) = records(bt, "flood")
-    assert rec["stdout_dropped_bytes"] == out["data"]["stdout_dropped_bytes"]
+    assert_capped(out["data"], total, "a")
+    (path,) = sorted((bt.home / "buttons" / "flood" / "pressed").glob("*.json"))
+    assert_record_capped(out["data"], json.loads(path.read_text()), path)
     entries = fleet.redis.client().xrange(next(iter(fleet.redis.client().scan_iter("bt:records:*"))))
     assert max(len(fields[b"data"]) for _id, fields in entries) < 3 * 1024 * 1024
+
+    noisy = press(s, "noisy")["data"]
+    assert_stderr_capped(noisy)
+    (path,) = sorted((bt.home / "buttons" / "noisy" / "pressed").glob("*.json"))
+    assert_record_capped(noisy, json.loads(path.read_text()), path)
+
+    assert_kept_whole(press(s, "medium")["data"])
+    (worker,) = [p for p in _namespace_processes(w.proc.pid) if alive(p)]
+    status = Path(f"/proc/{worker}/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    assert peak_kb < 100 * 1024, f"worker peak RSS {peak_kb / 1024:.0f} MB"
 
 
 def test_sigterm_lets_a_running_press_finish_then_the_worker_exits_0(bt: Buttons, fleet: Fleet) -> None:
