@@ -232,3 +232,24 @@ def test_an_idle_consumer_blocks_on_the_wake_list_and_a_busy_one_leaves_the_toke
     assert second is not None and second.args == ("second",)
     consumer.ack(second)
     consumer.close()
+
+
+def test_a_worker_cut_off_from_redis_ends_its_press_before_the_fleet_hands_it_on(
+    redis_server: Any, tmp_path: Any
+) -> None:
+    """A press whose lease this worker could not renew for 2/3 of a lease is ended by the worker
+    itself (its kill chain, through the press's cancel event), marked lost; a fresh one is not."""
+    from buttons_engine.fleet.worker import SELF_FENCE, FleetWorker, _Running
+
+    redis_server.client().flushall()
+    worker = FleetWorker(
+        url=redis_server.url, concurrency=1, queues=["default"], lease=3.0,
+        data_dir=str(tmp_path), drain_timeout=1.0, key=b"k" * 32,
+    )  # fmt: skip
+    now = time.monotonic()
+    stale = _Running("stale", 1, "", "", renewed_at=now - 3.0 * SELF_FENCE - 0.1)
+    fresh = _Running("fresh", 2, "", "", renewed_at=now)
+    worker.running = {"stale": stale, "fresh": fresh}
+    worker._self_fence()
+    assert stale.cancel.is_set() and stale.lost
+    assert not fresh.cancel.is_set() and not fresh.lost
