@@ -147,6 +147,7 @@ class FleetWorker:
             deadline = time.monotonic() + self.drain_timeout
             while self.running and time.monotonic() < deadline:
                 time.sleep(0.1)
+                self._self_fence()
             if self.running:
                 _log(f"drain deadline passed: cancelling {len(self.running)} running press(es)")
                 self._cancel_all()
