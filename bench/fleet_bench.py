@@ -10,9 +10,12 @@ Usage::
 * ``overhead``: 100 sequential ``echo`` presses through serve, 50 ms apart, placed on the fleet
   and local: p50 and p99 of each, and the difference (targets: p50 <= +25 ms, p99 <= +100 ms).
 * ``crash``: 100 presses (every third with an idempotency key shared by three presses, 1-3 s each)
-  over 2 workers (lease 2 s); one worker is killed with SIGKILL three times mid-press and
-  restarted. Checks: every press has exactly one record; per key, the script's start/end
-  intervals never overlap and at most one ``ok``; no process of a killed worker alive 1 s later.
+  over 2 workers (lease 2 s); one worker is killed with SIGKILL three times mid-press (a keyed
+  press the 1st and 3rd time if one comes within 10 s, an unkeyed one the 2nd) and restarted.
+  Checks: every press has exactly one record; a keyed press lost to a kill is run again
+  (``keyed_reruns_ok``), an unkeyed one is recorded ``WORKER_LOST``; per key, the script's runs
+  (a killed run ends at its kill) never overlap and at most one ``ok``; no process of a killed
+  worker alive 1 s later.
 * ``lanes``: a lane of concurrency 2 (``--queue lane:2``) across 3 workers, 20 presses: the most
   that ran at once.
 """
@@ -209,12 +212,25 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _running_keyed(pid: int) -> bool | None:
+    """Whether the press running below ``pid`` is keyed (its tag says so); None: none runs."""
+    for child in _descendants(pid):
+        try:
+            env = Path(f"/proc/{child}/environ").read_bytes()
+        except OSError:
+            continue
+        if b"BUTTONS_ARG_TAG=" in env:
+            return b"BUTTONS_ARG_TAG=key-" in env
+    return None
+
+
 def crash(env: Env) -> dict[str, Any]:
     log = env.root / "intervals"
     log.mkdir()
     code = (
         f"f={log}/$BUTTONS_ARG_TAG.$BUTTONS_ARG_N; d=$(( ($BUTTONS_ARG_N % 3) + 1 )); "
-        'echo "start $(date +%s.%N)" >> $f; sleep $d; echo "end $(date +%s.%N)" >> $f; echo done'
+        'echo "start $(date +%s.%N)" >> $f; sleep $d; echo "end $(date +%s.%N)" >> $f; '
+        'echo "done by attempt $BUTTONS_ATTEMPT"'
     )
     env.bt("create", "job", "--placement", "fleet", "--arg", "n:string:required",
            "--arg", "tag:string:required", "--code", code)  # fmt: skip
@@ -226,18 +242,24 @@ def crash(env: Env) -> dict[str, Any]:
 
     def killer() -> None:
         nonlocal victim
-        for _ in range(3):
+        for i in range(3):
             time.sleep(random.uniform(3, 5))
+            # Mid-press: preferably (up to 10 s) a keyed press the 1st and 3rd time (it is run
+            # again) and an unkeyed one the 2nd time (recorded WORKER_LOST).
+            want = i != 1
             deadline = time.monotonic() + 10
-            while len(_descendants(victim.pid)) < 3 and time.monotonic() < deadline:  # mid-press
+            while time.monotonic() < deadline and _running_keyed(victim.pid) is not want:
+                time.sleep(0.05)
+            while len(_descendants(victim.pid)) < 3 and time.monotonic() < deadline + 10:
                 time.sleep(0.05)
             procs = _descendants(victim.pid)
+            keyed = _running_keyed(victim.pid)
             victim.kill()
             victim.wait()
-            t = time.monotonic()
+            t, wall = time.monotonic(), time.time()
             time.sleep(1.0)
             orphans.extend(p for p in procs if _alive(p))
-            kills.append({"processes": len(procs), "at": round(t, 2)})
+            kills.append({"processes": len(procs), "keyed_press": keyed, "at": round(t, 2), "wall": wall})
             env.workers.remove(victim)
             victim = env.worker("--lease", "2s", name="victim")
             if stop.is_set():
@@ -275,19 +297,28 @@ def crash(env: Env) -> dict[str, Any]:
         tag = rec["args"]["tag"]
         if tag.startswith("key-") and rec["status"] == "ok":
             ok_per_key[tag] = ok_per_key.get(tag, 0) + 1
+    # Each run of the script (a re-run appends to its press's file): a run without its "end" line
+    # was killed, and ended at the first kill after its start (no process survives it: orphans).
+    kill_times = sorted(k["wall"] for k in kills)
     intervals: dict[str, list[tuple[float, float]]] = {}
     for f in log.iterdir():
         tag = f.name.rsplit(".", 1)[0]
-        lines = f.read_text().split()
-        start = float(lines[1]) if len(lines) > 1 else 0.0
-        end = float(lines[3]) if len(lines) > 3 else float("inf")  # killed mid-run: open interval
-        intervals.setdefault(tag, []).append((start, end))
+        words = f.read_text().split()
+        events = [(kind, float(t)) for kind, t in zip(words[::2], words[1::2], strict=True)]
+        for i, (kind, t) in enumerate(events):
+            if kind != "start":
+                continue
+            if i + 1 < len(events) and events[i + 1][0] == "end":
+                end = events[i + 1][1]
+            else:
+                end = next((k for k in kill_times if k > t), float("inf"))
+            intervals.setdefault(tag, []).append((t, end))
     for tag, spans in intervals.items():
         if not tag.startswith("key-"):
             continue
         spans.sort()
         for (_s1, e1), (s2, _e2) in itertools.pairwise(spans):
-            if s2 < e1 and e1 != float("inf"):
+            if s2 < e1:
                 overlaps += 1
     return {
         "presses": len(presses),
@@ -298,6 +329,13 @@ def crash(env: Env) -> dict[str, Any]:
         "run_ids_without_record": sum(1 for rid in run_ids if rid not in by_id),
         "run_ids_with_two_records": sum(1 for v in by_id.values() if len(v) > 1),
         "statuses": statuses,
+        "keyed_reruns_ok": sum(
+            1
+            for rec in records
+            if rec["status"] == "ok"
+            and rec["args"]["tag"].startswith("key-")
+            and not rec["stdout"].startswith("done by attempt 1")
+        ),
         "kills": kills,
         "orphans_1s_after_kill": len(orphans),
         "key_interval_overlaps": overlaps,

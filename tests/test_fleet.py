@@ -20,6 +20,18 @@ import redis
 
 from conftest import Buttons
 from fleet_support import FLEET_KEY, Fleet, alive, press, records
+from parity_support import (
+    BELOW_BUDGET_CODE,
+    HUGE_STDERR_CODE,
+    KILLCHAIN_CASES,
+    KILLCHAIN_WITHIN,
+    assert_capped,
+    assert_grandchild_never_ran,
+    assert_kept_whole,
+    assert_record_capped,
+    assert_stderr_capped,
+    assert_timed_out,
+)
 
 pytestmark = pytest.mark.fleet
 
@@ -269,6 +281,51 @@ def test_a_killed_worker_is_recorded_worker_lost_and_takes_its_processes_with_it
     assert rec["status"] == "error" and rec["error_type"] == "WORKER_LOST"
 
 
+def test_a_keyed_press_whose_worker_is_killed_runs_again_on_another_worker(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """Issue 17: a press whose worker vanished is re-run when it has an idempotency key: it ends
+    ``ok`` with exactly one record, and its script's runs never overlap (the lost one is dead
+    before the next starts)."""
+    log = tmp_path / "runs.log"
+    bt.create(
+        "keyed",
+        "--placement",
+        "fleet",
+        "--code",
+        f'echo "start $BUTTONS_ATTEMPT $(date +%s.%N)" >> {log}; setsid sleep 300 & sleep 2; '
+        f'echo "end $BUTTONS_ATTEMPT $(date +%s.%N)" >> {log}; echo "done by attempt $BUTTONS_ATTEMPT"',
+    )
+    victim = fleet.worker("--lease", "1s")
+    s = fleet.serve()
+    result: dict[str, Any] = {}
+    t = threading.Thread(
+        target=lambda: result.update(press(s, "keyed", {"idempotency_key": "order-7", "timeout": 60}))
+    )
+    t.start()
+    deadline = time.monotonic() + 30
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fleet.worker("--lease", "1s")  # the survivor: it can only take the press once its first worker is gone
+    victims = _namespace_processes(victim.proc.pid)
+    victim.proc.send_signal(signal.SIGKILL)
+    victim.proc.wait(10)
+    killed_at = time.time()
+    t.join(60)
+    assert result["ok"] is True and result["data"]["status"] == "ok", result
+    assert result["data"]["stdout"] == "done by attempt 2\n"
+    assert [p for p in victims if alive(p)] == []
+    (rec,) = records(bt, "keyed")
+    assert rec["status"] == "ok" and rec["run_id"] == result["data"]["run_id"]
+    runs = [line.split() for line in log.read_text().splitlines()]
+    assert [(kind, attempt) for kind, attempt, _t in runs] == [("start", "1"), ("start", "2"), ("end", "2")]
+    assert float(runs[1][2]) > killed_at  # attempt 2 started after attempt 1 (and all its processes) died
+    again = press(s, "keyed", {"idempotency_key": "order-7"})
+    assert again["data"]["cached"] is True and again["data"]["stdout"] == "done by attempt 2\n"
+    assert len(records(bt, "keyed")) == 1
+    assert log.read_text().count("start") == 2
+
+
 def _namespace_processes(outer_pid: int) -> list[int]:
     """Every process below ``outer_pid`` (the worker's parent outside its PID namespace)."""
     children: dict[int, list[int]] = {}
@@ -304,19 +361,62 @@ def test_a_fleet_press_times_out_through_the_workers_kill_chain(bt: Buttons, fle
     assert len([p for p in _namespace_processes(w.proc.pid) if alive(p)]) == 1  # the worker alone
 
 
-def test_big_output_from_a_fleet_press_is_capped_on_the_worker(bt: Buttons, fleet: Fleet) -> None:
-    """Parity: output caps apply on the worker, so a huge output never reaches Redis whole."""
-    bt.create("flood", "--placement", "fleet", "--code", "head -c 50000000 /dev/zero | tr '\\0' a; echo")
-    fleet.worker()
+@pytest.mark.slow
+@pytest.mark.parametrize(("runtime", "code"), KILLCHAIN_CASES)
+def test_the_kill_chain_on_a_worker_ends_an_escaped_grandchild_at_the_deadline(
+    bt: Buttons, fleet: Fleet, tmp_path: Path, runtime: str, code: str
+) -> None:
+    """Parity (issue 17 item 6): the local kill-chain test's scripts (tests/parity_support.py: a
+    SIGTERM-ignoring script whose grandchild escapes into its own session, by setsid, double fork
+    or a cleared environment), pressed on the fleet, meet the same assertions. The PIDs the
+    script writes are its namespace's, so survivors are looked for in the worker's namespace."""
+    kc = tmp_path / "kc"
+    kc.mkdir()
+    bt.create("stubborn", "--placement", "fleet", "--runtime", runtime, "--code", code)
+    w = fleet.worker(env={"KC_DIR": str(kc)})
+    s = fleet.serve()
+    start = time.monotonic()
+    out = press(s, "stubborn", {"timeout": 1})
+    elapsed = time.monotonic() - start
+    assert elapsed < KILLCHAIN_WITHIN, f"press took {elapsed:.1f}s"
+    assert out["data"]["error_type"] == "TIMEOUT", out
+    assert_timed_out(out["data"], records(bt, "stubborn"))
+    assert (kc / "gc.pid").exists()  # the grandchild did escape before the deadline
+    inner = [p for p in _namespace_processes(w.proc.pid) if alive(p)]
+    assert len(inner) == 1  # the worker alone: nothing of the press is left
+    assert_grandchild_never_ran(kc, start)
+    assert [p for p in _namespace_processes(w.proc.pid) if alive(p)] == inner
+
+
+def test_output_caps_apply_on_the_worker_as_on_a_local_press(bt: Buttons, fleet: Fleet) -> None:
+    """Parity (issue 17 item 6): the local big-output tests' assertions (tests/parity_support.py)
+    on fleet presses: head and tail kept, the rest counted and flagged, on stdout and on a failed
+    press's stderr; output under the budget whole. The caps apply on the worker, so a huge output
+    never reaches Redis whole, and the worker's memory stays flat."""
+    total = 50_000_000
+    bt.create("flood", "--placement", "fleet", "--code", f"head -c {total} /dev/zero | tr '\\0' a")
+    bt.create("noisy", "--placement", "fleet", "--code", HUGE_STDERR_CODE)
+    bt.create("medium", "--placement", "fleet", "--code", BELOW_BUDGET_CODE)
+    w = fleet.worker()
     s = fleet.serve()
     out = press(s, "flood")
     assert out["data"]["status"] == "ok", out
-    assert out["data"]["stdout_dropped_bytes"] > 48_000_000
-    assert len(out["data"]["stdout"]) < 2 * 1024 * 1024
-    (rec,) = records(bt, "flood")
-    assert rec["stdout_dropped_bytes"] == out["data"]["stdout_dropped_bytes"]
+    assert_capped(out["data"], total, "a")
+    (path,) = sorted((bt.home / "buttons" / "flood" / "pressed").glob("*.json"))
+    assert_record_capped(out["data"], json.loads(path.read_text()), path)
     entries = fleet.redis.client().xrange(next(iter(fleet.redis.client().scan_iter("bt:records:*"))))
     assert max(len(fields[b"data"]) for _id, fields in entries) < 3 * 1024 * 1024
+
+    noisy = press(s, "noisy")["data"]
+    assert_stderr_capped(noisy)
+    (path,) = sorted((bt.home / "buttons" / "noisy" / "pressed").glob("*.json"))
+    assert_record_capped(noisy, json.loads(path.read_text()), path)
+
+    assert_kept_whole(press(s, "medium")["data"])
+    (worker,) = [p for p in _namespace_processes(w.proc.pid) if alive(p)]
+    status = Path(f"/proc/{worker}/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    assert peak_kb < 100 * 1024, f"worker peak RSS {peak_kb / 1024:.0f} MB"
 
 
 def test_sigterm_lets_a_running_press_finish_then_the_worker_exits_0(bt: Buttons, fleet: Fleet) -> None:
@@ -408,6 +508,29 @@ def test_get_api_fleet_lists_the_workers(bt: Buttons, fleet: Fleet) -> None:
     (listed,) = data["workers"]
     assert listed["id"] == w.info["worker_id"] and listed["concurrency"] == "2"
     assert data["queues"] == {} or set(data["queues"]) == {"default"}
+    # The route is in this server's OpenAPI document (and in its list of endpoints), with its fields.
+    with s.client() as client:
+        doc = client.get("/api/openapi.json").json()["data"]
+    described = {f"{method.upper()} {path}" for path, ops in doc["paths"].items() for method in ops}
+    assert "GET /api/fleet" in described
+    assert s.stop() == 0
+    assert described == set(s.startup()["data"]["endpoints"])
+    schema = doc["paths"]["/api/fleet"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    fields = schema["properties"]["data"]["properties"]
+    assert set(fields) == set(data)
+    assert set(fields["workers"]["items"]["properties"]) == set(listed)
+
+
+def test_the_openapi_document_lists_api_fleet_exactly_when_the_route_exists(buttons_data_dir: object) -> None:
+    from buttons_engine.server import app as server_app
+    from buttons_engine.server import openapi
+
+    for fleet_status in (None, dict):
+        api = server_app.Api(server_app.Settings(None, fleet_status=fleet_status))
+        routes = {(r.path, m) for r in api.routes() for m in (r.methods or ()) if m != "HEAD"}
+        doc = openapi.document(auth=False, fleet=fleet_status is not None)
+        assert routes == {(path, m.upper()) for path, ops in doc["paths"].items() for m in ops}
+        assert (("/api/fleet", "GET") in routes) == (fleet_status is not None)
 
 
 def test_cancel_ends_a_running_fleet_press_through_the_kill_chain_and_a_queued_one_never_runs(
@@ -505,6 +628,9 @@ def test_a_press_while_redis_is_down_fails_before_anything_runs(bt: Buttons, tmp
         server.stop()
         out = press(s, "cut")
         assert out["_status"] == 503 and out["error"]["code"] == "FLEET_UNAVAILABLE", out
+        with s.client() as client:
+            r = client.get("/api/fleet")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "FLEET_UNAVAILABLE", r.text
         assert records(bt, "cut") == []
         pressed = bt.home / "buttons" / "cut" / "pressed"
         assert not list(pressed.glob("*.progress.jsonl"))  # no run was started
@@ -674,6 +800,79 @@ def test_an_idempotency_key_runs_once_across_front_nodes(bt: Buttons, fleet: Fle
     assert [r["data"]["status"] for r in results] == ["ok"] * 3, results
     assert len({r["data"]["stdout"] for r in results}) == 1  # one run's output, answered three times
     assert marker.read_text() == "run\n"
+    # The run has its one record, on the node that ran it; the other answers are idempotency hits,
+    # marked and unrecorded, as a local hit (another node's cached answer is not a run of this node).
+    (ran,) = [r["data"] for r in results if not r["data"].get("cached")]
+    hits = [r["data"] for r in results if r["data"].get("cached")]
+    assert len(hits) == 2, results
+    (rec,) = records(bt, "once") + records(node2, "once")
+    assert rec["run_id"] == ran["run_id"] and rec["status"] == "ok"
+    for node in (bt, node2):  # a hit leaves no half-started run (a progress file without a record)
+        pressed = node.home / "buttons" / "once" / "pressed"
+        progress = {p.name.removesuffix(".progress.jsonl") for p in pressed.glob("*.progress.jsonl")}
+        assert progress <= {r["run_id"] for r in records(node, "once")}
     other = press(s2, "once", {"idempotency_key": "order-43"})
     assert other["data"]["stdout"] != results[0]["data"]["stdout"]
     assert marker.read_text() == "run\nrun\n"
+
+
+def test_a_keyed_press_that_waits_for_its_key_past_its_deadline_times_out(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """A press whose key another front node's press holds waits on the workers' side, and ends
+    ``TIMEOUT`` at its deadline, as a local press waiting for its key does (not ``WORKER_LOST``)."""
+    marker = tmp_path / "runs"
+    node2, s2 = _second_node(bt, fleet, tmp_path)
+    for node in (bt, node2):
+        node.create("held", "--placement", "fleet", "--code", f"echo run >> {marker}; sleep 4; echo first")
+    fleet.worker("--lease", "1s")
+    fleet.worker("--lease", "1s")
+    s1 = fleet.serve()
+    first: dict[str, Any] = {}
+    t = threading.Thread(target=lambda: first.update(press(s1, "held", {"idempotency_key": "k"})))
+    t.start()
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = press(s2, "held", {"idempotency_key": "k", "timeout": 1})
+    t.join(60)
+    assert first["data"]["status"] == "ok", first
+    assert second["data"]["status"] == "timeout" and second["data"]["error_type"] == "TIMEOUT", second
+    assert "same idempotency key" in second["data"]["stderr"]
+    (rec,) = records(node2, "held")
+    assert rec["error_type"] == "TIMEOUT"
+    assert marker.read_text() == "run\n"
+
+
+def test_a_worker_runs_concurrency_presses_at_once_and_idles_without_polling(
+    bt: Buttons, fleet: Fleet, tmp_path: Path
+) -> None:
+    """``--concurrency 2`` runs two presses at once (the consumer holds one message per press
+    thread), and an idle worker waits in Redis rather than polling (it used ~7 % of a core)."""
+    log = tmp_path / "both.log"
+    bt.create(
+        "pair", "--placement", "fleet", "--code",
+        f'echo "+ $(date +%s.%N)" >> {log}; sleep 2; echo "- $(date +%s.%N)" >> {log}',
+    )  # fmt: skip
+    w = fleet.worker("--concurrency", "2")
+    s = fleet.serve()
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: results.append(press(s, "pair"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [r["data"]["status"] for r in results] == ["ok", "ok"], results
+    events = sorted(line.split()[::-1] for line in log.read_text().splitlines())
+    assert [sign for _t, sign in events] == ["+", "+", "-", "-"]  # both ran at once on one worker
+
+    pids = [w.proc.pid, *_namespace_processes(w.proc.pid)]
+    before = sum(_cpu_seconds(p) for p in pids)
+    time.sleep(4)
+    used = sum(_cpu_seconds(p) for p in pids) - before
+    assert used < 4 * 0.02, f"an idle worker used {used / 4:.1%} of a core"  # gross guard (~0.2 %)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

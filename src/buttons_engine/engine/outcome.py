@@ -90,6 +90,7 @@ class Outcome:
     ``status`` is ``timeout`` for a ``PressTimeout``, ``error`` for any other error, else ``ok``."""
 
     __slots__ = (
+        "cached",
         "error",
         "exit_code",
         "extra",
@@ -115,6 +116,7 @@ class Outcome:
         stderr_dropped: int = 0,
         limit_exceeded: str | None = None,
         extra: dict[str, Any] | None = None,
+        cached: bool = False,
     ) -> None:
         self.status = status
         self.exit_code = exit_code
@@ -126,6 +128,10 @@ class Outcome:
         self.stderr_dropped = stderr_dropped
         self.limit_exceeded = limit_exceeded
         self.extra: dict[str, Any] = extra if extra is not None else {}
+        # Nothing ran: the runner answered with the stored ok result of an earlier run of the
+        # press's idempotency key (the fleet, when another front node's press ran it). The
+        # pipeline then writes no run record, as for a local idempotency hit.
+        self.cached = cached
 
     @property
     def error_type(self) -> str | None:

@@ -309,6 +309,8 @@ class _Press:
                 masked_stream.flush()
             duration_ms = (timefmt.now_us() - started) // 1000
             result = self.result(spec, outcome, inv, started=started, duration_ms=duration_ms)
+            if outcome.cached:
+                return self.answer_cached(pressed_fd, result)
             return self.record(spec, pressed_fd, outcome, result, started)
         finally:
             if self.progress_fd is not None:
@@ -362,6 +364,14 @@ class _Press:
         if error is not None:
             error.result = result.to_json()
         return PressResponse(result=result, error=error)
+
+    def answer_cached(self, pressed_fd: int, result: PressResult) -> PressResponse:
+        """The runner answered from another node's run of the key (Outcome.cached): an idempotency
+        hit, answered like a local one (``cached: true``, no run record here, no run id)."""
+        store_runs.discard_progress(pressed_fd, self.stem)
+        result.run_id = ""
+        result.progress_path = None
+        return PressResponse(cached={**result.to_json(), "cached": True})
 
     # -------------------------------------------------------------------- helpers
     def result(

@@ -37,7 +37,7 @@ from ..store.atomic import create_exclusive
 from ..store.jsonio import dumps
 from . import protocol
 from .state import GROUP, FleetState, connect, redact, stream_key
-from .transport import DEFAULT_QUEUE, make_broker, message_for
+from .transport import DEFAULT_QUEUE, enqueue, make_broker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,16 +106,21 @@ class Front:
 
     def status(self) -> dict[str, Any]:
         """``GET /api/fleet``: workers, queue depths, dead letters, refused messages."""
+        from ..errors import FleetUnavailable
         from .status import snapshot
 
-        data = snapshot(self.client, self.url)
+        try:
+            data = snapshot(self.client, self.url)
+        except redis.RedisError as exc:
+            raise FleetUnavailable(f"cannot read the fleet's state from Redis: {exc}") from None
         with self.lock:
             data["waiting"] = len(self.waiters)
         return data
 
     # ------------------------------------------------------------------ sending
-    def submit(self, inv: Invocation) -> str:
-        """Enqueue ``inv``: FLEET_UNAVAILABLE (nothing sent, nothing ran) if that is impossible."""
+    def submit(self, inv: Invocation) -> tuple[str, str]:
+        """Enqueue ``inv``: its run id and the signed message; FLEET_UNAVAILABLE (nothing sent,
+        nothing ran) if that is impossible."""
         spec = inv.spec
         rt = runtime_for(spec.runtime)
         if rt is None:
@@ -143,30 +148,38 @@ class Front:
                 int(inv.timeout * 1000),
                 {"button": inv.button, "stem": stem, "ws": self.workspace},
             )
-            self.broker.enqueue(message_for(DEFAULT_QUEUE, text))
+            enqueue(self.broker, DEFAULT_QUEUE, text)
         except redis.RedisError as exc:
             from ..errors import FleetUnavailable
 
             raise FleetUnavailable(f"cannot send the press to the fleet: {exc}") from None
-        return stem
+        return stem, text
 
     def run(self, inv: Invocation) -> Outcome:
         waiter = _Waiter()
         with self.lock:
             self.waiters[inv.press_id] = waiter
         try:
-            stem = self.submit(inv)
-            payload = self._wait(inv, waiter, stem)
+            stem, text = self.submit(inv)
+            payload = self._wait(inv, waiter, stem, text)
         finally:
             with self.lock:
                 self.waiters.pop(inv.press_id, None)
         return _outcome(payload)
 
-    def _wait(self, inv: Invocation, waiter: _Waiter, stem: str) -> dict[str, Any]:
+    def _wait(self, inv: Invocation, waiter: _Waiter, stem: str, text: str) -> dict[str, Any]:
+        """Wait for the press's result; meanwhile reconcile it once a second: a lost attempt is
+        recorded ``WORKER_LOST``, or, for an idempotency-keyed press whose deadline still allows
+        it, run again (its message enqueued anew; the claim gives the new attempt a new fence)."""
         extra = {"button": inv.button, "stem": stem, "args": inv.args}
-        lost = {**protocol.failure(_lost()), **extra}
-        unclaimed = {**protocol.failure(WorkerLost("no worker took the press before its deadline")), **extra}
+        payloads = {
+            "lost": {**protocol.failure(_lost()), **extra},
+            "unclaimed": {**protocol.failure(protocol.expired_error("")), **extra},
+            "key": {**protocol.failure(protocol.expired_error("key")), **extra},
+            "lane": {**protocol.failure(protocol.expired_error("lane")), **extra},
+        }
         cancelled = {**protocol.failure(Cancelled("cancelled before it started")), **extra}
+        keyed = inv.idempotency is not None
         cancel_sent = False
         give_up = time.monotonic() + inv.timeout + self.lease_ms / 1000 + 60
         next_reap = time.monotonic() + REAP_EVERY
@@ -180,7 +193,12 @@ class Front:
                     cancel_sent = True
                 if now >= next_reap:
                     next_reap = now + REAP_EVERY
-                    self.state.reap(self.workspace, inv.press_id, lost, unclaimed, self.lease_ms)
+                    verdict = self.state.reap(
+                        self.workspace, inv.press_id, payloads, self.lease_ms, retry=keyed
+                    )
+                    if verdict == "retry":
+                        _log(f"press {inv.press_id}: its worker was lost; running the keyed press again")
+                        enqueue(self.broker, DEFAULT_QUEUE, text)
             except redis.RedisError:
                 if now > give_up:
                     return protocol.failure(
@@ -223,7 +241,8 @@ class Front:
             waiter = self.waiters.get(press_id)
             if waiter is not None and waiter.payload is None:
                 waiter.payload = payload
-                self.handed[entry_id] = self._record_path(payload)
+                # (a cached answer gets no record: acknowledged at the next sweep)
+                self.handed[entry_id] = "" if payload.get("cached") else self._record_path(payload)
                 waiter.event.set()
                 return
         self._catch_up(entry_id, payload)
@@ -261,7 +280,7 @@ class Front:
 
     def _catch_up(self, entry_id: bytes, payload: dict[str, Any]) -> None:
         """Record a result whose press is no longer waited for (this node restarted meanwhile)."""
-        path = self._record_path(payload)
+        path = "" if payload.get("cached") else self._record_path(payload)  # a hit gets no record
         if path and not os.path.exists(path):
             try:
                 batteries = store_batteries.load_merged(self.layout)
@@ -298,6 +317,7 @@ def _outcome(payload: dict[str, Any]) -> Outcome:
         limit_exceeded=payload.get("limit_exceeded"),
         http_status_code=payload.get("http_status_code"),
         extra=payload.get("extra") or {},
+        cached=bool(payload.get("cached")) and payload.get("status") == "ok",
     )
     code = payload.get("error_code")
     if code:

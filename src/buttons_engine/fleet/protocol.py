@@ -137,3 +137,17 @@ def failure(error: ButtonsError) -> dict[str, Any]:
         "error_code": error.code,
         "error_message": error.message,
     }
+
+
+def expired_error(wait: str, lane: tuple[str, int, str] | None = None) -> ButtonsError:
+    """Why a press that never ran by its deadline did not, as a local press would say it: it waited
+    for its idempotency key (``TIMEOUT``) or its lane (``QUEUE_TIMEOUT``), or no worker took it."""
+    from ..errors import PressTimeout, QueueTimeout, WorkerLost
+
+    if wait == "key":
+        return PressTimeout("timed out waiting for another press with the same idempotency key")
+    if wait == "lane":
+        return QueueTimeout(
+            "queue acquire timeout" + (f" (fleet lane {lane[2]})" if lane else " (fleet lane)")
+        )
+    return WorkerLost("no worker took the press before its deadline")

@@ -36,25 +36,29 @@ MIN_REDIS = (6, 2)  # XAUTOCLAIM; Lua scripts may call TIME before writing (effe
 
 _NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
-# KEYS: press, cancel, fence; ARGV: owner, lease_ms. -> {verdict, fence, remaining_ms, attempt}
+# KEYS: press, cancel, fence; ARGV: owner, lease_ms, retry ('1': an idempotency-keyed press, whose
+# lost attempt is run again while its deadline allows). -> {verdict, fence, remaining_ms, attempt, wait}
+# ``wait`` says why an expired press waited (``key``, ``lane`` or ``''``: no worker took it).
 _CLAIM = (
     _NOW
     + """
 local st = redis.call('HGET', KEYS[1], 'state')
-if not st then return {'unknown', 0, 0, 0} end
-if st == 'done' then return {'done', 0, 0, 0} end
-if redis.call('EXISTS', KEYS[2]) == 1 then return {'cancelled', 0, 0, 0} end
-if st == 'running' then
-  if tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > now then return {'busy', 0, 0, 0} end
-  return {'lost', 0, 0, 0}
-end
+if not st then return {'unknown', 0, 0, 0, ''} end
+if st == 'done' then return {'done', 0, 0, 0, ''} end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'cancelled', 0, 0, 0, ''} end
 local deadline = tonumber(redis.call('HGET', KEYS[1], 'deadline_ms'))
-if now >= deadline then return {'expired', 0, 0, 0} end
+if st == 'running' then
+  if tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > now then return {'busy', 0, 0, 0, ''} end
+  -- The attempt was lost (its worker stopped renewing the lease): reported, or run again if keyed.
+  if ARGV[3] ~= '1' or now >= deadline then return {'lost', 0, 0, 0, ''} end
+elseif now >= deadline then
+  return {'expired', 0, 0, 0, redis.call('HGET', KEYS[1], 'wait') or ''}
+end
 local fence = redis.call('INCR', KEYS[3])
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 redis.call('HSET', KEYS[1], 'state', 'running', 'owner', ARGV[1], 'lease_until', now + tonumber(ARGV[2]),
-  'fence', fence)
-return {'run', fence, deadline - now, attempt}
+  'fence', fence, 'wait', '')
+return {'run', fence, deadline - now, attempt, ''}
 """
 )
 
@@ -87,22 +91,37 @@ return 1
 """
 )
 
-# The front node's check on a press it waits for. KEYS: press, stream;
-# ARGV: press_id, lost_payload, unclaimed_payload, grace_ms -> 'lost' | 'unclaimed' | ''
+# The front node's check on a press it waits for (the reconciler). KEYS: press, stream;
+# ARGV: press_id, payloads (JSON: lost, unclaimed, key, lane), grace_ms, retry ('1': keyed)
+# -> 'lost' | 'retry' | 'unclaimed' | ''
+# A running press whose lease expired is recorded lost; a keyed one whose deadline still allows it
+# goes back to ``queued`` ('retry': the caller enqueues its message again). Its old fence stays in
+# the hash but no longer matches a running attempt, so the lost worker can neither renew nor finish.
+# A queued press nobody took by its deadline plus ``grace_ms`` is recorded by why it waited.
 _REAP = (
     _NOW
     + """
 local st = redis.call('HGET', KEYS[1], 'state')
+local payloads = cjson.decode(ARGV[2])
+local deadline = tonumber(redis.call('HGET', KEYS[1], 'deadline_ms'))
 if st == 'running' then
   if tonumber(redis.call('HGET', KEYS[1], 'lease_until')) > now then return '' end
+  if ARGV[4] == '1' and now < deadline then
+    redis.call('HSET', KEYS[1], 'state', 'queued', 'owner', '', 'wait', '')
+    redis.call('HINCRBY', KEYS[1], 'requeued', 1)
+    return 'retry'
+  end
   redis.call('HSET', KEYS[1], 'state', 'done', 'finished_ms', now)
-  redis.call('XADD', KEYS[2], '*', 'press_id', ARGV[1], 'data', ARGV[2])
+  redis.call('XADD', KEYS[2], '*', 'press_id', ARGV[1], 'data', payloads['lost'])
   return 'lost'
 end
 if st == 'queued' then
-  if now < tonumber(redis.call('HGET', KEYS[1], 'deadline_ms')) + tonumber(ARGV[4]) then return '' end
+  if now < deadline + tonumber(ARGV[3]) then return '' end
+  local wait = redis.call('HGET', KEYS[1], 'wait')
+  local payload = payloads['unclaimed']
+  if wait == 'key' or wait == 'lane' then payload = payloads[wait] end
   redis.call('HSET', KEYS[1], 'state', 'done', 'finished_ms', now)
-  redis.call('XADD', KEYS[2], '*', 'press_id', ARGV[1], 'data', ARGV[3])
+  redis.call('XADD', KEYS[2], '*', 'press_id', ARGV[1], 'data', payload)
   return 'unclaimed'
 end
 return ''
@@ -149,18 +168,21 @@ return 1
 """
 )
 
-# A claimed press that must wait (its lane is full) goes back to queued. KEYS: press; ARGV: fence
+# A claimed press that must wait (its lane is full, its key held) goes back to queued, saying why.
+# KEYS: press; ARGV: fence, wait ('lane' | 'key')
 _UNCLAIM = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' or redis.call('HGET', KEYS[1], 'fence') ~= ARGV[1] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'state', 'queued')
+redis.call('HSET', KEYS[1], 'state', 'queued', 'wait', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'attempt', -1)
 return 1
 """
 
 
-# Fleet-wide idempotency. KEYS: cached result, lock; ARGV: press_id, lease_ms
+# Fleet-wide idempotency. The lock's holder is one attempt (``<press_id>:<fence>``), so a re-run of
+# a lost attempt waits until the lost attempt's lock expired: never two runs of a key at once.
+# KEYS: cached result, lock; ARGV: holder, lease_ms
 # -> {'cached', payload} | {'locked', ''} | {'busy', ''}
 _IDEM_ACQUIRE = """
 local cached = redis.call('GET', KEYS[1])
@@ -171,19 +193,22 @@ redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[2]))
 return {'locked', ''}
 """
 
-# KEYS: lock; ARGV: press_id, lease_ms -> 1 renewed
+# KEYS: lock; ARGV: holder, lease_ms -> 1 renewed
 _IDEM_RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
-# KEYS: cached result, lock; ARGV: press_id, payload ('' : release only), ttl_ms
+# KEYS: cached result, lock; ARGV: holder, payload ('' : release only), ttl_ms
 _IDEM_DONE = """
 if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3])) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
+
+
+_REAP_KINDS = ("lost", "unclaimed", "key", "lane")
 
 
 def connect(url: str) -> redis.Redis:
@@ -270,18 +295,20 @@ class FleetState:
         self._idem_renew = client.register_script(_IDEM_RENEW)
         self._idem_done = client.register_script(_IDEM_DONE)
 
-    def idem_acquire(self, key_hash: str, press_id: str, lease_ms: int) -> tuple[str, str]:
+    def idem_acquire(self, key_hash: str, holder: str, lease_ms: int) -> tuple[str, str]:
+        """``holder`` is the attempt (``<press_id>:<fence>``): ``cached`` (with the stored ok
+        result), ``locked`` (ours now) or ``busy`` (another attempt holds the key)."""
         key = idem_key(key_hash)
-        verdict, payload = self._idem_acquire(keys=[key, key + ":lock"], args=[press_id, lease_ms])
+        verdict, payload = self._idem_acquire(keys=[key, key + ":lock"], args=[holder, lease_ms])
         return _text(verdict), _text(payload)
 
-    def idem_renew(self, key_hash: str, press_id: str, lease_ms: int) -> bool:
-        return bool(self._idem_renew(keys=[idem_key(key_hash) + ":lock"], args=[press_id, lease_ms]))
+    def idem_renew(self, key_hash: str, holder: str, lease_ms: int) -> bool:
+        return bool(self._idem_renew(keys=[idem_key(key_hash) + ":lock"], args=[holder, lease_ms]))
 
-    def idem_done(self, key_hash: str, press_id: str, payload: dict[str, Any] | None, ttl_ms: int) -> None:
+    def idem_done(self, key_hash: str, holder: str, payload: dict[str, Any] | None, ttl_ms: int) -> None:
         key = idem_key(key_hash)
         text = json.dumps(payload) if payload is not None else ""
-        self._idem_done(keys=[key, key + ":lock"], args=[press_id, text, max(1, ttl_ms)])
+        self._idem_done(keys=[key, key + ":lock"], args=[holder, text, max(1, ttl_ms)])
 
     def lane_acquire(self, lane: str, press_id: str, capacity: int, lease_ms: int) -> bool:
         return bool(self._lane_acquire(keys=[lane_key(lane)], args=[press_id, capacity, lease_ms]))
@@ -292,19 +319,24 @@ class FleetState:
     def lane_release(self, lane: str, press_id: str) -> None:
         self.client.zrem(lane_key(lane), press_id)
 
-    def unclaim(self, press_id: str, fence: int) -> bool:
-        return bool(self._unclaim(keys=[press_key(press_id)], args=[fence]))
+    def unclaim(self, press_id: str, fence: int, wait: str) -> bool:
+        return bool(self._unclaim(keys=[press_key(press_id)], args=[fence, wait]))
 
     def enqueue(self, press_id: str, timeout_ms: int, fields: dict[str, str]) -> int:
         return int(
             self._enqueue(keys=[press_key(press_id)], args=[timeout_ms, PRESS_TTL_MS, json.dumps(fields)])
         )
 
-    def claim(self, press_id: str, owner: str, lease_ms: int) -> tuple[str, int, int, int]:
-        verdict, fence, remaining, attempt = self._claim(
-            keys=[press_key(press_id), cancel_key(press_id), PREFIX + "fence"], args=[owner, lease_ms]
+    def claim(
+        self, press_id: str, owner: str, lease_ms: int, *, retry: bool = False
+    ) -> tuple[str, int, int, int, str]:
+        """``(verdict, fence, remaining_ms, attempt, wait)``; ``retry``: the press is keyed, so a
+        lost attempt is run again (a new attempt, a new fence) while its deadline allows."""
+        verdict, fence, remaining, attempt, wait = self._claim(
+            keys=[press_key(press_id), cancel_key(press_id), PREFIX + "fence"],
+            args=[owner, lease_ms, "1" if retry else "0"],
         )
-        return _text(verdict), int(fence), int(remaining), int(attempt)
+        return _text(verdict), int(fence), int(remaining), int(attempt), _text(wait)
 
     def renew(self, press_id: str, fence: int, lease_ms: int) -> bool:
         return bool(self._renew(keys=[press_key(press_id)], args=[fence, lease_ms]))
@@ -318,12 +350,23 @@ class FleetState:
         )
 
     def reap(
-        self, workspace: str, press_id: str, lost: dict[str, Any], unclaimed: dict[str, Any], grace_ms: int
+        self,
+        workspace: str,
+        press_id: str,
+        payloads: dict[str, dict[str, Any]],
+        grace_ms: int,
+        *,
+        retry: bool = False,
     ) -> str:
+        """The reconciler's check of one press. ``payloads``: the results to record for ``lost``
+        (its lease expired), ``unclaimed`` (nobody took it), ``key`` and ``lane`` (it waited for
+        its idempotency key or its lane past its deadline). ``retry``: the press is keyed; a lost
+        attempt goes back to queued while its deadline allows ('retry': enqueue it again)."""
+        texts = {kind: json.dumps(payloads.get(kind) or payloads["lost"]) for kind in _REAP_KINDS}
         return _text(
             self._reap(
                 keys=[press_key(press_id), stream_key(workspace)],
-                args=[press_id, json.dumps(lost), json.dumps(unclaimed), grace_ms],
+                args=[press_id, json.dumps(texts), grace_ms, "1" if retry else "0"],
             )
         )
 

@@ -28,7 +28,7 @@ from dramatiq.middleware import CurrentMessage
 
 from .. import __version__
 from ..engine import queues as _queues
-from ..errors import ButtonsError, Cancelled, MissingBattery, QueueTimeout, WorkerLost
+from ..errors import ButtonsError, Cancelled, MissingBattery, WorkerLost
 from ..ids import random_hex
 from ..services import presses
 from ..spec import ButtonSpec
@@ -37,30 +37,44 @@ from ..store.layout import Layout
 from . import protocol
 from .protocol import failure as _failure
 from .state import FleetState, connect, redact, worker_key
-from .transport import ACTOR, make_broker, message_for
+from .transport import ACTOR, enqueue, make_broker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-WORKER_TIMEOUT_MS = 20  # the longest an idle consumer sleeps between polls (latency vs idle load)
+# How long Dramatiq's worker threads wait for work before they look whether to stop. Not a
+# latency: messages arrive through blocking waits (transport._WakingConsumer), not polls.
+WORKER_TIMEOUT_MS = 1000
 RETRY_MS = (100, 500)  # a press that must wait (lane full, key or attempt busy) is retried after this
+SELF_FENCE = 2 / 3  # of a lease without a successful renewal: the worker ends the press itself
+RENEW_RETRY = 0.2  # seconds between renewals while Redis does not answer
 
 POLICY = presses.policy("fleet worker", record=False)
 
 
 class _Running:
-    """One press this worker runs: its lease (and lane slot) renewed, its cancel key watched."""
+    """One press this worker runs: its lease (and lane slot, key lock) renewed, its cancel key watched.
 
-    __slots__ = ("cancel", "fence", "idem", "lane", "lost", "press_id")
+    ``renewed_at`` is when (this worker's monotonic clock) the last successful renewal was sent:
+    the lease in Redis runs at least a lease from then. A worker cut off from Redis for
+    :data:`SELF_FENCE` of a lease ends the press itself, before the fleet may give it to another
+    worker (a keyed press is run again): see :meth:`FleetWorker._self_fence`."""
 
-    def __init__(self, press_id: str, fence: int, lane: str, idem: str) -> None:
+    __slots__ = ("cancel", "fence", "idem", "lane", "lost", "press_id", "renewed_at")
+
+    def __init__(self, press_id: str, fence: int, lane: str, idem: str, renewed_at: float) -> None:
         self.press_id = press_id
         self.fence = fence
         self.lane = lane
         self.idem = idem
         self.cancel = threading.Event()
         self.lost = False
+        self.renewed_at = renewed_at
+
+    @property
+    def holder(self) -> str:
+        return _holder(self.press_id, self.fence)
 
 
 class FleetWorker:
@@ -106,7 +120,10 @@ class FleetWorker:
             worker_threads=self.concurrency,
             worker_timeout=WORKER_TIMEOUT_MS,
         )
-        worker.queue_prefetch = 1  # a crash strands one message, not 2 x threads (fleet.md §1)
+        # One message per press thread, none waiting behind them: a crash strands only the presses
+        # that were running (Dramatiq's default, 2 x threads, strands more; fleet.md §1). With 1,
+        # the consumer would fetch the next message only once the last one is acknowledged.
+        worker.queue_prefetch = self.concurrency
         worker.delay_prefetch = 1  # (the fleet sends no delayed messages; one more guard)
         signals = (signal.SIGTERM, signal.SIGINT)
 
@@ -122,14 +139,15 @@ class FleetWorker:
         if on_ready is not None:
             on_ready(self)
         try:
-            while not self.stopping.wait(0.5):
-                pass
+            while not self.stopping.wait(0.25):
+                self._self_fence()
             _log(f"stopping: no new presses; up to {self.drain_timeout:g} s for {len(self.running)} running")
             for consumer in list(worker.consumers.values()):
                 consumer.stop()  # fetch nothing more
             deadline = time.monotonic() + self.drain_timeout
             while self.running and time.monotonic() < deadline:
                 time.sleep(0.1)
+                self._self_fence()
             if self.running:
                 _log(f"drain deadline passed: cancelling {len(self.running)} running press(es)")
                 self._cancel_all()
@@ -177,6 +195,17 @@ class FleetWorker:
     def describe_url(self) -> str:
         return redact(self.url)
 
+    def _self_fence(self) -> None:
+        """End the presses whose lease this worker could not renew for SELF_FENCE of a lease: the
+        fleet is about to consider them lost (and to run a keyed one again elsewhere)."""
+        limit = time.monotonic() - self.lease_ms / 1000 * SELF_FENCE
+        with self.lock:
+            stale = [e for e in self.running.values() if e.renewed_at < limit and not e.cancel.is_set()]
+        for entry in stale:
+            _log(f"press {entry.press_id}: lease not renewed for {SELF_FENCE:.0%} of a lease; ending it")
+            entry.lost = True
+            entry.cancel.set()
+
     def _cancel_all(self) -> None:
         with self.lock:
             for entry in self.running.values():
@@ -187,24 +216,27 @@ class FleetWorker:
         while True:
             try:
                 self._beat()
+                time.sleep(period)
             except redis.RedisError as exc:
-                _log(
-                    f"Redis unreachable ({exc}); presses keep running, leases will be renewed when it is back"
-                )
-            time.sleep(period)
+                _log(f"Redis unreachable ({exc}); retrying the lease renewals")
+                time.sleep(min(period, RENEW_RETRY))
 
     def _beat(self) -> None:
         with self.lock:
             entries = list(self.running.values())
         for entry in entries:
-            if entry.lane:
-                self.state.lane_renew(entry.lane, entry.press_id, self.lease_ms)
-            if entry.idem:
-                self.state.idem_renew(entry.idem, entry.press_id, self.lease_ms)
+            sent = time.monotonic()
+            # The attempt's lease first: a lane slot or key lock is renewed only while it is ours.
             if not self.state.renew(entry.press_id, entry.fence, self.lease_ms):
                 entry.lost = True  # the fleet gave the press up: stop it; its result would be fenced out
                 entry.cancel.set()
-            elif self.state.cancelled(entry.press_id):
+                continue
+            entry.renewed_at = sent
+            if entry.lane:
+                self.state.lane_renew(entry.lane, entry.press_id, self.lease_ms)
+            if entry.idem:
+                self.state.idem_renew(entry.idem, entry.holder, self.lease_ms)
+            if self.state.cancelled(entry.press_id):
                 entry.cancel.set()
         info: dict[Any, Any] = {
             "host": socket.gethostname(),
@@ -230,7 +262,11 @@ class FleetWorker:
             self._reject(str(exc), "")
             return
         press_id = str(body.get("press_id", ""))
-        verdict, fence, remaining_ms, attempt = self.state.claim(press_id, self.worker_id, self.lease_ms)
+        keyed = isinstance(body.get("idempotency"), dict)
+        claimed_at = time.monotonic()
+        verdict, fence, remaining_ms, attempt, wait = self.state.claim(
+            press_id, self.worker_id, self.lease_ms, retry=keyed
+        )
         workspace = str(body["workspace"])
         if verdict == "unknown":  # never enqueued here, or so old its state expired: a replay
             self._reject("replayed or unknown press", press_id)
@@ -240,56 +276,61 @@ class FleetWorker:
             self._requeue(text)
         elif verdict == "cancelled":
             self.state.finish(workspace, press_id, 0, _unrun(body, Cancelled("cancelled before it started")))
-        elif verdict == "lost":
+        elif verdict == "lost":  # (a keyed press is claimed again instead, while its deadline allows)
             self.state.finish(workspace, press_id, 0, _unrun(body, _lost()))
         elif verdict == "expired":
-            lane = _lane(body)
-            err: ButtonsError = (
-                QueueTimeout(f"queue acquire timeout (fleet lane {lane[2]})")
-                if lane is not None
-                else WorkerLost("no worker took the press before its deadline")
-            )
-            self.state.finish(workspace, press_id, 0, _unrun(body, err))
+            self.state.finish(workspace, press_id, 0, _unrun(body, protocol.expired_error(wait, _lane(body))))
         else:
-            self._take(body, text, fence, remaining_ms, attempt)
+            self._take(body, text, fence, remaining_ms, attempt, claimed_at=claimed_at)
 
-    def _take(self, body: dict[str, Any], text: str, fence: int, remaining_ms: int, attempt: int) -> None:
+    def _take(
+        self,
+        body: dict[str, Any],
+        text: str,
+        fence: int,
+        remaining_ms: int,
+        attempt: int,
+        *,
+        claimed_at: float,
+    ) -> None:
         """A claimed press: its idempotency key and lane slot fleet-wide, then the run."""
         press_id, workspace = str(body["press_id"]), str(body["workspace"])
         idem = body.get("idempotency") if isinstance(body.get("idempotency"), dict) else None
         key_hash = str(idem["key_hash"]) if idem else ""
+        holder = _holder(press_id, fence)
         if key_hash:
-            verdict, cached = self.state.idem_acquire(key_hash, press_id, self.lease_ms)
+            verdict, cached = self.state.idem_acquire(key_hash, holder, self.lease_ms)
             if verdict == "cached":  # an ok result of this key exists: answer it, run nothing
                 answer = {**json.loads(cached), "cached": True, "worker": self.worker_id}
                 for field in ("button", "stem", "args"):
                     answer[field] = body.get(field)
                 self.state.finish(workspace, press_id, fence, answer)
                 return
-            if verdict == "busy":  # another press of this key runs now: never two at once
-                self._later(press_id, fence, text)
+            if verdict == "busy":  # another attempt of this key runs now: never two at once
+                self._later(press_id, fence, text, "key")
                 return
         lane = _lane(body)
         if lane is not None and not self.state.lane_acquire(lane[0], press_id, lane[1], self.lease_ms):
             # The lane is full fleet-wide: back to the queue, a little later, until the deadline.
             if key_hash:
-                self.state.idem_done(key_hash, press_id, None, 0)
-            self._later(press_id, fence, text)
+                self.state.idem_done(key_hash, holder, None, 0)
+            self._later(press_id, fence, text, "lane")
             return
         payload: dict[str, Any] | None = None
         try:
             payload = self._run(
-                body, fence, remaining_ms, attempt, lane=lane[0] if lane else "", idem=key_hash
-            )
+                body, fence, remaining_ms, attempt, lane=lane[0] if lane else "", idem=key_hash,
+                claimed_at=claimed_at,
+            )  # fmt: skip
         finally:
             if lane is not None:
                 self.state.lane_release(lane[0], press_id)
             if key_hash:
                 keep = payload if payload is not None and payload.get("status") == "ok" else None
-                self.state.idem_done(key_hash, press_id, keep, int(idem.get("ttl_ms", 0)) if idem else 0)
+                self.state.idem_done(key_hash, holder, keep, int(idem.get("ttl_ms", 0)) if idem else 0)
 
-    def _later(self, press_id: str, fence: int, text: str) -> None:
-        self.state.unclaim(press_id, fence)
+    def _later(self, press_id: str, fence: int, text: str, wait: str) -> None:
+        self.state.unclaim(press_id, fence, wait)
         self._requeue(text)
 
     def _requeue(self, text: str) -> None:
@@ -299,7 +340,7 @@ class FleetWorker:
         worker's delay-queue cache, and a worker killed meanwhile strands it until the broker's
         heartbeat timeout (15 s) puts it back."""
         time.sleep(random.randint(*RETRY_MS) / 1000)  # noqa: S311  # nosec B311 - jitter, not a secret
-        self.broker.enqueue(message_for(self._queue(), text))
+        enqueue(self.broker, self._queue(), text)
 
     def _queue(self) -> str:
         current = CurrentMessage.get_current_message()
@@ -314,11 +355,19 @@ class FleetWorker:
         self.state.event("rejected", reason=reason, press_id=press_id, worker=self.worker_id)
 
     def _run(
-        self, body: dict[str, Any], fence: int, remaining_ms: int, attempt: int, *, lane: str, idem: str
+        self,
+        body: dict[str, Any],
+        fence: int,
+        remaining_ms: int,
+        attempt: int,
+        *,
+        lane: str,
+        idem: str,
+        claimed_at: float,
     ) -> dict[str, Any] | None:
         """Run the press and send its result; the result if the fleet took it (else None)."""
         press_id = str(body["press_id"])
-        entry = _Running(press_id, fence, lane, idem)
+        entry = _Running(press_id, fence, lane, idem, claimed_at)
         with self.lock:
             self.running[press_id] = entry
         started = time.monotonic()
@@ -335,7 +384,14 @@ class FleetWorker:
         payload["worker_ms"] = int((time.monotonic() - started) * 1000)
         delivered = self._deliver(str(body["workspace"]), press_id, fence, payload)
         self.done += 1
+        # The throw-away workspace goes after the result is out: removing its few directories
+        # costs milliseconds on some file systems, which the caller need not wait for.
+        shutil.rmtree(self._root(entry), ignore_errors=True)
         return payload if delivered else None
+
+    def _root(self, entry: _Running) -> str:
+        """The throw-away workspace of one attempt of a press."""
+        return os.path.join(self.scratch, f"{entry.press_id}-{entry.fence}")
 
     def _deliver(self, workspace: str, press_id: str, fence: int, payload: dict[str, Any]) -> bool:
         for delay in (0.0, 0.5, 1, 2, 4, 8, 15):
@@ -361,7 +417,7 @@ class FleetWorker:
             return _failure(
                 MissingBattery(f"this worker has no battery named {', '.join(missing)}"),
             )
-        root = os.path.join(self.scratch, entry.press_id)
+        root = self._root(entry)
         layout = Layout(root=root, global_dir=self.data_dir)
         try:
             layout.ensure()
@@ -413,12 +469,15 @@ class FleetWorker:
             }
         except OSError as exc:
             return _failure(ButtonsError(f"the worker cannot prepare the press: {exc.strerror or exc}"))
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def _lost() -> WorkerLost:
     return WorkerLost("the worker running the press stopped renewing its lease (crashed or cut off)")
+
+
+def _holder(press_id: str, fence: int) -> str:
+    """Who holds an idempotency key: one attempt of one press."""
+    return f"{press_id}:{fence}"
 
 
 def _lane(body: dict[str, Any]) -> tuple[str, int, str] | None:

@@ -471,7 +471,13 @@ class Api:
         return ok({"status": "ok", "service": "buttons"})
 
     async def openapi(self, request: Request) -> Response:
-        return ok(openapi.document(auth=bool(self.settings.api_key), mcp=self.mcp_manager is not None))
+        return ok(
+            openapi.document(
+                auth=bool(self.settings.api_key),
+                mcp=self.mcp_manager is not None,
+                fleet=self.settings.fleet_status is not None,
+            )
+        )
 
     async def list_buttons(self, request: Request) -> Response:
         try:

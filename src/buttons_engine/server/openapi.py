@@ -254,6 +254,53 @@ _MCP_RESPONSES: dict[str, Any] = {
 }
 
 
+_TEXT = {"type": "string"}
+_WORKER_FIELDS = ("id", "host", "pid", "version", "queues", "concurrency", "running", "done", "draining")
+_COUNT = {"type": "integer", "minimum": 0}
+
+
+def _fleet_operations() -> dict[str, Any]:
+    """``/api/fleet`` (only with ``--redis``): what ``buttons fleet status`` shows (docs/fleet.md)."""
+    worker = {
+        "type": "object",
+        "description": "a live worker (its Redis entry expires two leases after its last heartbeat); "
+        "numbers are sent as strings, as Redis stores them",
+        "required": ["id"],
+        "properties": {name: _TEXT for name in _WORKER_FIELDS},
+    }
+    depth = {
+        "type": "object",
+        "description": "messages ready to run, delayed, and dead-lettered (refused, never run)",
+        "properties": {"ready": _COUNT, "delayed": _COUNT, "dead": _COUNT},
+    }
+    rejected = {
+        "type": "object",
+        "description": "a message a worker refused (bad signature, edited script, replay): no body",
+        "properties": {name: _TEXT for name in ("kind", "reason", "press_id", "worker")},
+    }
+    data = {
+        "type": "object",
+        "required": ["redis", "workers", "queues", "rejected", "waiting"],
+        "properties": {
+            "redis": {"type": "string", "description": "the Redis URL, without its password"},
+            "workers": {"type": "array", "items": worker},
+            "queues": {"type": "object", "additionalProperties": depth},
+            "rejected": {"type": "array", "items": rejected, "description": "the latest 20 refusals"},
+            "waiting": {"description": "presses of this node waiting for a worker's result", **_COUNT},
+        },
+    }
+    return {
+        "get": {
+            "operationId": "fleetStatus",
+            "summary": "The fleet (serve --redis only): live workers, queue depths, dead letters, refusals",
+            "responses": {
+                "200": _ok("the fleet's state in Redis", data),
+                **_errors(*_GUARDED, "500", "503"),
+            },
+        }
+    }
+
+
 def _mcp_operations() -> dict[str, Any]:
     """``/mcp``: the tools of ``buttons mcp`` over MCP's streamable HTTP transport (docs/mcp.md)."""
     ops: dict[str, Any] = {}
@@ -270,12 +317,14 @@ def _mcp_operations() -> dict[str, Any]:
     return ops
 
 
-def document(*, auth: bool, mcp: bool = False) -> dict[str, Any]:
+def document(*, auth: bool, mcp: bool = False, fleet: bool = False) -> dict[str, Any]:
     """The document; ``auth``: whether this server requires the bearer key; ``mcp``: whether the MCP
-    server is mounted at ``/mcp``."""
+    server is mounted at ``/mcp``; ``fleet``: whether it runs with ``--redis`` (``/api/fleet``)."""
     paths = _operations()
     if mcp:
         paths["/mcp"] = _mcp_operations()
+    if fleet:
+        paths["/api/fleet"] = _fleet_operations()
     return {
         "openapi": "3.1.0",
         "info": {
