@@ -90,12 +90,15 @@ class Buttons:
         )
         return Run(list(args), proc.returncode, proc.stdout, proc.stderr)
 
-    def popen(self, *args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[str]:
+    def popen(
+        self, *args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = (), **kw: Any
+    ) -> subprocess.Popen[str]:
+        """``prefix``: a command that runs the console script (e.g. ``unshare --pid --fork``)."""
         full_env = dict(self.env)
         if env:
             full_env.update(env)
         return subprocess.Popen(
-            [BUTTONS, *args],
+            [*prefix, BUTTONS, *args],
             env=full_env,
             cwd=str(self.cwd),
             text=True,

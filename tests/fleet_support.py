@@ -81,12 +81,20 @@ def fleet_env(url: str, **extra: str) -> dict[str, str]:
 class Worker:
     """One real ``buttons worker`` process with its own data dir."""
 
-    def __init__(self, bt: Buttons, url: str, data_dir: Path, *flags: str, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        bt: Buttons,
+        url: str,
+        data_dir: Path,
+        *flags: str,
+        env: dict[str, str] | None = None,
+        prefix: tuple[str, ...] = (),
+    ):
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = bt.popen(
             "worker", "--redis", url, "--json", "--data-dir", str(data_dir), *flags,
-            env={**fleet_env(url), **(env or {})},
+            env={**fleet_env(url), **(env or {})}, prefix=prefix,
         )  # fmt: skip
         self.stderr_lines: list[str] = []
         assert self.proc.stdout is not None
@@ -139,9 +147,11 @@ class Fleet:
         self.workers: list[Worker] = []
         self.servers: list[Server] = []
 
-    def worker(self, *flags: str, name: str = "", env: dict[str, str] | None = None) -> Worker:
+    def worker(
+        self, *flags: str, name: str = "", env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+    ) -> Worker:
         d = self.tmp / (name or f"worker{len(self.workers)}")
-        w = Worker(self.bt, self.redis.url, d, *flags, env=env)
+        w = Worker(self.bt, self.redis.url, d, *flags, env=env, prefix=prefix)
         self.workers.append(w)
         return w
 

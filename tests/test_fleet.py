@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -474,6 +475,24 @@ def test_without_redis_serve_runs_fleet_buttons_itself(bt: Buttons) -> None:
         assert press(s, "far")["data"]["stdout"] == "local\n"
     finally:
         s.kill()
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux's unshare is not installed")
+def test_a_worker_that_is_pid_1_uses_its_containers_namespace(bt: Buttons, fleet: Fleet) -> None:
+    """As a container's init (the image's worker), the namespace is there already: no warning, and
+    presses run (the kernel ends the namespace with its PID 1)."""
+    bt.create("where", "--placement", "fleet", "--code", "echo pid $$")
+    try:
+        # --kill-child: the worker (PID 1 inside) dies with unshare when the fixture kills it.
+        w = fleet.worker(prefix=("unshare", "--pid", "--fork", "--mount-proc", "--kill-child"))
+    except AssertionError as exc:
+        if "Operation not permitted" in str(exc):
+            pytest.skip("this machine does not allow a PID namespace")
+        raise
+    assert w.info["pid_namespace"] == "the container's (pid 1)", w.info
+    s = fleet.serve()
+    assert press(s, "where")["data"]["status"] == "ok"
+    assert "warning" not in w.stderr
 
 
 def test_worker_refuses_to_start_without_a_fleet_key_or_redis(bt: Buttons, fleet: Fleet) -> None:

@@ -56,7 +56,10 @@ def handle_worker(ns: Args, ctx: Context) -> int:
     key = protocol.fleet_key()
     data_dir = os.path.abspath(ns.data_dir) if ns.data_dir else ctx.layout.global_dir
     namespace = "off (--no-pid-namespace)"
-    if not ns.no_pid_namespace and os.environ.get(pidns.MARK_ENV) != "1":
+    if os.getpid() == 1:
+        # A container's init already: the kernel ends the whole namespace when this process dies.
+        namespace = "the container's (pid 1)"
+    elif not ns.no_pid_namespace and os.environ.get(pidns.MARK_ENV) != "1":
         why = pidns.enter()  # returns in the worker, the init of its own PID namespace
         namespace = (
             "own PID namespace" if not why else f"none ({why}): a SIGKILLed worker may leave processes"
