@@ -480,3 +480,33 @@ def test_delete_removes_the_folder_and_its_history(bt: Buttons) -> None:
     # The name is free again.
     bt.create("doomed", "--code", "echo again")
     assert ok(bt("history", "doomed", "--json")) == []
+
+
+@pytest.mark.parametrize("anonymous", [True, False], ids=["o_tmpfile", "named-temp"])
+def test_create_exclusive_writes_whole_private_files_and_never_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anonymous: bool
+) -> None:
+    """Both ways a run record is created (an O_TMPFILE linked through /proc, or the named temporary
+    file used where that is missing): complete, private, exclusive, nothing left beside it."""
+    from buttons_engine.store import atomic
+
+    if anonymous and not atomic._SUPPORT["anonymous"]:
+        pytest.skip("no O_TMPFILE here")
+    monkeypatch.setitem(atomic._SUPPORT, "anonymous", anonymous)
+    target = tmp_path / "victim"
+    target.write_text("keep")
+    (tmp_path / "planted").symlink_to(target)
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert atomic.create_exclusive("rec.json", b'{"a": 1}', durable=False, dir_fd=fd) is True
+        assert atomic.create_exclusive("rec.json", b"other", durable=False, dir_fd=fd) is False
+        assert atomic.create_exclusive("planted", b"other", durable=False, dir_fd=fd) is False
+    finally:
+        os.close(fd)
+    assert atomic.create_exclusive(str(tmp_path / "abs.json"), b"x", mode=0o640) is True
+    assert (tmp_path / "rec.json").read_bytes() == b'{"a": 1}'
+    assert stat.S_IMODE((tmp_path / "rec.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "abs.json").stat().st_mode) == 0o640
+    assert target.read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abs.json", "planted", "rec.json", "victim"]
+    assert atomic._SUPPORT["anonymous"] is anonymous  # the path under test was the one taken

@@ -165,19 +165,79 @@ def create_exclusive(
     sees a half-written file and an existing file (or symlink) is never touched. With
     ``dir_fd``, ``path`` is relative to that open directory.
     """
-    tmp = _write_temp(path, data, mode, durable, dir_fd)
-    try:
-        os.link(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
-    except FileExistsError:
+    linked = _link_anonymous(path, data, mode, durable, dir_fd)
+    if linked is False:
         return False
-    finally:
-        _unlink_quiet(tmp, dir_fd)
+    if linked is None:
+        tmp = _write_temp(path, data, mode, durable, dir_fd)
+        try:
+            os.link(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+        except FileExistsError:
+            return False
+        finally:
+            _unlink_quiet(tmp, dir_fd)
     if durable:
         if dir_fd is not None:
             os.fsync(dir_fd)
         else:
             fsync_dir(os.path.dirname(path) or ".")
     return True
+
+
+# False once O_TMPFILE or /proc/self/fd turned out to be missing here (another OS, an old kernel, a
+# file system without it, no /proc): create_exclusive then writes a named temporary file instead.
+_SUPPORT = {"anonymous": hasattr(os, "O_TMPFILE")}
+
+
+def _link_anonymous(path: str, data: bytes, mode: int, durable: bool, dir_fd: int | None) -> bool | None:
+    """``create_exclusive`` through a file with no name until it is complete (``O_TMPFILE``), linked
+    into place through ``/proc/self/fd``: True if created, False if the name is taken, None if this
+    system cannot (the caller falls back to a named temporary file).
+
+    Two fewer directory changes than a named temporary file (its creation and its removal), each
+    under the directory's lock: a drawer's ``for_each`` at parallelism 8 writing records into one
+    button's history spent 7% of its time waiting for that lock. A crash before the link leaves
+    nothing behind, not even a temporary file.
+    """
+    if not _SUPPORT["anonymous"]:
+        return None
+    if dir_fd is not None:
+        return _link_anonymous_at(dir_fd, path, data, mode, durable)
+    # Python calls linkat(), which can follow /proc's link, only when given a directory descriptor.
+    parent = os.open(os.path.dirname(path) or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return _link_anonymous_at(parent, os.path.basename(path), data, mode, durable)
+    finally:
+        os.close(parent)
+
+
+def _link_anonymous_at(dir_fd: int, name: str, data: bytes, mode: int, durable: bool) -> bool | None:
+    try:
+        fd = os.open(".", os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, FILE_MODE, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            _SUPPORT["anonymous"] = False
+            return None
+        raise
+    try:
+        os.fchmod(fd, FILE_MODE)
+        _write_all(fd, data)
+        if mode != FILE_MODE:
+            os.fchmod(fd, mode)
+        if durable:
+            os.fsync(fd)
+        try:
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:
+            if os.path.isdir("/proc/self/fd"):
+                raise  # the directory went away
+            _SUPPORT["anonymous"] = False
+            return None
+        return True
+    finally:
+        os.close(fd)
 
 
 def create_empty(path: str, mode: int = FILE_MODE, *, dir_fd: int | None = None) -> None:
