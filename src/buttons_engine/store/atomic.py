@@ -126,18 +126,23 @@ def _write_temp(path: str, data: bytes, mode: int, durable: bool, dir_fd: int | 
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
     try:
-        os.fchmod(fd, FILE_MODE)
-        _write_all(fd, data)
-        if mode != FILE_MODE:
-            os.fchmod(fd, mode)
-        if durable:
-            os.fsync(fd)
+        _fill(fd, data, mode, durable)
     except BaseException:
         os.close(fd)
         _unlink_quiet(tmp, dir_fd)
         raise
     os.close(fd)
     return tmp
+
+
+def _fill(fd: int, data: bytes, mode: int, durable: bool) -> None:
+    """Write a new file's content: private (0600, whatever the umask) until complete, then ``mode``."""
+    os.fchmod(fd, FILE_MODE)
+    _write_all(fd, data)
+    if mode != FILE_MODE:
+        os.fchmod(fd, mode)
+    if durable:
+        os.fsync(fd)
 
 
 def write_atomic(path: str, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> None:
@@ -220,12 +225,7 @@ def _link_anonymous_at(dir_fd: int, name: str, data: bytes, mode: int, durable: 
             return None
         raise
     try:
-        os.fchmod(fd, FILE_MODE)
-        _write_all(fd, data)
-        if mode != FILE_MODE:
-            os.fchmod(fd, mode)
-        if durable:
-            os.fsync(fd)
+        _fill(fd, data, mode, durable)
         try:
             os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
         except FileExistsError:
