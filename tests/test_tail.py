@@ -157,3 +157,17 @@ def test_tail_masks_batteries(bt: Buttons) -> None:
     assert "tail-secret-value" in Path(path).read_text()  # the script wrote it itself
     for target in ("leak", path):
         assert json.loads(bt("tail", target).stdout) == {"msg": "***"}
+
+
+def test_a_fifo_planted_as_the_newest_progress_file_is_refused_not_waited_on(bt: Buttons) -> None:
+    """A FIFO (or any non-regular file) named like the newest progress stream: a clear error at once,
+    never a reader blocked on a pipe no one writes to (the board's detail page reads the same way)."""
+    progress_button(bt)
+    bt("press", "job")
+    fifo = bt.home / "buttons" / "job" / "pressed" / "9999-12-31T23-59-59.999999Z-ffff.progress.jsonl"
+    os.mkfifo(fifo)
+    r = bt("tail", "job", "--json", timeout=20)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert r.error["code"] == "STORAGE_ERROR" and "not a regular file" in r.error["message"]
+    r = bt("tail", str(fifo), "--json", timeout=20)  # the path form only takes regular files
+    assert r.returncode == 1 and r.error["code"] == "NOT_FOUND", (r.stdout, r.stderr)

@@ -7,7 +7,9 @@ last read, starting over if the file was truncated.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 from .runs import newest_progress
 
@@ -22,9 +24,14 @@ class ProgressReader:
     __slots__ = ("_fd", "_pos", "path")
 
     def __init__(self, path: str, *, nofollow: bool) -> None:
-        flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_NOFOLLOW if nofollow else 0)
+        # O_NONBLOCK: a FIFO planted under a progress file's name must not block the open (a
+        # reader would wait for a writer forever); anything but a regular file is refused.
+        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (os.O_NOFOLLOW if nofollow else 0)
         self.path = path
         self._fd = os.open(path, flags)
+        if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+            os.close(self._fd)
+            raise OSError(errno.EINVAL, "not a regular file", path)
         self._pos = 0
 
     def read_new(self, limit: int = READ_CHUNK) -> bytes:
