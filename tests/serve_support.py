@@ -182,3 +182,21 @@ def wait_drawer_runs(bt: Buttons, name: str, count: int) -> list[dict[str, Any]]
 
 # The `serve` fixture (tests/conftest.py): start(*flags, env=None) -> a running Server.
 Start = Callable[..., Server]
+
+
+def capture_drawer(bt: Buttons, out: Path, name: str, triggers: list[dict[str, Any]]) -> None:
+    """A drawer whose one step appends ``inputs.webhook`` (compact JSON) to ``out``."""
+    if not (bt.home / "buttons" / "capture").exists():
+        bt.create(
+            "capture",
+            "--code",
+            f'printf %s "$BUTTONS_ARG_PAYLOAD" >> {out}; echo >> {out}',
+            "--arg",
+            "payload:string:required",
+        )
+    write_drawer(
+        bt,
+        name,
+        [{"id": "cap", "kind": "button", "button": "capture", "args": {"payload": "${inputs.webhook}"}}],
+        triggers=triggers,
+    )

@@ -12,12 +12,11 @@ import hmac
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from conftest import Buttons
-from serve_support import Start, drawer_runs, wait_drawer_runs, write_drawer
+from serve_support import Start, capture_drawer, drawer_runs, wait_drawer_runs, write_drawer
 
 KEY = "drawer-api-key"  # pragma: allowlist secret
 
@@ -137,30 +136,14 @@ def test_drawer_errors(bt: Buttons, serve: Start) -> None:
 
 
 # ------------------------------------------------------------------------------------------- webhooks
-def _capture_drawer(bt: Buttons, out: Path, name: str, triggers: list[dict[str, Any]]) -> None:
-    """A drawer whose one step writes ``inputs.webhook`` (compact JSON) to ``out``."""
-    if not (bt.home / "buttons" / "capture").exists():
-        bt.create(
-            "capture",
-            "--code",
-            f'printf %s "$BUTTONS_ARG_PAYLOAD" >> {out}; echo >> {out}',
-            "--arg",
-            "payload:string:required",
-        )
-    write_drawer(
-        bt,
-        name,
-        [{"id": "cap", "kind": "button", "button": "capture", "args": {"payload": "${inputs.webhook}"}}],
-        triggers=triggers,
-    )
 
 
 def test_a_drawer_webhook_runs_the_drawer_once_with_inputs_webhook(
     bt: Buttons, serve: Start, tmp_path: Path
 ) -> None:
     out = tmp_path / "payloads.txt"
-    _capture_drawer(bt, out, "on-push", [{"kind": "webhook", "path": "hooks/push"}])  # "/" is prefixed
-    _capture_drawer(bt, out, "default-path", [{"kind": "webhook"}])  # no path: /<name>
+    capture_drawer(bt, out, "on-push", [{"kind": "webhook", "path": "hooks/push"}])  # "/" is prefixed
+    capture_drawer(bt, out, "default-path", [{"kind": "webhook"}])  # no path: /<name>
     server = serve("--api-key", KEY)  # the API key does not apply to webhooks: they have their own auth
     startup_routes = None
     with server.client() as c:
@@ -215,7 +198,7 @@ def test_drawer_webhook_auth_right_wrong_missing_and_unknown(
         "by-magic": {"type": "magic"},  # hand-edited: an auth this server does not know
     }
     for name, auth in hooks.items():
-        _capture_drawer(bt, out, name, [{"kind": "webhook", "path": f"/{name}", "auth": auth}])
+        capture_drawer(bt, out, name, [{"kind": "webhook", "path": f"/{name}", "auth": auth}])
     server = serve(env={"HOOK_VALUE": "env-hook-value"})
     token = jwt.encode({"exp": int(time.time()) + 60, "aud": "a"}, jwt_secret, algorithm="HS256")
     wrong_alg = jwt.encode({"exp": int(time.time()) + 60, "aud": "a"}, jwt_secret, algorithm="HS512")
@@ -261,7 +244,7 @@ def test_drawer_deliveries_are_deduplicated_across_a_restart(
 ) -> None:
     out = tmp_path / "payloads.txt"
     hmac_auth = {"type": "hmac", "hmac_secret": "s3"}  # pragma: allowlist secret
-    _capture_drawer(bt, out, "ci", [{"kind": "webhook", "path": "/gh", "auth": hmac_auth}])
+    capture_drawer(bt, out, "ci", [{"kind": "webhook", "path": "/gh", "auth": hmac_auth}])
     body = b"{}"
     headers = {"X-Hub-Signature-256": _sign("s3", body), "X-GitHub-Delivery": "delivery-1"}
     server = serve()
@@ -286,7 +269,7 @@ def test_drawer_deliveries_are_deduplicated_across_a_restart(
 
 
 def test_no_triggers_serves_no_drawer_webhook(bt: Buttons, serve: Start, tmp_path: Path) -> None:
-    _capture_drawer(bt, tmp_path / "p.txt", "ci", [{"kind": "webhook", "path": "/gh"}])
+    capture_drawer(bt, tmp_path / "p.txt", "ci", [{"kind": "webhook", "path": "/gh"}])
     server = serve("--no-triggers")
     with server.client() as c:
         _error(c.post("/gh"), 404, "NOT_FOUND")
@@ -298,8 +281,8 @@ def test_a_drawer_webhook_cannot_take_over_the_api_or_mcp_paths(
     bt: Buttons, serve: Start, tmp_path: Path
 ) -> None:
     out = tmp_path / "p.txt"
-    _capture_drawer(bt, out, "grab-mcp", [{"kind": "webhook", "path": "/mcp"}])
-    _capture_drawer(bt, out, "grab-api", [{"kind": "webhook", "path": "/api/buttons"}])
+    capture_drawer(bt, out, "grab-mcp", [{"kind": "webhook", "path": "/mcp"}])
+    capture_drawer(bt, out, "grab-api", [{"kind": "webhook", "path": "/api/buttons"}])
     server = serve()
     with server.client() as c:
         r = c.post("/mcp", content=b"{}")

@@ -19,7 +19,7 @@ import jwt
 import pytest
 
 from conftest import Buttons
-from serve_support import Server, drawer_runs, wait_drawer_runs, write_drawer
+from serve_support import Server, capture_drawer, drawer_runs, wait_drawer_runs, write_drawer
 
 Start = Callable[..., Server]
 JWT_SECRET = "listen-jwt-secret-" + "k" * 48  # pragma: allowlist secret
@@ -45,24 +45,6 @@ def listen(bt: Buttons) -> Iterator[Start]:
             server.kill()
 
 
-def _capture_drawer(bt: Buttons, out: Path, name: str, triggers: list[dict[str, Any]]) -> None:
-    """A drawer whose one step appends ``inputs.webhook`` (compact JSON) to ``out``."""
-    if not (bt.home / "buttons" / "capture").exists():
-        bt.create(
-            "capture",
-            "--code",
-            f'printf %s "$BUTTONS_ARG_PAYLOAD" >> {out}; echo >> {out}',
-            "--arg",
-            "payload:string:required",
-        )
-    write_drawer(
-        bt,
-        name,
-        [{"id": "cap", "kind": "button", "button": "capture", "args": {"payload": "${inputs.webhook}"}}],
-        triggers=triggers,
-    )
-
-
 def _refused(r: httpx.Response, status: int, code: str) -> None:
     assert r.status_code == status, r.text
     body = r.json()
@@ -73,7 +55,7 @@ def _refused(r: httpx.Response, status: int, code: str) -> None:
 
 # --------------------------------------------------------------------------------- plain routes
 def test_healthz_get_405_404_and_the_startup_banner(bt: Buttons, listen: Start, tmp_path: Path) -> None:
-    _capture_drawer(bt, tmp_path / "out.txt", "on-push", [{"kind": "webhook", "path": "hooks/push"}])
+    capture_drawer(bt, tmp_path / "out.txt", "on-push", [{"kind": "webhook", "path": "hooks/push"}])
     server = listen()
     with server.client() as c:
         r = c.get("/healthz")
@@ -105,7 +87,7 @@ def test_healthz_get_405_404_and_the_startup_banner(bt: Buttons, listen: Start, 
 
 
 def test_no_tunnel_says_nothing_about_tunnels(bt: Buttons, listen: Start, tmp_path: Path) -> None:
-    _capture_drawer(bt, tmp_path / "out.txt", "hook", [{"kind": "webhook"}])
+    capture_drawer(bt, tmp_path / "out.txt", "hook", [{"kind": "webhook"}])
     server = listen("--no-tunnel")
     assert server.stop() == 0
     assert "tunnel" not in server.stderr
@@ -113,7 +95,7 @@ def test_no_tunnel_says_nothing_about_tunnels(bt: Buttons, listen: Start, tmp_pa
 
 
 def test_no_drawer_webhook_is_an_error(bt: Buttons, tmp_path: Path) -> None:
-    _capture_drawer(bt, tmp_path / "out.txt", "plain", [])  # a drawer, but no webhook trigger
+    capture_drawer(bt, tmp_path / "out.txt", "plain", [])  # a drawer, but no webhook trigger
     r = bt("webhook", "listen", "--port", "0", "--no-tunnel", "--json", timeout=60)
     assert r.returncode != 0
     err = json.loads(r.stdout)["error"]
@@ -133,7 +115,7 @@ def test_a_delivery_runs_the_drawer_once_with_inputs_webhook(
     bt: Buttons, listen: Start, tmp_path: Path
 ) -> None:
     out = tmp_path / "payloads.txt"
-    _capture_drawer(bt, out, "on-push", [{"kind": "webhook", "path": "/push"}])
+    capture_drawer(bt, out, "on-push", [{"kind": "webhook", "path": "/push"}])
     server = listen("--no-tunnel")
     with server.client() as c:
         r = c.post(
@@ -166,7 +148,7 @@ def test_a_delivery_runs_the_drawer_once_with_inputs_webhook(
 
 
 def test_a_body_over_8_mib_is_refused_and_runs_nothing(bt: Buttons, listen: Start, tmp_path: Path) -> None:
-    _capture_drawer(bt, tmp_path / "out.txt", "big", [{"kind": "webhook"}])
+    capture_drawer(bt, tmp_path / "out.txt", "big", [{"kind": "webhook"}])
     server = listen("--no-tunnel")
     with server.client() as c:
         r = c.post("/big", content=b"x" * (8 * 1024 * 1024 + 1))
@@ -191,7 +173,7 @@ def test_auth_right_missing_wrong_and_unknown_type(bt: Buttons, listen: Start, t
         "by-magic": {"type": "magic"},
     }
     for name, auth in hooks.items():
-        _capture_drawer(bt, out, name, [{"kind": "webhook", "path": f"/{name}", "auth": auth}])
+        capture_drawer(bt, out, name, [{"kind": "webhook", "path": f"/{name}", "auth": auth}])
     server = listen("--no-tunnel", env={"HOOK_VALUE": "env-hook-value"})
     basic = "Basic " + base64.b64encode(b"u:pw-1").decode()
     good_jwt = _token({"exp": int(time.time()) + 60})
@@ -251,7 +233,7 @@ def test_jwt_algorithm_exp_issuer_and_audience(bt: Buttons, listen: Start, tmp_p
         "jwt_issuer": "ci",
         "jwt_audience": "deploy",
     }
-    _capture_drawer(bt, out, "j", [{"kind": "webhook", "path": "/j", "auth": auth}])
+    capture_drawer(bt, out, "j", [{"kind": "webhook", "path": "/j", "auth": auth}])
     server = listen("--no-tunnel", env={"JWT_SECRET": JWT_SECRET})
     now = int(time.time())
     ok = {"iss": "ci", "aud": "deploy", "exp": now + 60}
@@ -310,7 +292,7 @@ def test_sigterm_waits_for_a_running_drawer_and_exits_0(bt: Buttons, listen: Sta
 
 
 def test_sigint_stops_an_idle_listener_with_0(bt: Buttons, listen: Start, tmp_path: Path) -> None:
-    _capture_drawer(bt, tmp_path / "out.txt", "idle", [{"kind": "webhook"}])
+    capture_drawer(bt, tmp_path / "out.txt", "idle", [{"kind": "webhook"}])
     server = listen("--no-tunnel")
     assert server.stop(signal.SIGINT) == 0
     assert "Traceback" not in server.stderr
