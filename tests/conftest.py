@@ -206,7 +206,7 @@ def fleet(bt: Buttons, redis_server: Any, tmp_path: Path) -> Iterator[Any]:
 @pytest.fixture
 def serve(bt: Buttons) -> Iterator[Callable[..., Any]]:
     """Start `buttons serve` with `start(*flags, env=None)`; every server started is stopped afterwards."""
-    from serve_support import Server
+    from serve_support import Server, stop_all
 
     started: list[Server] = []
 
@@ -216,11 +216,7 @@ def serve(bt: Buttons) -> Iterator[Callable[..., Any]]:
         return server
 
     yield start
-    for server in started:
-        try:
-            server.stop(timeout=60)
-        finally:
-            server.kill()
+    stop_all(started)
 
 
 @pytest.fixture

@@ -200,3 +200,12 @@ def capture_drawer(bt: Buttons, out: Path, name: str, triggers: list[dict[str, A
         [{"id": "cap", "kind": "button", "button": "capture", "args": {"payload": "${inputs.webhook}"}}],
         triggers=triggers,
     )
+
+
+def stop_all(servers: list[Server]) -> None:
+    """Fixture teardown: stop every server gracefully, and kill any that would not stop."""
+    for server in servers:
+        try:
+            server.stop(timeout=60)
+        finally:
+            server.kill()

@@ -10,18 +10,14 @@ from typing import Any
 import pytest
 
 from conftest import Buttons
-from serve_support import Server
+from serve_support import Server, stop_all
 
 
 @pytest.fixture
 def server_of(bt: Buttons) -> Iterator[list[Server]]:
     started: list[Server] = []
     yield started
-    for server in started:
-        try:
-            server.stop(timeout=60)
-        finally:
-            server.kill()
+    stop_all(started)
 
 
 def _runs(bt: Buttons, name: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import Buttons
-from serve_support import Server
+from serve_support import Server, stop_all
 
 QUIET = 2.5  # seconds with no new run that count as "nothing more fired" (debounce is 0.3 s)
 
@@ -20,11 +20,7 @@ QUIET = 2.5  # seconds with no new run that count as "nothing more fired" (debou
 def servers(bt: Buttons) -> Iterator[list[Server]]:
     started: list[Server] = []
     yield started
-    for server in started:
-        try:
-            server.stop(timeout=60)
-        finally:
-            server.kill()
+    stop_all(started)
 
 
 def _runs(bt: Buttons, name: str) -> list[dict[str, Any]]:

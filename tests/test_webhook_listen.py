@@ -19,7 +19,7 @@ import jwt
 import pytest
 
 from conftest import Buttons
-from serve_support import Server, capture_drawer, drawer_runs, wait_drawer_runs, write_drawer
+from serve_support import Server, capture_drawer, drawer_runs, stop_all, wait_drawer_runs, write_drawer
 
 Start = Callable[..., Server]
 JWT_SECRET = "listen-jwt-secret-" + "k" * 48  # pragma: allowlist secret
@@ -38,11 +38,7 @@ def listen(bt: Buttons) -> Iterator[Start]:
         return server
 
     yield start
-    for server in started:
-        try:
-            server.stop(timeout=60)
-        finally:
-            server.kill()
+    stop_all(started)
 
 
 def _refused(r: httpx.Response, status: int, code: str) -> None:
