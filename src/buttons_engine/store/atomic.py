@@ -126,7 +126,7 @@ def _write_temp(path: str, data: bytes, mode: int, durable: bool, dir_fd: int | 
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
     try:
-        _fill(fd, data, mode, durable)
+        fill(fd, data, mode, durable)
     except BaseException:
         os.close(fd)
         _unlink_quiet(tmp, dir_fd)
@@ -135,7 +135,7 @@ def _write_temp(path: str, data: bytes, mode: int, durable: bool, dir_fd: int | 
     return tmp
 
 
-def _fill(fd: int, data: bytes, mode: int, durable: bool) -> None:
+def fill(fd: int, data: bytes, mode: int, durable: bool) -> None:
     """Write a new file's content: private (0600, whatever the umask) until complete, then ``mode``."""
     os.fchmod(fd, FILE_MODE)
     _write_all(fd, data)
@@ -225,7 +225,7 @@ def _link_anonymous_at(dir_fd: int, name: str, data: bytes, mode: int, durable: 
             return None
         raise
     try:
-        _fill(fd, data, mode, durable)
+        fill(fd, data, mode, durable)
         try:
             os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
         except FileExistsError:

@@ -17,7 +17,7 @@ import time
 from .. import jsonfmt
 from ..ids import random_hex
 from ..timefmt import record_stem_us
-from .atomic import FILE_MODE, create_exclusive
+from .atomic import FILE_MODE, create_exclusive, fill
 from .jsonio import dumps
 
 TYPE_CHECKING = False
@@ -71,10 +71,7 @@ def new_stem(pressed_fd: int, started_us: int, *, progress: bool) -> tuple[str, 
 
 def discard_progress(pressed_fd: int, stem: str) -> None:
     """Remove a press's progress file when no record will ever name it."""
-    try:
-        os.unlink(stem + PROGRESS_SUFFIX, dir_fd=pressed_fd)
-    except OSError:
-        pass
+    _unlink_quiet(pressed_fd, stem + PROGRESS_SUFFIX)
 
 
 def write_record(pressed_fd: int, stem: str, record: dict[str, Any], retention: int) -> str:
@@ -337,11 +334,7 @@ def _reuse_spare(dir_fd: int, name: str, data: bytes, *, lock: bool) -> int | bo
                 os.close(fd)
                 _unlink_quiet(dir_fd, claim)
                 continue
-            if stat.S_IMODE(st.st_mode) != FILE_MODE:
-                os.fchmod(fd, FILE_MODE)
-            done = 0
-            while done < len(data):
-                done += os.pwrite(fd, data[done:], done)
+            fill(fd, data, FILE_MODE, durable=False)  # from offset 0: the file was just opened
             if st.st_size > len(data):
                 os.ftruncate(fd, len(data))
             os.link(claim, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
