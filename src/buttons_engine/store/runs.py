@@ -174,7 +174,7 @@ def _record_names(pressed_dir: str) -> list[str]:
         return []
 
 
-def prune(pressed_dir: str | int, keep: int, *, recycle: bool = False) -> int:
+def prune(pressed_fd: int, keep: int, *, recycle: bool = False) -> int:
     """Remove all but the ``keep`` newest records (``keep`` <= 0: all kept), each with its progress
     file, and the orphan progress files; returns how many files were removed.
 
@@ -183,19 +183,17 @@ def prune(pressed_dir: str | int, keep: int, *, recycle: bool = False) -> int:
     ``ORPHAN_AGE_SECONDS``: the age covers the instant between creating a file and locking it,
     and engines that do not take the lock.
 
-    With ``pressed_dir`` a descriptor, the spares found are offered to this process's next
-    presses of that button, expired ones are deleted (a few per prune), and with ``recycle`` the
-    pruned files become spares (up to ``SPARE_LIMIT``) instead of being deleted.
+    The spares found are offered to this process's next presses of that button, expired ones are
+    deleted (a few per prune), and with ``recycle`` the pruned files become spares (up to
+    ``SPARE_LIMIT``) instead of being deleted.
     """
     try:
-        with os.scandir(pressed_dir) as it:
+        with os.scandir(pressed_fd) as it:
             listing = [e.name for e in it]
     except (FileNotFoundError, NotADirectoryError):
         return 0
     entries = [n for n in listing if n[:1].isdigit()]
-    dir_fd = pressed_dir if isinstance(pressed_dir, int) else None
-    pool = _take_stock(dir_fd, listing) if dir_fd is not None else None
-    spare_to = pool if recycle and dir_fd is not None else None
+    pool = _take_stock(pressed_fd, listing)
     names = sorted(n for n in entries if n.endswith(RECORD_SUFFIX))
     stems = {n[: -len(RECORD_SUFFIX)] for n in names}
     removed = 0
@@ -203,19 +201,17 @@ def prune(pressed_dir: str | int, keep: int, *, recycle: bool = False) -> int:
         for name in names[: len(names) - keep]:
             stem = name[: -len(RECORD_SUFFIX)]
             for victim in (name, stem + PROGRESS_SUFFIX):
-                if dir_fd is not None and spare_to is not None and _make_spare(dir_fd, victim, spare_to):
+                if recycle and _make_spare(pressed_fd, victim, pool):
                     removed += 1
                     continue
                 try:
-                    os.unlink(victim, dir_fd=pressed_dir) if isinstance(pressed_dir, int) else os.unlink(
-                        os.path.join(pressed_dir, victim)
-                    )
+                    os.unlink(victim, dir_fd=pressed_fd)
                     removed += 1
                 except FileNotFoundError:
                     pass
     for name in entries:
         if name.endswith(PROGRESS_SUFFIX) and name[: -len(PROGRESS_SUFFIX)] not in stems:
-            removed += _remove_orphan(pressed_dir, name)
+            removed += _remove_orphan(pressed_fd, name)
     return removed
 
 
@@ -358,17 +354,14 @@ def _unlink_quiet(dir_fd: int, name: str) -> None:
         pass
 
 
-def _remove_orphan(pressed_dir: str | int, name: str) -> int:
+def _remove_orphan(dir_fd: int, name: str) -> int:
     """Remove the progress file ``name`` if it is old and no running press holds its lock."""
     import fcntl
-    import time
 
-    dir_fd = pressed_dir if isinstance(pressed_dir, int) else None
-    path = name if dir_fd is not None else os.path.join(str(pressed_dir), name)
     try:
-        if os.lstat(path, dir_fd=dir_fd).st_mtime > time.time() - ORPHAN_AGE_SECONDS:
+        if os.lstat(name, dir_fd=dir_fd).st_mtime > time.time() - ORPHAN_AGE_SECONDS:
             return 0
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
         return 0
     try:
@@ -377,7 +370,7 @@ def _remove_orphan(pressed_dir: str | int, name: str) -> int:
         return 0  # a running press holds it (another open file description, even in this process)
     else:
         try:
-            os.unlink(path, dir_fd=dir_fd)
+            os.unlink(name, dir_fd=dir_fd)
         except OSError:
             return 0
         return 1
